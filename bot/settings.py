@@ -1,0 +1,129 @@
+"""Settings from `NEWSBOT_*` environment variables and `.env`, grouped by concern.
+
+Variables map onto groups through the first underscore after the prefix, so
+`NEWSBOT_TELEGRAM_BASE_URL` is `settings.telegram.base_url` and `NEWSBOT_TIMEZONE`
+is the top-level `settings.timezone`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from functools import lru_cache
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///newsbot.db"
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Accept seconds (`900`), a suffixed amount (`15m`, `1h`, `2d`) or a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError("expected seconds or a number with s, m, h or d, such as 15m")
+        seconds = float(int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if seconds <= 0:
+        raise ValueError("must be more than zero")
+    return timedelta(seconds=seconds)
+
+
+def _split_list(value: Any) -> Any:
+    """Lists come as JSON arrays or as comma/whitespace-separated text."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part for part in re.split(r"[,\s]+", text) if part]
+    return value
+
+
+class DatabaseSettings(BaseModel):
+    url: str = DEFAULT_DATABASE_URL
+
+
+class TelegramSettings(BaseModel):
+    token: str | None = None
+    base_url: str = TELEGRAM_BASE_URL
+
+
+class AdminSettings(BaseModel):
+    ids: Annotated[list[int], NoDecode, BeforeValidator(_split_list)] = Field(default_factory=list)
+
+
+class IngestSettings(BaseModel):
+    interval: Annotated[timedelta, BeforeValidator(parse_duration)] = timedelta(minutes=15)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    sources: Annotated[list[str], NoDecode, BeforeValidator(_split_list)] = Field(
+        default_factory=list
+    )
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class SettingsError(Exception):
+    """A bad setting, phrased as one line naming the variable."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"] if not str(part).isdigit()]
+        name = "NEWSBOT_" + "_".join(loc).upper()
+        message = item["msg"].removeprefix("Value error, ")
+        value = item.get("input")
+        shown = f" (got {value!r})" if isinstance(value, str | int) else ""
+        parts.append(f"{name}: {message}{shown}")
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,98 @@
+"""Shared fixtures: the real corpus from ../shared and a store on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("NEWSBOT_SHARED_DIR", REPO.parent / "shared"))
+CORPUS = SHARED / "corpus" / "finews"
+SUMM_DEV = SHARED / "data" / "summ-dev.jsonl"
+SYNTH = SHARED / "tools" / "synth_corpus.py"
+PG_URL = os.environ.get("NEWSBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need_shared(path: Path) -> Path:
+    """The third-party data lives outside the repo: skip without it, but never under CI."""
+    if not path.exists():
+        if IN_CI:
+            pytest.fail(f"{path} is missing under CI")
+        pytest.skip(f"{path} is not here (the shared data sits beside the checkout)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    return need_shared(CORPUS)
+
+
+@pytest.fixture(scope="session")
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    return sorted(p for p in corpus_dir.iterdir() if p.suffix == ".md")
+
+
+async def _postgres_reachable() -> bool:
+    import asyncpg  # type: ignore[import-untyped]
+
+    try:
+        conn = await asyncpg.connect(PG_URL.replace("+asyncpg", ""), timeout=3)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    await conn.close()
+    return True
+
+
+async def _fresh_postgres() -> tuple[Database, str]:
+    import asyncpg
+
+    if not await _postgres_reachable():
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {PG_URL} is not reachable under CI")
+        pytest.skip(f"PostgreSQL at {PG_URL} is not reachable")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(PG_URL.replace("+asyncpg", ""))
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    await conn.close()
+    db = Database(PG_URL, connect_args={"server_settings": {"search_path": schema}})
+    return db, schema
+
+
+async def _drop_schema(schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL.replace("+asyncpg", ""))
+    await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    await conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty store; each PostgreSQL test gets a schema of its own, dropped after."""
+    schema = None
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    else:
+        db, schema = await _fresh_postgres()
+    await db.upgrade()
+    try:
+        yield db
+    finally:
+        await db.dispose()
+        if schema:
+            await _drop_schema(schema)
+
+
+@pytest.fixture
+async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await db.upgrade()
+    yield db
+    await db.dispose()
