@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from bot.settings import SettingsError
 
-# Each module defines `register(subparsers)`, adding sub-commands whose `func(args) -> int` runs them.
+# Each module defines `register(subparsers)`; its sub-commands set `func(args) -> int`.
 COMMAND_MODULES = [
     "bot.cli.store",
 ]
