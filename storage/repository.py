@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags
@@ -41,30 +41,28 @@ class ArticleRepository:
 
     async def upsert_many(self, records: Sequence[ArticleRecord]) -> list[UpsertOutcome]:
         """Insert new keys, update changed ones in place (by content hash), skip the rest."""
-        by_key: dict[str, ArticleRecord] = {}
-        for record in records:
-            by_key[record.key] = record
+        keys = list(dict.fromkeys(record.key for record in records))
         existing = {
             article.key: article
             for article in (
-                await self.session.scalars(select(Article).where(Article.key.in_(list(by_key))))
+                await self.session.scalars(select(Article).where(Article.key.in_(keys)))
             )
         }
-        await self._load_names(by_key.values())
+        await self._load_names(records)
         outcomes: list[UpsertOutcome] = []
         fresh: list[Article] = []
-        for key, record in by_key.items():
-            article = existing.get(key)
+        for record in records:
+            article = existing.get(record.key)
             if article is not None and article.content_hash == record.content_hash:
-                outcomes.append(UpsertOutcome(key, "unchanged", article))
+                outcomes.append(UpsertOutcome(record.key, "unchanged", article))
                 continue
             status: UpsertStatus = "updated" if article is not None else "added"
             if article is None:
-                article = Article(key=key)
+                article = existing[record.key] = Article(key=record.key)
                 self.session.add(article)
                 fresh.append(article)
             self._fill(article, record)
-            outcomes.append(UpsertOutcome(key, status, article))
+            outcomes.append(UpsertOutcome(record.key, status, article))
         await self.session.flush()
         for article in fresh:
             if article.story_id is None:
@@ -201,6 +199,9 @@ class ArticleRepository:
             newest=newest,
             last_ingest=last,
         )
+
+    async def mark_summaries_outdated(self) -> None:
+        await self.session.execute(update(Article).values(summary_version=0))
 
     async def outdated_summaries(self, version: int, limit: int = 500) -> list[Article]:
         stmt = (

@@ -1,0 +1,250 @@
+"""Store commands: `ingest`, `latest`, `show`, `resummarize` and `db upgrade`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import tzinfo
+from typing import Any
+
+from bot.settings import Settings, load_settings
+from storage.db import Database, DatabaseURLError
+from storage.models import Article
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL (sqlite:///… or postgresql://…); default NEWSBOT_DATABASE_URL",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    if getattr(args, "database_url", None):
+        settings.database.url = args.database_url
+    return settings
+
+
+def open_database(settings: Settings) -> Database:
+    try:
+        return Database(settings.database.url)
+    except DatabaseURLError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+class UsageError(Exception):
+    pass
+
+
+def run_with_database(
+    args: argparse.Namespace,
+    body: Callable[[Database, Settings], Awaitable[int]],
+    *,
+    migrate: bool = True,
+) -> int:
+    """Open the store (upgrading a SQLite default on first use), run `body`, close the store."""
+    try:
+        settings = settings_from(args)
+        db = open_database(settings)
+    except UsageError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def _main() -> int:
+        try:
+            if migrate:
+                await db.ensure_schema()
+            return await body(db, settings)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(_main())
+    except (OSError, RuntimeError) as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def article_to_json(article: Article, tz: tzinfo, *, full: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "key": article.key,
+        "title": article.title,
+        "published_at": article.published_at.astimezone(tz).isoformat(),
+        "category": article.category_slug,
+        "tags": article.tag_names,
+        "source": article.source,
+        "summary": article.summary,
+        "share_url": article.share_url,
+        "file": article.file,
+    }
+    if full:
+        data["paragraphs"] = [
+            {"text": text, "heading": bool(heading)} for text, heading in article.paragraphs
+        ]
+        data["digest"] = article.digest
+    return data
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def print_article_lines(articles: list[Article], tz: tzinfo) -> None:
+    for article in articles:
+        when = article.published_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        print(f"{when}  [{article.category_slug or '-'}] {article.title}  ({article.key})")
+        if article.summary:
+            print(f"    {article.summary}")
+        if article.share_url:
+            print(f"    {article.share_url}")
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from bot.ingest.pipeline import ingest
+
+    async def body(db: Database, settings: Settings) -> int:
+        report = await ingest(
+            db, args.sources, settings=settings, progress=not args.json and sys.stderr.isatty()
+        )
+        if args.json:
+            print_json(report.to_json())
+        else:
+            print(
+                f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                f"failed {len(report.failed)} in {report.seconds:.2f} s"
+            )
+            for failure in report.failed:
+                print(f"  failed: {failure.source}: {failure.error}", file=sys.stderr)
+        return EXIT_OK if report.ok else EXIT_FAILED
+
+    return run_with_database(args, body)
+
+
+def _latest(args: argparse.Namespace) -> int:
+    from storage.repository import ArticleRepository
+
+    async def body(db: Database, settings: Settings) -> int:
+        async with db.session() as session:
+            articles = await ArticleRepository(session).latest(
+                category=args.category, tag=args.tag, limit=args.limit, offset=args.offset
+            )
+        if args.json:
+            print_json([article_to_json(a, settings.tz) for a in articles])
+        else:
+            print_article_lines(articles, settings.tz)
+        return EXIT_OK
+
+    return run_with_database(args, body)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from storage.repository import ArticleRepository
+
+    async def body(db: Database, settings: Settings) -> int:
+        async with db.session() as session:
+            article = await ArticleRepository(session).get(args.key)
+        if article is None:
+            print(f"newsbot: no article with key {args.key!r}", file=sys.stderr)
+            return EXIT_FAILED
+        if args.json:
+            print_json(article_to_json(article, settings.tz, full=True))
+            return EXIT_OK
+        print_article_lines([article], settings.tz)
+        for text, heading in article.paragraphs:
+            print(f"\n## {text}" if heading else f"\n{text}")
+        return EXIT_OK
+
+    return run_with_database(args, body)
+
+
+def _resummarize(args: argparse.Namespace) -> int:
+    from bot.ingest.pipeline import SUMMARY_CHARS
+    from bot.summarize import SUMMARIZER_VERSION, summarize
+    from storage.repository import ArticleRepository
+
+    async def body(db: Database, settings: Settings) -> int:
+        if args.all:
+            async with db.session() as session, session.begin():
+                await ArticleRepository(session).mark_summaries_outdated()
+        done = 0
+        while True:
+            async with db.session() as session, session.begin():
+                batch = await ArticleRepository(session).outdated_summaries(SUMMARIZER_VERSION)
+                for article in batch:
+                    article.summary = summarize(
+                        article.title,
+                        [text for text, _ in article.paragraphs],
+                        max_chars=SUMMARY_CHARS,
+                        digest=article.digest,
+                    )
+                    article.summary_version = SUMMARIZER_VERSION
+            if not batch:
+                break
+            done += len(batch)
+        print(f"re-summarized {done} articles (summarizer version {SUMMARIZER_VERSION})")
+        return EXIT_OK
+
+    return run_with_database(args, body)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    async def body(db: Database, settings: Settings) -> int:
+        await db.upgrade()
+        print(f"database at the newest schema ({db.engine.url.render_as_string()})")
+        return EXIT_OK
+
+    return run_with_database(args, body, migrate=False)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be a positive whole number")
+    return number
+
+
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be zero or more")
+    return number
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("ingest", help="ingest folders, post URLs or feed URLs")
+    p.add_argument("sources", nargs="+", metavar="SOURCE")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the counts")
+    add_database_option(p)
+    p.set_defaults(func=_ingest)
+
+    p = subparsers.add_parser("latest", help="list the newest articles")
+    p.add_argument("--category")
+    p.add_argument("--tag")
+    p.add_argument("--limit", type=_positive, default=10)
+    p.add_argument("--offset", type=_non_negative, default=0)
+    p.add_argument("--json", action="store_true")
+    add_database_option(p)
+    p.set_defaults(func=_latest)
+
+    p = subparsers.add_parser("show", help="show one article by its key")
+    p.add_argument("key")
+    p.add_argument("--json", action="store_true")
+    add_database_option(p)
+    p.set_defaults(func=_show)
+
+    p = subparsers.add_parser("resummarize", help="re-summarize articles of older summarizers")
+    p.add_argument("--all", action="store_true", help="re-summarize every article")
+    add_database_option(p)
+    p.set_defaults(func=_resummarize)
+
+    db = subparsers.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    p = db_sub.add_parser("upgrade", help="run the migrations up to the newest schema")
+    add_database_option(p)
+    p.set_defaults(func=_db_upgrade)
