@@ -160,3 +160,6 @@ class MetaEntry(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+import storage.subscriptions  # noqa: E402, F401  (registers the push tables on Base.metadata)
