@@ -1,0 +1,154 @@
+"""The article store on SQLite and PostgreSQL: upsert by key, listing, counts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.settings import load_settings
+from storage.db import DatabaseURLError, normalize_url
+from storage.records import ArticleRecord
+from storage.repository import ArticleRepository
+
+BASE = datetime(2022, 4, 20, 6, 0, tzinfo=UTC)
+
+
+def record(
+    n: int, *, category: str = "kejiribao", tags: tuple[str, ...] = ("科技日报新闻",)
+) -> ArticleRecord:
+    return ArticleRecord(
+        key=f"2022042000000000{n:02d}",
+        title=f"第{n}条新闻",
+        published_at=BASE + timedelta(hours=n),
+        category=category,
+        tags=tags,
+        source="科技日报",
+        digest=None,
+        paragraphs=[(f"正文第{n}段。", False), ("小标题", True)],
+        summary=f"正文第{n}段。",
+        summary_version=1,
+        share_url=f"http://example.org/share?infoCode={n}",
+        file=f"2022-04-20-{n}.md",
+        content_hash=f"hash-{n}",
+    )
+
+
+async def upsert(database, records):
+    async with database.session() as session, session.begin():
+        outcomes = await ArticleRepository(session).upsert_many(records)
+    return [o.status for o in outcomes]
+
+
+async def test_new_articles_are_added_then_unchanged_on_reingest(database):
+    records = [record(n) for n in range(5)]
+    assert await upsert(database, records) == ["added"] * 5
+    assert await upsert(database, records) == ["unchanged"] * 5
+    async with database.session() as session:
+        stats = await ArticleRepository(session).stats()
+    assert (stats.articles, stats.stories, stats.categories, stats.tags) == (5, 5, 1, 1)
+
+
+async def test_changed_post_is_updated_in_place(database):
+    await upsert(database, [record(1)])
+    changed = replace(record(1), title="改过的标题", content_hash="hash-1b", tags=("新标签",))
+    assert await upsert(database, [changed]) == ["updated"]
+    async with database.session() as session:
+        repo = ArticleRepository(session)
+        article = await repo.get(record(1).key)
+        assert article is not None
+        assert article.title == "改过的标题"
+        assert article.tag_names == ["新标签"]
+        assert (await repo.stats()).articles == 1
+
+
+async def test_same_key_twice_in_one_batch_counts_once_as_added(database):
+    assert await upsert(database, [record(1), record(1)]) == ["added", "unchanged"]
+
+
+async def test_latest_is_newest_first_and_filters_by_category_and_tag(database):
+    await upsert(
+        database,
+        [
+            record(1),
+            record(2, category="emnews", tags=("东财滚动新闻",)),
+            record(3, tags=("科技日报新闻", "韶关")),
+        ],
+    )
+    async with database.session() as session:
+        repo = ArticleRepository(session)
+        assert [a.title for a in await repo.latest()] == ["第3条新闻", "第2条新闻", "第1条新闻"]
+        assert [a.title for a in await repo.latest(category="kejiribao")] == [
+            "第3条新闻",
+            "第1条新闻",
+        ]
+        assert [a.title for a in await repo.latest(tag="韶关")] == ["第3条新闻"]
+        assert [a.title for a in await repo.latest(limit=1, offset=1)] == ["第2条新闻"]
+        assert await repo.latest(category="nothing") == []
+        assert await repo.count(category="kejiribao") == 2
+
+
+async def test_counts_per_category_and_tag(database):
+    await upsert(
+        database,
+        [record(1), record(2), record(3, category="emnews", tags=("东财滚动新闻", "科技日报新闻"))],
+    )
+    async with database.session() as session:
+        repo = ArticleRepository(session)
+        assert await repo.category_counts() == [("kejiribao", 2), ("emnews", 1)]
+        assert await repo.tag_counts() == [("科技日报新闻", 3), ("东财滚动新闻", 1)]
+
+
+async def test_published_at_comes_back_timezone_aware(database):
+    await upsert(database, [record(7)])
+    async with database.session() as session:
+        article = await ArticleRepository(session).get(record(7).key)
+    assert article is not None
+    assert article.published_at == BASE + timedelta(hours=7)
+    assert article.published_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("sqlite+aiosqlite:////abs/x.db", "sqlite+aiosqlite:////abs/x.db"),
+        ("postgresql://postgres@127.0.0.1/test", "postgresql+asyncpg://postgres@127.0.0.1/test"),
+        ("postgres://u:p@h:5432/d", "postgresql+asyncpg://u:p@h:5432/d"),
+    ],
+)
+def test_plain_urls_map_to_async_drivers(given, expected):
+    assert normalize_url(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["mysql://root@localhost/x", "not a url"])
+def test_unsupported_urls_are_refused_clearly(bad):
+    with pytest.raises(DatabaseURLError):
+        normalize_url(bad)
+
+
+def test_bad_setting_is_one_line_naming_the_variable(monkeypatch):
+    from bot.settings import SettingsError
+
+    monkeypatch.setenv("NEWSBOT_INGEST_INTERVAL", "soon")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("NEWSBOT_INGEST_INTERVAL:")
+    assert "\n" not in message
+
+
+def test_settings_read_grouped_variables(monkeypatch):
+    monkeypatch.setenv("NEWSBOT_TELEGRAM_TOKEN", "123:abc")
+    monkeypatch.setenv("NEWSBOT_TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")
+    monkeypatch.setenv("NEWSBOT_ADMIN_IDS", "1, 22")
+    monkeypatch.setenv("NEWSBOT_SOURCES", "/a,/b")
+    monkeypatch.setenv("NEWSBOT_INGEST_INTERVAL", "2h")
+    settings = load_settings()
+    assert settings.telegram.token == "123:abc"
+    assert settings.telegram.base_url == "http://127.0.0.1:9/bot"
+    assert settings.admin.ids == [1, 22]
+    assert settings.sources == ["/a", "/b"]
+    assert settings.ingest.interval == timedelta(hours=2)
+    assert settings.timezone == "Asia/Shanghai"
