@@ -10,8 +10,10 @@ from typing import Literal
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dedup import assign_stories
 from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags
 from storage.records import ArticleRecord
+from storage.search import index_articles
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
 
@@ -68,6 +70,11 @@ class ArticleRepository:
             if article.story_id is None:
                 article.story_id = article.id
         await self.session.flush()
+        changed = list(
+            {o.article.id: o.article for o in outcomes if o.status != "unchanged"}.values()
+        )
+        await assign_stories(self.session, changed)
+        await index_articles(self.session, changed)
         return outcomes
 
     def _fill(self, article: Article, record: ArticleRecord) -> None:

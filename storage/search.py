@@ -1,0 +1,354 @@
+"""Full-text search over stored articles: one index per backend behind one interface.
+
+SQLite keeps our pre-segmented tokens in the FTS5 table `article_fts(title, body)` (rowid =
+article id) and ranks with `bm25` (title weighted `TITLE_WEIGHT` times the body). PostgreSQL keeps
+a `tsvector` per article in `article_fts(article_id, document)`, title tokens at weight A and body
+tokens at weight B, built as a tsvector literal so its own parser never re-cuts our tokens, and
+ranks with `ts_rank_cd`. Both are fed by `storage.tokenizer`, for documents and queries alike.
+
+Query terms are AND-ed and always reach the engine as quoted terms (`"…"` in FTS5, `'…'` lexemes
+in a bound tsquery), so operator words and characters in user text are plain text.
+
+Ranking blends relevance with recency::
+
+    score = relevance × (1 + RECENCY_WEIGHT / (1 + age_days / RECENCY_HALF_LIFE_DAYS))
+
+where relevance is `-bm25(...)` or `ts_rank_cd(...)` (higher is better) and `age_days` is the age
+of the article when the newest article in the store was published (so a store that stops growing
+does not age). Between equally relevant articles the newer wins; the boost is at most
+`1 + RECENCY_WEIGHT` (a fresh article), halves its excess after `RECENCY_HALF_LIFE_DAYS`, so an
+article more than `1 + RECENCY_WEIGHT` times as relevant always beats a newer one.
+
+Each story (see `storage.dedup`) shows once: its best-scoring article, naming the others' sources.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Article, MetaEntry
+from storage.tokenizer import TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_document, tokenize_query
+
+log = logging.getLogger(__name__)
+
+TITLE_WEIGHT = 3.0
+RECENCY_WEIGHT = 0.5
+RECENCY_HALF_LIFE_DAYS = 7.0
+TOKENIZER_META = "search.tokenizer"
+TOKENIZER_ID = f"{TOKENIZER_NAME} {TOKENIZER_VERSION}"
+# PostgreSQL keeps at most 256 positions per lexeme and none beyond 16383.
+_PG_MAX_POSITIONS = 256
+_PG_MAX_POSITION = 16383
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    article: Article
+    score: float
+    other_sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    category: str | None = None
+    tag: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedText:
+    article_id: int
+    title_tokens: list[str]
+    body_tokens: list[str]
+
+
+def article_body(article: Article) -> str:
+    """The text indexed as body: the paragraphs, or the digest when there are none."""
+    paragraphs = [str(item[0]) for item in article.paragraphs or []]
+    return "\n".join(paragraphs) if paragraphs else article.digest or ""
+
+
+def indexed_text(article: Article) -> IndexedText:
+    return IndexedText(
+        article.id, tokenize_document(article.title), tokenize_document(article_body(article))
+    )
+
+
+class SearchBackend(Protocol):
+    async def write(self, session: AsyncSession, texts: Sequence[IndexedText]) -> None: ...
+
+    async def clear(self, session: AsyncSession) -> None: ...
+
+    def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
+        """SQL yielding `(id, relevance)` of the articles holding every term, and its params."""
+        ...
+
+    def age_days(self) -> str:
+        """SQL for the age in days of article `a` at the bound `:reference` time."""
+        ...
+
+    def time_param(self, value: datetime) -> Any: ...
+
+
+class Fts5Backend:
+    async def write(self, session: AsyncSession, texts: Sequence[IndexedText]) -> None:
+        if not texts:
+            return
+        ids = [{"id": t.article_id} for t in texts]
+        await session.execute(text("DELETE FROM article_fts WHERE rowid = :id"), ids)
+        await session.execute(
+            text("INSERT INTO article_fts (rowid, title, body) VALUES (:id, :title, :body)"),
+            [
+                {
+                    "id": t.article_id,
+                    "title": " ".join(t.title_tokens),
+                    "body": " ".join(t.body_tokens),
+                }
+                for t in texts
+            ],
+        )
+
+    async def clear(self, session: AsyncSession) -> None:
+        await session.execute(text("DELETE FROM article_fts"))
+
+    def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
+        expression = " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        sql = (
+            f"SELECT rowid AS id, -bm25(article_fts, {TITLE_WEIGHT}, 1.0) AS relevance"
+            " FROM article_fts WHERE article_fts MATCH :match"
+        )
+        return sql, {"match": expression}
+
+    def age_days(self) -> str:
+        return "(julianday(:reference) - julianday(a.published_at))"
+
+    def time_param(self, value: datetime) -> Any:
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def tsvector_literal(title_tokens: Sequence[str], body_tokens: Sequence[str]) -> str:
+    """`'token':1A,5A 'other':2B …` — our tokens, positions and weights, untouched by a parser."""
+    positions: dict[str, list[str]] = defaultdict(list)
+    tokens = [(t, "A") for t in title_tokens] + [(t, "B") for t in body_tokens]
+    for position, (token, weight) in enumerate(tokens, start=1):
+        seen = positions[token]
+        if len(seen) < _PG_MAX_POSITIONS:
+            seen.append(f"{min(position, _PG_MAX_POSITION)}{weight}")
+    return " ".join(f"{_pg_lexeme(token)}:{','.join(pos)}" for token, pos in positions.items())
+
+
+def _pg_lexeme(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class TsvectorBackend:
+    async def write(self, session: AsyncSession, texts: Sequence[IndexedText]) -> None:
+        if not texts:
+            return
+        await session.execute(
+            text(
+                "INSERT INTO article_fts (article_id, document)"
+                " VALUES (:id, CAST(:document AS tsvector))"
+                " ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document"
+            ),
+            [
+                {"id": t.article_id, "document": tsvector_literal(t.title_tokens, t.body_tokens)}
+                for t in texts
+            ],
+        )
+
+    async def clear(self, session: AsyncSession) -> None:
+        await session.execute(text("DELETE FROM article_fts"))
+
+    def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
+        sql = (
+            "SELECT f.article_id AS id, ts_rank_cd(f.document, q) AS relevance"
+            " FROM article_fts f, CAST(:match AS tsquery) q WHERE f.document @@ q"
+        )
+        return sql, {"match": " & ".join(_pg_lexeme(term) for term in terms)}
+
+    def age_days(self) -> str:
+        return "(EXTRACT(EPOCH FROM (CAST(:reference AS timestamptz) - a.published_at)) / 86400.0)"
+
+    def time_param(self, value: datetime) -> Any:
+        return value.astimezone(UTC)
+
+
+def backend_for(session: AsyncSession) -> SearchBackend:
+    if session.get_bind().dialect.name == "sqlite":
+        return Fts5Backend()
+    return TsvectorBackend()
+
+
+async def index_articles(session: AsyncSession, articles: Sequence[Article]) -> None:
+    """(Re)index these articles; call after a flush so they have ids."""
+    if not articles:
+        return
+    await backend_for(session).write(session, [indexed_text(a) for a in articles])
+    await _record_tokenizer(session)
+
+
+async def _record_tokenizer(session: AsyncSession) -> None:
+    entry = await session.get(MetaEntry, TOKENIZER_META)
+    if entry is None:
+        session.add(MetaEntry(name=TOKENIZER_META, value=TOKENIZER_ID))
+    elif entry.value != TOKENIZER_ID:
+        log.warning(
+            "the index was built by %s, not %s: run `newsbot reindex`", entry.value, TOKENIZER_ID
+        )
+
+
+async def index_tokenizer(session: AsyncSession) -> str | None:
+    """The tokenizer the stored index was built with (None before anything was indexed)."""
+    entry = await session.get(MetaEntry, TOKENIZER_META)
+    return entry.value if entry else None
+
+
+async def rebuild_index(session: AsyncSession, batch_size: int = 500) -> int:
+    """Drop and rebuild the whole index with the current tokenizer; returns articles indexed."""
+    backend = backend_for(session)
+    await backend.clear(session)
+    done, after = 0, 0
+    while True:
+        batch = list(
+            await session.scalars(
+                select(Article).where(Article.id > after).order_by(Article.id).limit(batch_size)
+            )
+        )
+        if not batch:
+            break
+        await backend.write(session, [indexed_text(a) for a in batch])
+        done += len(batch)
+        after = batch[-1].id
+        session.expunge_all()
+    entry = await session.get(MetaEntry, TOKENIZER_META)
+    if entry is None:
+        session.add(MetaEntry(name=TOKENIZER_META, value=TOKENIZER_ID))
+    else:
+        entry.value = TOKENIZER_ID
+    return done
+
+
+def search_sql(
+    backend: SearchBackend,
+    terms: Sequence[str],
+    filters: SearchFilters,
+    reference: datetime,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[str, dict[str, Any]]:
+    """The one SQL statement of a search: `(id, score)` of the best article of each story."""
+    match_sql, params = backend.match(terms)
+    where = []
+    if filters.category:
+        where.append("a.category_id = (SELECT id FROM categories WHERE slug = :category)")
+        params["category"] = filters.category
+    if filters.tag:
+        where.append(
+            "EXISTS (SELECT 1 FROM article_tags t JOIN tags g ON g.id = t.tag_id"
+            " WHERE t.article_id = a.id AND g.name = :tag)"
+        )
+        params["tag"] = filters.tag
+    if filters.since:
+        where.append("a.published_at >= :since")
+        params["since"] = backend.time_param(filters.since)
+    if filters.until:
+        where.append("a.published_at < :until")
+        params["until"] = backend.time_param(filters.until)
+    params.update(
+        reference=backend.time_param(reference),
+        recency_weight=RECENCY_WEIGHT,
+        half_life=RECENCY_HALF_LIFE_DAYS,
+        limit=limit,
+        offset=offset,
+    )
+    sql = (
+        "WITH hits AS ("
+        " SELECT a.id, COALESCE(a.story_id, a.id) AS story,"
+        f" m.relevance * (1 + :recency_weight / (1 + {backend.age_days()} / :half_life)) AS score"
+        f" FROM ({match_sql}) m JOIN articles a ON a.id = m.id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + "), best AS ("
+        " SELECT id, score,"
+        " ROW_NUMBER() OVER (PARTITION BY story ORDER BY score DESC, id DESC) AS place"
+        " FROM hits)"
+        " SELECT id, score FROM best WHERE place = 1"
+        " ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset"
+    )
+    return sql, params
+
+
+async def newest_published(session: AsyncSession) -> datetime:
+    newest = await session.scalar(select(func.max(Article.published_at)))
+    return newest or datetime.now(UTC)
+
+
+async def search(
+    session: AsyncSession,
+    query: str,
+    filters: SearchFilters | None = None,
+    *,
+    limit: int = 10,
+    offset: int = 0,
+) -> list[SearchHit]:
+    """The best-scoring article of each matching story, best first (see the module doc)."""
+    terms = tokenize_query(query)
+    if not terms or limit <= 0:
+        return []
+    backend = backend_for(session)
+    sql, params = search_sql(
+        backend,
+        terms,
+        filters or SearchFilters(),
+        await newest_published(session),
+        limit=limit,
+        offset=max(offset, 0),
+    )
+    scored = [(int(row.id), float(row.score)) for row in await session.execute(text(sql), params)]
+    if not scored:
+        return []
+    ids = [id_ for id_, _ in scored]
+    articles = {a.id: a for a in await session.scalars(select(Article).where(Article.id.in_(ids)))}
+    others = await _other_sources(session, list(articles.values()))
+    return [SearchHit(articles[id_], score, others.get(id_, ())) for id_, score in scored]
+
+
+async def _other_sources(
+    session: AsyncSession, articles: Sequence[Article]
+) -> dict[int, tuple[str, ...]]:
+    """For each article, the sources of the other articles of its story."""
+    by_story = {a.story_id: a.id for a in articles if a.story_id is not None}
+    if not by_story:
+        return {}
+    rows = await session.execute(
+        select(Article.id, Article.story_id, Article.source, Article.key)
+        .where(Article.story_id.in_(list(by_story)))
+        .order_by(Article.id)
+    )
+    others: dict[int, list[str]] = defaultdict(list)
+    for id_, story_id, source, key in rows:
+        shown = by_story[story_id or id_]
+        name = source or key
+        if id_ != shown and name not in others[shown]:
+            others[shown].append(name)
+    return {id_: tuple(names) for id_, names in others.items()}
+
+
+async def count_matching(session: AsyncSession, query: str) -> int:
+    """How many articles hold every term of `query` (0 when it has none)."""
+    terms = tokenize_query(query)
+    if not terms:
+        return 0
+    match_sql, params = backend_for(session).match(terms)
+    count = await session.scalar(text(f"SELECT count(*) FROM ({match_sql}) m"), params)
+    return int(count or 0)

@@ -1,0 +1,125 @@
+"""The one tokenizer of the search index, for documents and queries alike.
+
+Text is NFKC-normalised (full-width letters and digits become ASCII) and lower-cased, then cut
+into runs of Han characters and runs of other letters and digits; everything else (punctuation,
+spaces, symbols) separates runs and is dropped.
+
+A document yields, in order of appearance:
+- every Han character and every pair of adjacent Han characters (bigram) of a Han run, so any
+  1- or 2-character word and any name jieba does not know can be found;
+- the jieba `cut_for_search` words of three or more Han characters (whole words such as
+  中国人民银行, which trending counts and bigrams alone cannot name);
+- each letter/digit run whole (`600519`, `5g`, `iphone`), cut at `MAX_TOKEN_CHARS`;
+- a letter/digit run glued to the Han character it touches (`a股`, `证500`), so `A股` is
+  not just "a" somewhere and 股 somewhere.
+
+A query yields only the tokens every document containing the query text is sure to have:
+bigrams of its Han runs (the character itself for a 1-character run), the letter/digit runs and
+the glued tokens. jieba's longer words are left out of queries on purpose: jieba cuts a word
+differently depending on its neighbours, so a query word might not be a document word.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+TOKENIZER_NAME = "jieba-han-bigram"
+TOKENIZER_VERSION = "1"
+MAX_TOKEN_CHARS = 64
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_RUN = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>(?:(?![{_HAN}])[^\W_])+)")
+_HAN_ONLY = re.compile(rf"[{_HAN}]+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    text: str
+    han: bool
+    start: int
+    end: int
+
+
+@cache
+def _jieba() -> Any:
+    """Load jieba's dictionary once, quietly."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _runs(text: str) -> list[_Run]:
+    return [_Run(m.group(), m.lastgroup == "han", m.start(), m.end()) for m in _RUN.finditer(text)]
+
+
+def _glued(runs: list[_Run]) -> Iterator[tuple[int, str]]:
+    """A letter/digit run with the Han character it touches, keyed by position in `runs`."""
+    for i in range(len(runs) - 1):
+        left, right = runs[i], runs[i + 1]
+        if left.end != right.start:
+            continue
+        if left.han:
+            yield i, left.text[-1] + right.text[:MAX_TOKEN_CHARS]
+        else:
+            yield i, left.text[:MAX_TOKEN_CHARS] + right.text[0]
+
+
+def _bigrams(run: str) -> list[str]:
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def tokenize_document(text: str) -> list[str]:
+    """All index tokens of a text, in order, repeats kept (they count for ranking)."""
+    text = normalize(text)
+    runs = _runs(text)
+    glued = dict(_glued(runs))
+    tokens: list[str] = []
+    for i, run in enumerate(runs):
+        if run.han:
+            tokens.extend(run.text)
+            tokens.extend(_bigrams(run.text))
+        else:
+            tokens.append(run.text[:MAX_TOKEN_CHARS])
+        if i in glued:
+            tokens.append(glued[i])
+    if any(run.han and len(run.text) >= 3 for run in runs):
+        tokens.extend(
+            word
+            for word in _jieba().cut_for_search(text, HMM=False)
+            if len(word) >= 3 and _HAN_ONLY.fullmatch(word)
+        )
+    return tokens
+
+
+def tokenize_query(text: str) -> list[str]:
+    """The distinct terms a matching document must all contain (they are AND-ed)."""
+    runs = _runs(normalize(text))
+    glued = dict(_glued(runs))
+    terms: list[str] = []
+    for i, run in enumerate(runs):
+        if not run.han:
+            terms.append(run.text[:MAX_TOKEN_CHARS])
+        elif len(run.text) == 1:
+            terms.append(run.text)
+        else:
+            terms.extend(_bigrams(run.text))
+        if i in glued:
+            terms.append(glued[i])
+    return list(dict.fromkeys(terms))
+
+
+def segment_words(text: str) -> list[str]:
+    """jieba's precise-mode words (with its HMM for unknown names), for trending terms."""
+    return [word for word in _jieba().cut(normalize(text)) if _RUN.fullmatch(word)]
