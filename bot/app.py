@@ -1,0 +1,101 @@
+"""The python-telegram-bot `Application`, built from settings."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot.handlers import register_all
+from bot.handlers.common import BotState, install_state, state_of
+from bot.handlers.start import PUBLIC_COMMANDS
+from bot.i18n import Lang, text
+from bot.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_RETRIES = 3
+FIRST_INGEST_DELAY = 5.0
+MENU_LANGUAGES: tuple[tuple[str | None, Lang], ...] = ((None, "zh"), ("zh", "zh"), ("en", "en"))
+
+
+class MissingTokenError(RuntimeError):
+    """No NEWSBOT_TELEGRAM_TOKEN: the bot cannot talk to Telegram."""
+
+
+def file_url(base_url: str) -> str:
+    """`…/bot` → `…/file/bot`, the Bot API's file endpoint beside its method endpoint."""
+    root = base_url.rstrip("/")
+    return root[: -len("bot")] + "file/bot" if root.endswith("/bot") else root + "/file/bot"
+
+
+def menu(lang: Lang) -> list[BotCommand]:
+    return [BotCommand(name, text(lang, f"cmd_{name}")) for name in ("start", *PUBLIC_COMMANDS)]
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    state: BotState = application.bot_data["newsbot"]
+    await state.db.ensure_schema()
+    for language_code, lang in MENU_LANGUAGES:
+        await application.bot.set_my_commands(menu(lang), language_code=language_code)
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    state: BotState = application.bot_data["newsbot"]
+    await state.db.dispose()
+
+
+async def scheduled_ingest(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The JobQueue's ingest of NEWSBOT_SOURCES; skipped while an admin's ingest runs."""
+    state = state_of(context)
+    summary = await state.ingest_gate.run(state.db, state.settings.sources, state.settings)
+    if summary is None:
+        log.info("scheduled ingest skipped: another ingest is running")
+        return
+    log.info(
+        "scheduled ingest: %d added, %d updated, %d unchanged, %d failed",
+        summary.added,
+        summary.updated,
+        summary.unchanged,
+        len(summary.failures),
+    )
+    for failure in summary.failures:
+        log.warning("ingest failure in %s: %s", failure.source, failure.error)
+
+
+def build_application(settings: Settings, db: Database | None = None) -> Application:  # type: ignore[type-arg]
+    """The bot with every handler, the rate limiter, the menu and the ingest schedule."""
+    token = settings.telegram.token
+    if not token:
+        raise MissingTokenError("NEWSBOT_TELEGRAM_TOKEN is not set")
+    defaults = Defaults(
+        parse_mode=ParseMode.HTML,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        tzinfo=settings.tz,
+    )
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram.base_url)
+        .base_file_url(file_url(settings.telegram.base_url))
+        .defaults(defaults)
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    install_state(
+        application, BotState(db=db or Database(settings.database.url), settings=settings)
+    )
+    register_all(application)
+    if settings.sources and application.job_queue is not None:
+        application.job_queue.run_repeating(
+            scheduled_ingest,
+            interval=settings.ingest.interval,
+            first=FIRST_INGEST_DELAY,
+            name="scheduled-ingest",
+        )
+    return application

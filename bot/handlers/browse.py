@@ -1,0 +1,45 @@
+"""`/categories`, `/tags`, `/category SLUG`, `/tag NAME` and `/show KEY`."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot.handlers.common import Context, send, state_of, viewer_of
+from bot.services import articles, browse
+
+
+async def categories(update: Update, context: Context) -> None:
+    viewer = viewer_of(update, context)
+    await send(update, context, await browse.categories(state_of(context).db), viewer)
+
+
+async def tags(update: Update, context: Context) -> None:
+    viewer = viewer_of(update, context)
+    await send(update, context, await browse.tags(state_of(context).db), viewer)
+
+
+async def category(update: Update, context: Context) -> None:
+    viewer = viewer_of(update, context)
+    reply = await articles.category_command(state_of(context).db, context.args or [], viewer)
+    await send(update, context, reply, viewer)
+
+
+async def tag(update: Update, context: Context) -> None:
+    viewer = viewer_of(update, context)
+    reply = await articles.tag_command(state_of(context).db, context.args or [], viewer)
+    await send(update, context, reply, viewer)
+
+
+async def show(update: Update, context: Context) -> None:
+    viewer = viewer_of(update, context)
+    reply = await articles.show_command(state_of(context).db, context.args or [], viewer)
+    await send(update, context, reply, viewer)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("categories", categories))
+    application.add_handler(CommandHandler("tags", tags))
+    application.add_handler(CommandHandler("category", category))
+    application.add_handler(CommandHandler("tag", tag))
+    application.add_handler(CommandHandler("show", show))

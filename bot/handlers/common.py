@@ -1,0 +1,128 @@
+"""What every handler shares: the bot's state, who is asking, and sending rendered replies."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from telegram import (
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import Application, ContextTypes
+
+from bot.i18n import language_for
+from bot.render.html import RenderContext, render
+from bot.render.keyboards import CallbackStore, Keyboard
+from bot.services.admin import IngestGate
+from bot.services.replies import Reply, Viewer
+from bot.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "newsbot"
+Context = ContextTypes.DEFAULT_TYPE
+
+
+@dataclass
+class BotState:
+    db: Database
+    settings: Settings
+    callbacks: CallbackStore = field(default_factory=CallbackStore)
+    ingest_gate: IngestGate = field(default_factory=IngestGate)
+    started: float = field(default_factory=time.monotonic)
+
+
+def install_state(application: Application, state: BotState) -> None:  # type: ignore[type-arg]
+    application.bot_data[STATE_KEY] = state
+
+
+def state_of(context: Context) -> BotState:
+    state = context.bot_data[STATE_KEY]
+    assert isinstance(state, BotState)
+    return state
+
+
+def is_group(chat: Chat | None) -> bool:
+    return chat is not None and chat.type in {ChatType.GROUP, ChatType.SUPERGROUP}
+
+
+def viewer_of(update: Update, context: Context) -> Viewer:
+    state = state_of(context)
+    user = update.effective_user
+    return Viewer(
+        user_id=user.id if user else None,
+        lang=language_for(user.language_code if user else None),
+        in_group=is_group(update.effective_chat),
+        is_admin=bool(user and user.id in state.settings.admin.ids),
+        display_name=user.first_name if user else "",
+    )
+
+
+def render_context(viewer: Viewer, context: Context) -> RenderContext:
+    state = state_of(context)
+    return RenderContext(
+        lang=viewer.lang,
+        tz=state.settings.tz,
+        callbacks=state.callbacks,
+        in_group=viewer.in_group,
+    )
+
+
+def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
+    """The plain keyboard model as Telegram's type, at the last moment."""
+    if keyboard is None:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    button.text,
+                    callback_data=button.callback_data,
+                    url=button.url,
+                    switch_inline_query_current_chat=button.switch_inline_query_current_chat,
+                )
+                for button in row
+            ]
+            for row in keyboard.rows
+        ]
+    )
+
+
+async def send(update: Update, context: Context, reply: Reply, viewer: Viewer) -> None:
+    """Render a reply and send it to the chat the update came from, as one or more messages."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    thread_id = None
+    if update.effective_message is not None and update.effective_message.is_topic_message:
+        thread_id = update.effective_message.message_thread_id
+    for message in render(reply, render_context(viewer, context)):
+        await context.bot.send_message(
+            chat.id,
+            message.html,
+            reply_markup=markup(message.keyboard),
+            message_thread_id=thread_id,
+        )
+
+
+async def edit(message: Message, context: Context, reply: Reply, viewer: Viewer) -> None:
+    """Replace a message in place with the first part of a rendered reply (page turns)."""
+    first = render(reply, render_context(viewer, context))[0]
+    try:
+        await context.bot.edit_message_text(
+            first.html,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            reply_markup=markup(first.keyboard),
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise

@@ -1,0 +1,37 @@
+"""`/search 关键词 [#标签]`, and plain text in a private chat taken as a search."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from bot.handlers.common import Context, send, state_of, viewer_of
+from bot.services.search import search_command
+
+
+async def search(update: Update, context: Context) -> None:
+    viewer = viewer_of(update, context)
+    reply = await search_command(state_of(context).db, context.args or [], viewer)
+    await send(update, context, reply, viewer)
+
+
+async def search_plain_text(update: Update, context: Context) -> None:
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    viewer = viewer_of(update, context)
+    reply = await search_command(state_of(context).db, message.text.split(), viewer)
+    await send(update, context, reply, viewer)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("search", search))
+
+
+def register_plain_text(application: Application) -> None:  # type: ignore[type-arg]
+    """Last of all, so commands and other handlers see their messages first."""
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, search_plain_text
+        )
+    )

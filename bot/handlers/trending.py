@@ -1,0 +1,19 @@
+"""`/trending`."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot.handlers.common import Context, send, state_of, viewer_of
+from bot.services.trending import trending_terms
+
+
+async def trending(update: Update, context: Context) -> None:
+    viewer = viewer_of(update, context)
+    limit = 5 if viewer.in_group else 10
+    await send(update, context, await trending_terms(state_of(context).db, limit=limit), viewer)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("trending", trending))

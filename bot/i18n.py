@@ -1,0 +1,211 @@
+"""Every user-facing string, in Chinese (the default) and English.
+
+Templates are plain text with `{name}` fields; the renderer escapes both the template and
+the values, so no message here can break Telegram's HTML.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Lang = Literal["zh", "en"]
+DEFAULT_LANG: Final[Lang] = "zh"
+
+
+def language_for(language_code: str | None) -> Lang:
+    """English for users whose Telegram language is English, Chinese for everyone else."""
+    if language_code and language_code.lower().startswith("en"):
+        return "en"
+    return DEFAULT_LANG
+
+
+MESSAGES: Final[dict[str, dict[Lang, str]]] = {
+    "welcome": {
+        "zh": "你好，{name}！我是新闻机器人：看最新新闻、按分类和标签浏览、搜索全文。",
+        "en": "Hello, {name}! I am a news bot: read the latest news, browse by category and "
+        "tag, and search the full text.",
+    },
+    "welcome_hint": {
+        "zh": "发送 /help 查看全部命令，或点下面的按钮。",
+        "en": "Send /help for every command, or tap a button below.",
+    },
+    "help_title": {"zh": "可用命令", "en": "Commands"},
+    "help_inline": {
+        "zh": "在任何聊天里输入 @{bot} 关键词 即可搜索并分享新闻。",
+        "en": "Type @{bot} and a keyword in any chat to search and share news.",
+    },
+    "help_admin_title": {"zh": "管理员命令", "en": "Admin commands"},
+    "cmd_start": {"zh": "开始使用", "en": "Start"},
+    "cmd_help": {"zh": "帮助", "en": "Help"},
+    "cmd_latest": {
+        "zh": "最新新闻 [条数] [分类|#标签]",
+        "en": "Latest news [count] [category|#tag]",
+    },
+    "cmd_search": {"zh": "搜索 关键词 [#标签]", "en": "Search: keywords [#tag]"},
+    "cmd_categories": {"zh": "全部分类", "en": "All categories"},
+    "cmd_tags": {"zh": "热门标签", "en": "Popular tags"},
+    "cmd_category": {"zh": "某个分类的新闻", "en": "News in a category"},
+    "cmd_tag": {"zh": "某个标签的新闻", "en": "News with a tag"},
+    "cmd_show": {"zh": "查看一篇新闻的摘要和链接", "en": "One article's summary and link"},
+    "cmd_trending": {"zh": "近期热词", "en": "Trending terms"},
+    "cmd_ingest": {"zh": "立即抓取新闻 [来源]", "en": "Ingest news now [source]"},
+    "cmd_sources": {"zh": "抓取来源", "en": "Ingest sources"},
+    "cmd_stats": {"zh": "运行统计", "en": "Statistics"},
+    "button_latest": {"zh": "📰 最新", "en": "📰 Latest"},
+    "button_categories": {"zh": "🗂 分类", "en": "🗂 Categories"},
+    "button_tags": {"zh": "🏷 标签", "en": "🏷 Tags"},
+    "button_trending": {"zh": "🔥 热词", "en": "🔥 Trending"},
+    "button_search_inline": {"zh": "🔎 搜索", "en": "🔎 Search"},
+    "button_prev": {"zh": "◀ 上一页", "en": "◀ Previous"},
+    "button_next": {"zh": "下一页 ▶", "en": "Next ▶"},
+    "button_open": {"zh": "🔗 原文", "en": "🔗 Article"},
+    "title_latest": {"zh": "最新新闻", "en": "Latest news"},
+    "title_category": {"zh": "分类 #{category}", "en": "Category #{category}"},
+    "title_tag": {"zh": "标签 #{tag}", "en": "Tag #{tag}"},
+    "title_search": {"zh": "搜索「{query}」", "en": "Search “{query}”"},
+    "title_search_tag": {"zh": "搜索「{query}」· #{tag}", "en": "Search “{query}” · #{tag}"},
+    "title_categories": {"zh": "全部分类", "en": "Categories"},
+    "title_tags": {"zh": "热门标签", "en": "Popular tags"},
+    "title_trending": {"zh": "近期热词", "en": "Trending terms"},
+    "title_stats": {"zh": "运行统计", "en": "Statistics"},
+    "title_sources": {"zh": "抓取来源", "en": "Ingest sources"},
+    "page_range": {
+        "zh": "第 {first}–{last} 条，共 {total} 条",
+        "en": "Items {first}–{last} of {total}",
+    },
+    "page_range_open": {"zh": "第 {first}–{last} 条", "en": "Items {first}–{last}"},
+    "count_articles": {"zh": "{count} 篇", "en": "{count} articles"},
+    "also_in": {"zh": "另见：{sources}", "en": "Also in: {sources}"},
+    "source_line": {"zh": "来源：{source}", "en": "Source: {source}"},
+    "read_more": {"zh": "阅读原文", "en": "Read the article"},
+    "show_hint": {"zh": "详情：/show {key}", "en": "More: /show {key}"},
+    "trending_item": {"zh": "{count} 篇，例如：{title}", "en": "{count} articles, e.g. {title}"},
+    "empty_latest": {"zh": "还没有新闻。", "en": "There is no news yet."},
+    "empty_category": {
+        "zh": "分类「{category}」下没有新闻。发送 /categories 查看全部分类。",
+        "en": "No news in category “{category}”. Send /categories to see them all.",
+    },
+    "empty_tag": {
+        "zh": "标签「{tag}」下没有新闻。发送 /tags 查看热门标签。",
+        "en": "No news with tag “{tag}”. Send /tags to see popular tags.",
+    },
+    "empty_search": {
+        "zh": "没有找到与「{query}」相关的新闻，换个关键词试试？",
+        "en": "Nothing found for “{query}”. Try other keywords?",
+    },
+    "empty_categories": {"zh": "还没有分类。", "en": "There are no categories yet."},
+    "empty_tags": {"zh": "还没有标签。", "en": "There are no tags yet."},
+    "empty_trending": {
+        "zh": "近期新闻太少，暂时没有热词。",
+        "en": "Too little recent news for trending terms.",
+    },
+    "usage_search": {
+        "zh": "请在 /search 后面写上关键词，例如：/search 韶关",
+        "en": "Put keywords after /search, for example: /search 5G",
+    },
+    "usage_category": {
+        "zh": "请写上分类，例如：/category kejiribao 。发送 /categories 查看全部分类。",
+        "en": "Name a category, for example: /category kejiribao. Send /categories for all.",
+    },
+    "usage_tag": {
+        "zh": "请写上标签，例如：/tag 科技日报新闻 。发送 /tags 查看热门标签。",
+        "en": "Name a tag, for example: /tag 科技日报新闻. Send /tags for popular tags.",
+    },
+    "usage_show": {
+        "zh": "请写上文章编号，例如：/show 202204202349852762",
+        "en": "Give an article key, for example: /show 202204202349852762",
+    },
+    "usage_latest": {
+        "zh": "用法：/latest [条数] [分类|#标签]，"
+        "例如：/latest 5 kejiribao 或 /latest #科技日报新闻",
+        "en": "Usage: /latest [count] [category|#tag], for example: /latest 5 kejiribao",
+    },
+    "query_too_long": {
+        "zh": "关键词太长了（最多 {max} 个字），请缩短后再试。",
+        "en": "The query is too long (at most {max} characters); please shorten it.",
+    },
+    "not_found": {
+        "zh": "找不到编号为 {key} 的文章，它可能已被删除。",
+        "en": "There is no article with key {key}; it may have been removed.",
+    },
+    "button_expired": {
+        "zh": "这个按钮已过期，请重新发送命令。",
+        "en": "This button has expired; please send the command again.",
+    },
+    "unknown_command": {
+        "zh": "我不认识 /{command} 这个命令。发送 /help 查看全部命令。",
+        "en": "I don't know the command /{command}. Send /help for the list.",
+    },
+    "plain_text_hint": {
+        "zh": "想搜索的话请用 /search {text}",
+        "en": "To search, use /search {text}",
+    },
+    "error_generic": {
+        "zh": "抱歉，处理时出了点问题，请稍后再试。",
+        "en": "Sorry, something went wrong. Please try again later.",
+    },
+    "admin_only": {
+        "zh": "抱歉，这个命令只有管理员可以使用。",
+        "en": "Sorry, only administrators may use this command.",
+    },
+    "ingest_started": {
+        "zh": "开始抓取：{sources}。完成后我会告诉你结果。",
+        "en": "Ingesting {sources}. I will report back when it is done.",
+    },
+    "ingest_busy": {
+        "zh": "已有一次抓取正在进行，请等它完成。",
+        "en": "An ingest is already running; please wait for it to finish.",
+    },
+    "ingest_no_sources": {
+        "zh": "没有配置抓取来源（NEWSBOT_SOURCES），请在命令后写上来源。",
+        "en": "No sources are configured (NEWSBOT_SOURCES); name one after the command.",
+    },
+    "ingest_done": {
+        "zh": "抓取完成：新增 {added}，更新 {updated}，未变 {unchanged}，失败 {failed}。",
+        "en": "Ingest done: {added} added, {updated} updated, {unchanged} unchanged, "
+        "{failed} failed.",
+    },
+    "ingest_failure": {"zh": "{source}：{error}", "en": "{source}: {error}"},
+    "ingest_crashed": {
+        "zh": "抓取失败：{error}",
+        "en": "The ingest failed: {error}",
+    },
+    "sources_none": {
+        "zh": "没有配置抓取来源（NEWSBOT_SOURCES）。",
+        "en": "No sources are configured (NEWSBOT_SOURCES).",
+    },
+    "stats_articles": {"zh": "文章：{count}", "en": "Articles: {count}"},
+    "stats_stories": {"zh": "新闻事件：{count}", "en": "Stories: {count}"},
+    "stats_categories": {"zh": "分类：{count}", "en": "Categories: {count}"},
+    "stats_tags": {"zh": "标签：{count}", "en": "Tags: {count}"},
+    "stats_last_ingest": {
+        "zh": "上次抓取：{when}（新增 {added}，更新 {updated}，未变 {unchanged}，失败 {failed}）",
+        "en": "Last ingest: {when} ({added} added, {updated} updated, {unchanged} unchanged, "
+        "{failed} failed)",
+    },
+    "stats_no_ingest": {"zh": "上次抓取：无", "en": "Last ingest: never"},
+    "stats_database": {"zh": "数据库：{backend}，{size}", "en": "Database: {backend}, {size}"},
+    "stats_uptime": {"zh": "运行时间：{uptime}", "en": "Uptime: {uptime}"},
+    "inline_empty": {"zh": "输入关键词搜索新闻", "en": "Type keywords to search the news"},
+    "inline_none": {"zh": "没有找到「{query}」", "en": "Nothing found for “{query}”"},
+    "console_intro": {
+        "zh": "newsbot 终端聊天（数据库：{database}）。输入命令，例如 /latest 或 /search 韶关；"
+        "输入按钮编号即可点按钮；输入 /quit 退出。",
+        "en": "newsbot console (database: {database}). Type a command such as /latest or "
+        "/search 5G; type a button's number to press it; /quit leaves.",
+    },
+    "console_demo_loaded": {
+        "zh": "已载入 {count} 篇示例新闻。",
+        "en": "Loaded {count} sample posts.",
+    },
+    "console_no_buttons": {
+        "zh": "没有编号为 {number} 的按钮。",
+        "en": "There is no button {number}.",
+    },
+}
+
+
+def text(lang: Lang, key: str, /, **values: object) -> str:
+    """The plain-text message `key` in `lang`, with its fields filled in."""
+    template = MESSAGES[key].get(lang) or MESSAGES[key][DEFAULT_LANG]
+    return template.format(**values) if values else template

@@ -1,0 +1,405 @@
+"""Reply models → Telegram HTML messages, with every piece of text escaped.
+
+A message holds at most 4,096 characters (counted in UTF-16 code units over the HTML
+itself, which is never shorter than the text Telegram counts); longer answers are split
+between items, never inside one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import tzinfo
+from html import escape
+
+from bot.i18n import Lang, text
+from bot.render import keyboards as kb
+from bot.render.keyboards import Button, CallbackStore, Keyboard
+from bot.services.replies import (
+    ArticleDetail,
+    ArticleItem,
+    ArticleList,
+    CountList,
+    Help,
+    IngestSummary,
+    InlineResult,
+    Notice,
+    Reply,
+    Sources,
+    Stats,
+    Trending,
+    Welcome,
+)
+
+MAX_MESSAGE = 4096
+TITLE_CHARS = 300
+LIST_TEXT_CHARS = 160
+GROUP_TEXT_CHARS = 80
+DETAIL_TEXT_CHARS = 1500
+COUNT_BUTTONS = 20
+FAILURES_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    html: str
+    keyboard: Keyboard | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InlineArticle:
+    id: str
+    title: str
+    description: str
+    html: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    lang: Lang
+    tz: tzinfo
+    callbacks: CallbackStore
+    in_group: bool = False
+
+
+def telegram_length(html: str) -> int:
+    return len(html.encode("utf-16-le")) // 2
+
+
+def t(ctx: RenderContext, key: str, /, **values: object) -> str:
+    """A catalog message, escaped for HTML."""
+    return escape(text(ctx.lang, key, **values))
+
+
+def clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def marked(value: str, spans: Sequence[tuple[int, int]], limit: int) -> str:
+    """`value` cut to `limit` characters, escaped, with the spans in bold."""
+    clipped = clip(value, limit)
+    visible = len(clipped) if clipped == value else len(clipped) - 1
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        start, end = max(0, start), min(end, visible)
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    out: list[str] = []
+    cursor = 0
+    for start, end in merged:
+        out.append(escape(clipped[cursor:start]))
+        out.append(f"<b>{escape(clipped[start:end])}</b>")
+        cursor = end
+    out.append(escape(clipped[cursor:]))
+    return "".join(out)
+
+
+def hashtag(name: str) -> str:
+    return "#" + "_".join(name.split())
+
+
+def link(url: str, label: str) -> str:
+    return f'<a href="{escape(url, quote=True)}">{label}</a>'
+
+
+def item_meta(item: ArticleItem, ctx: RenderContext) -> str:
+    when = item.published_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+    names = ([item.category] if item.category else []) + [
+        tag for tag in item.tags if tag != item.category
+    ]
+    return " ".join([escape(when), *(escape(hashtag(name)) for name in names)])
+
+
+def render_item(item: ArticleItem, ctx: RenderContext, *, number: int | None = None) -> str:
+    limit = GROUP_TEXT_CHARS if ctx.in_group else LIST_TEXT_CHARS
+    title = escape(clip(item.title, TITLE_CHARS))
+    lines = [f"<b>{number}. {title}</b>" if number is not None else f"<b>{title}</b>"]
+    if item.text:
+        lines.append(marked(item.text, item.highlights, limit))
+    lines.append(item_meta(item, ctx))
+    tail = []
+    if item.share_url:
+        tail.append(link(item.share_url, t(ctx, "read_more")))
+    if not ctx.in_group:
+        tail.append(t(ctx, "show_hint", key=item.key))
+    if item.other_sources:
+        tail.append(t(ctx, "also_in", sources="、".join(item.other_sources)))
+    if tail:
+        lines.append(" · ".join(tail))
+    return "\n".join(lines)
+
+
+def pack(header: str, blocks: Sequence[str], keyboard: Keyboard | None = None) -> list[Message]:
+    """Join blocks into as few messages as fit, splitting only between blocks."""
+    messages: list[str] = []
+    current = header
+    for block in blocks:
+        candidate = f"{current}\n\n{block}" if current else block
+        if telegram_length(candidate) <= MAX_MESSAGE:
+            current = candidate
+            continue
+        if current:
+            messages.append(current)
+        current = block if telegram_length(block) <= MAX_MESSAGE else clip(block, 1000)
+    if current or not messages:
+        messages.append(current)
+    return [
+        Message(html, keyboard if i == len(messages) - 1 else None)
+        for i, html in enumerate(messages)
+    ]
+
+
+def list_header(reply: ArticleList, ctx: RenderContext) -> str:
+    page = reply.page
+    if page.kind == "search":
+        query = clip(page.query or "", 60)
+        title = (
+            t(ctx, "title_search_tag", query=query, tag=page.tag)
+            if page.tag
+            else t(ctx, "title_search", query=query)
+        )
+    elif page.kind == "category":
+        title = t(ctx, "title_category", category=page.category)
+    elif page.kind == "tag":
+        title = t(ctx, "title_tag", tag=hashtag(page.tag or "").lstrip("#"))
+    else:
+        title = t(ctx, "title_latest")
+    first, last = page.offset + 1, page.offset + len(reply.items)
+    if reply.total is not None:
+        where = t(ctx, "page_range", first=first, last=last, total=reply.total)
+    else:
+        where = t(ctx, "page_range_open", first=first, last=last)
+    return f"<b>{title}</b>\n{where}"
+
+
+def list_keyboard(reply: ArticleList, ctx: RenderContext) -> Keyboard | None:
+    page = reply.page
+    row: list[Button] = []
+    if page.offset > 0:
+        back = replace(page, offset=max(0, page.offset - page.limit))
+        row.append(kb.page_button(t_plain(ctx, "button_prev"), back, ctx.callbacks))
+    if reply.has_more:
+        forward = replace(page, offset=page.offset + page.limit)
+        row.append(kb.page_button(t_plain(ctx, "button_next"), forward, ctx.callbacks))
+    return Keyboard((tuple(row),)) if row else None
+
+
+def t_plain(ctx: RenderContext, key: str, /, **values: object) -> str:
+    """Button labels are plain text, not HTML."""
+    return text(ctx.lang, key, **values)
+
+
+def render_list(reply: ArticleList, ctx: RenderContext) -> list[Message]:
+    blocks = [
+        render_item(item, ctx, number=reply.page.offset + i + 1)
+        for i, item in enumerate(reply.items)
+    ]
+    return pack(list_header(reply, ctx), blocks, list_keyboard(reply, ctx))
+
+
+def render_detail(reply: ArticleDetail, ctx: RenderContext) -> list[Message]:
+    item = reply.item
+    lines = [f"<b>{escape(clip(item.title, TITLE_CHARS))}</b>", item_meta(item, ctx)]
+    if item.source:
+        lines.append(t(ctx, "source_line", source=item.source))
+    body = marked(item.text, item.highlights, DETAIL_TEXT_CHARS) if item.text else ""
+    if body:
+        lines.append("")
+        lines.append(body)
+    if item.other_sources:
+        lines.append("")
+        lines.append(t(ctx, "also_in", sources="、".join(item.other_sources)))
+    keyboard = None
+    if item.share_url:
+        lines.append("")
+        lines.append(link(item.share_url, t(ctx, "read_more")))
+        keyboard = Keyboard(((kb.url_button(t_plain(ctx, "button_open"), item.share_url),),))
+    return pack("", ["\n".join(lines)], keyboard)
+
+
+def render_counts(reply: CountList, ctx: RenderContext) -> list[Message]:
+    if not reply.entries:
+        return [Message(t(ctx, f"empty_{reply.kind}"))]
+    header = f"<b>{t(ctx, f'title_{reply.kind}')}</b>"
+    lines = [
+        f"{escape(hashtag(entry.name))} — {t(ctx, 'count_articles', count=entry.count)}"
+        for entry in reply.entries
+    ]
+    make = kb.category_button if reply.kind == "categories" else kb.tag_button
+    buttons = [
+        make(clip(entry.name, 30), entry.name, ctx.callbacks)
+        for entry in reply.entries[:COUNT_BUTTONS]
+    ]
+    rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+    return pack(header, ["\n".join(lines)], Keyboard(rows) if rows else None)
+
+
+def render_trending(reply: Trending, ctx: RenderContext) -> list[Message]:
+    if not reply.terms:
+        return [Message(t(ctx, "empty_trending"))]
+    lines = []
+    for i, term in enumerate(reply.terms, 1):
+        example = clip(term.example_title or "", 40)
+        detail = t(ctx, "trending_item", count=term.count, title=example)
+        show = f" /show {escape(term.example_key)}" if term.example_key else ""
+        lines.append(f"{i}. <b>{escape(term.term)}</b> — {detail}{show}")
+    return pack(f"<b>{t(ctx, 'title_trending')}</b>", ["\n".join(lines)])
+
+
+def start_keyboard(ctx: RenderContext) -> Keyboard:
+    return Keyboard(
+        (
+            (
+                kb.menu_button(t_plain(ctx, "button_latest"), "latest"),
+                kb.menu_button(t_plain(ctx, "button_categories"), "categories"),
+            ),
+            (
+                kb.menu_button(t_plain(ctx, "button_tags"), "tags"),
+                kb.menu_button(t_plain(ctx, "button_trending"), "trending"),
+            ),
+            (kb.inline_search_button(t_plain(ctx, "button_search_inline")),),
+        )
+    )
+
+
+def render_welcome(reply: Welcome, ctx: RenderContext) -> list[Message]:
+    html = f"{t(ctx, 'welcome', name=reply.name)}\n{t(ctx, 'welcome_hint')}"
+    return [Message(html, start_keyboard(ctx))]
+
+
+def render_help(reply: Help, ctx: RenderContext) -> list[Message]:
+    lines = [f"<b>{t(ctx, 'help_title')}</b>"]
+    lines += [f"/{name} — {t(ctx, f'cmd_{name}')}" for name in reply.commands]
+    if reply.admin_commands:
+        lines += ["", f"<b>{t(ctx, 'help_admin_title')}</b>"]
+        lines += [f"/{name} — {t(ctx, f'cmd_{name}')}" for name in reply.admin_commands]
+    if reply.bot_username:
+        lines += ["", t(ctx, "help_inline", bot=reply.bot_username)]
+    return [Message("\n".join(lines))]
+
+
+def render_notice(reply: Notice, ctx: RenderContext) -> list[Message]:
+    keyboard = start_keyboard(ctx) if reply.keyboard == "start" else None
+    return [Message(t(ctx, reply.message, **reply.values), keyboard)]
+
+
+def render_ingest(reply: IngestSummary, ctx: RenderContext) -> list[Message]:
+    head = t(
+        ctx,
+        "ingest_done",
+        added=reply.added,
+        updated=reply.updated,
+        unchanged=reply.unchanged,
+        failed=len(reply.failures),
+    )
+    lines = [
+        "• " + t(ctx, "ingest_failure", source=clip(f.source, 120), error=clip(f.error, 200))
+        for f in reply.failures[:FAILURES_SHOWN]
+    ]
+    if len(reply.failures) > FAILURES_SHOWN:
+        lines.append("…")
+    return pack(head, ["\n".join(lines)] if lines else [])
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def human_duration(seconds: float) -> str:
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return (
+        f"{days}d {hours:02d}:{minutes:02d}:{secs:02d}"
+        if days
+        else (f"{hours:02d}:{minutes:02d}:{secs:02d}")
+    )
+
+
+def render_stats(reply: Stats, ctx: RenderContext) -> list[Message]:
+    lines = [
+        f"<b>{t(ctx, 'title_stats')}</b>",
+        t(ctx, "stats_articles", count=reply.articles),
+        t(ctx, "stats_stories", count=reply.stories),
+        t(ctx, "stats_categories", count=reply.categories),
+        t(ctx, "stats_tags", count=reply.tags),
+    ]
+    last = reply.last_ingest
+    if last is None:
+        lines.append(t(ctx, "stats_no_ingest"))
+    else:
+        when = (last.finished_at or last.started_at).astimezone(ctx.tz)
+        lines.append(
+            t(
+                ctx,
+                "stats_last_ingest",
+                when=when.strftime("%Y-%m-%d %H:%M"),
+                added=last.summary.added,
+                updated=last.summary.updated,
+                unchanged=last.summary.unchanged,
+                failed=len(last.summary.failures),
+            )
+        )
+    lines.append(
+        t(ctx, "stats_database", backend=reply.backend, size=human_size(reply.database_bytes))
+    )
+    lines.append(t(ctx, "stats_uptime", uptime=human_duration(reply.uptime_seconds)))
+    return [Message("\n".join(lines))]
+
+
+def render_sources(reply: Sources, ctx: RenderContext) -> list[Message]:
+    if not reply.sources:
+        return [Message(t(ctx, "sources_none"))]
+    lines = [f"• <code>{escape(source)}</code>" for source in reply.sources]
+    return pack(f"<b>{t(ctx, 'title_sources')}</b>", ["\n".join(lines)])
+
+
+def render(reply: Reply, ctx: RenderContext) -> list[Message]:
+    """Every reply model as one or more Telegram HTML messages."""
+    match reply:
+        case ArticleList():
+            return render_list(reply, ctx)
+        case ArticleDetail():
+            return render_detail(reply, ctx)
+        case CountList():
+            return render_counts(reply, ctx)
+        case Trending():
+            return render_trending(reply, ctx)
+        case Welcome():
+            return render_welcome(reply, ctx)
+        case Help():
+            return render_help(reply, ctx)
+        case Notice():
+            return render_notice(reply, ctx)
+        case IngestSummary():
+            return render_ingest(reply, ctx)
+        case Stats():
+            return render_stats(reply, ctx)
+        case Sources():
+            return render_sources(reply, ctx)
+    raise TypeError(f"no renderer for {type(reply).__name__}")
+
+
+def render_inline(result: InlineResult, ctx: RenderContext) -> InlineArticle:
+    """An inline-mode result: a plain title and description, the item as the message."""
+    item = result.item
+    return InlineArticle(
+        id=item.key[:64],
+        title=clip(item.title, 100) or item.key,
+        description=clip(item.text, 120),
+        html=render_item(item, ctx),
+        url=item.share_url,
+    )

@@ -1,0 +1,103 @@
+"""Admin answers: statistics, the configured sources, and one background ingest at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bot.services.replies import (
+    IngestFailure,
+    IngestSummary,
+    LastIngest,
+    Sources,
+    Stats,
+)
+from bot.settings import Settings
+from storage.db import Database
+from storage.repository import ArticleRepository
+
+
+async def database_bytes(db: Database) -> int | None:
+    """The store's size on disk: the SQLite file and its WAL, or PostgreSQL's own figure."""
+    if db.dialect == "sqlite":
+        name = db.engine.url.database
+        if not name or name == ":memory:":
+            return None
+        paths = [Path(name), Path(name + "-wal")]
+        return sum(p.stat().st_size for p in paths if p.exists())
+    async with db.session() as session:
+        size = await session.scalar(text("SELECT pg_database_size(current_database())"))
+    return int(size) if size is not None else None
+
+
+async def stats(db: Database, *, started_monotonic: float) -> Stats:
+    async with db.session() as session:
+        store = await ArticleRepository(session).stats()
+    last = None
+    if store.last_ingest is not None:
+        run = store.last_ingest
+        failures = tuple(
+            IngestFailure(str(f.get("source", "")), str(f.get("error", "")))
+            for f in run.failed or []
+            if isinstance(f, dict)
+        )
+        last = LastIngest(
+            finished_at=run.finished_at,
+            started_at=run.started_at,
+            summary=IngestSummary(run.added, run.updated, run.unchanged, failures),
+        )
+    return Stats(
+        articles=store.articles,
+        stories=store.stories,
+        categories=store.categories,
+        tags=store.tags,
+        last_ingest=last,
+        backend=db.dialect,
+        database_bytes=await database_bytes(db),
+        uptime_seconds=time.monotonic() - started_monotonic,
+    )
+
+
+def sources(settings: Settings) -> Sources:
+    return Sources(tuple(settings.sources))
+
+
+class IngestGate:
+    """Lets one ingest run at a time, whether an admin asked or the schedule did."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    async def run(
+        self, db: Database, source_list: Sequence[str], settings: Settings
+    ) -> IngestSummary | None:
+        """Ingest the sources; None when another ingest holds the gate."""
+        if self._lock.locked():
+            return None
+        async with self._lock:
+            from bot.ingest.pipeline import ingest
+
+            report = await ingest(db, list(source_list), settings=settings)
+        return IngestSummary(
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            failures=tuple(IngestFailure(f.source, f.error) for f in report.failed),
+        )
+
+
+def resolve_sources(args: Sequence[str], settings: Settings) -> tuple[str, ...]:
+    """`/ingest` takes the configured sources; `/ingest SOURCE` one named source."""
+    named = tuple(a for a in args if a.strip())
+    if named:
+        return tuple(os.path.expanduser(a) for a in named)
+    return tuple(settings.sources)

@@ -1,0 +1,180 @@
+"""Newest-first lists (all, by category, by tag) and single articles, as reply models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.services.replies import (
+    ArticleDetail,
+    ArticleItem,
+    ArticleList,
+    Notice,
+    PageQuery,
+    Viewer,
+)
+from storage.db import Database
+from storage.models import Article
+from storage.repository import ArticleRepository
+
+PRIVATE_PAGE = 5
+GROUP_PAGE = 3
+MAX_PAGE = 10
+GROUP_MAX_PAGE = 5
+MAX_ARGUMENT_CHARS = 100
+DETAIL_SUMMARY_CHARS = 300
+
+
+def page_size(viewer: Viewer, wanted: int | None = None) -> int:
+    """Groups get short answers; a private chat may ask for up to ten items."""
+    ceiling = GROUP_MAX_PAGE if viewer.in_group else MAX_PAGE
+    default = GROUP_PAGE if viewer.in_group else PRIVATE_PAGE
+    return max(1, min(wanted or default, ceiling))
+
+
+def item_from_article(
+    article: Article,
+    *,
+    text: str | None = None,
+    highlights: Sequence[tuple[int, int]] = (),
+    other_sources: Sequence[str] = (),
+) -> ArticleItem:
+    return ArticleItem(
+        key=article.key,
+        title=article.title,
+        published_at=article.published_at,
+        category=article.category_slug,
+        tags=tuple(article.tag_names),
+        source=article.source,
+        text=article_summary(article) if text is None else text,
+        highlights=tuple(highlights),
+        share_url=article.share_url,
+        other_sources=tuple(other_sources),
+    )
+
+
+def article_summary(article: Article) -> str:
+    """The stored summary; the digest or the first paragraph when there is none."""
+    if article.summary:
+        return article.summary
+    if article.digest:
+        return article.digest
+    for text, heading in article.paragraphs or []:
+        if not heading and text:
+            return str(text)
+    return ""
+
+
+async def list_page(db: Database, page: PageQuery) -> ArticleList:
+    """One page of a newest-first list; `search` pages go through the search service."""
+    async with db.session() as session:
+        repo = ArticleRepository(session)
+        articles = await repo.latest(
+            category=page.category, tag=page.tag, limit=page.limit + 1, offset=page.offset
+        )
+        total = await repo.count(category=page.category, tag=page.tag)
+        items = tuple(item_from_article(a) for a in articles[: page.limit])
+    return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)
+
+
+def _parse_count(word: str) -> int | None:
+    return int(word) if word.isdigit() and len(word) <= 3 else None
+
+
+async def latest_command(db: Database, args: Sequence[str], viewer: Viewer) -> ArticleList | Notice:
+    """`/latest [n] [分类|#标签]`: the arguments may come in either order."""
+    wanted: int | None = None
+    category: str | None = None
+    tag: str | None = None
+    for word in args:
+        if len(word) > MAX_ARGUMENT_CHARS:
+            return Notice("usage_latest")
+        count = _parse_count(word)
+        if count is not None and wanted is None:
+            wanted = count
+        elif word.startswith("#") and len(word) > 1 and tag is None and category is None:
+            tag = word[1:]
+        elif not word.startswith("#") and category is None and tag is None:
+            category = word
+        else:
+            return Notice("usage_latest")
+    if category is not None:
+        category, tag = await _category_or_tag(db, category)
+    page = PageQuery(
+        kind="tag" if tag else "category" if category else "latest",
+        limit=page_size(viewer, wanted),
+        category=category,
+        tag=tag,
+    )
+    return await _non_empty(db, page)
+
+
+async def _category_or_tag(db: Database, name: str) -> tuple[str | None, str | None]:
+    """A bare word is a category slug, or a tag when no category has that name."""
+    async with db.session() as session:
+        repo = ArticleRepository(session)
+        if await repo.count(category=name) or not await repo.count(tag=name):
+            return name, None
+    return None, name
+
+
+async def _non_empty(db: Database, page: PageQuery) -> ArticleList | Notice:
+    listing = await list_page(db, page)
+    if listing.items or page.offset:
+        return listing
+    if page.category:
+        return Notice("empty_category", {"category": page.category})
+    if page.tag:
+        return Notice("empty_tag", {"tag": page.tag})
+    return Notice("empty_latest")
+
+
+async def category_command(
+    db: Database, args: Sequence[str], viewer: Viewer
+) -> ArticleList | Notice:
+    slug = " ".join(args).strip()
+    if not slug or len(slug) > MAX_ARGUMENT_CHARS:
+        return Notice("usage_category")
+    return await open_category(db, slug, viewer)
+
+
+async def open_category(db: Database, slug: str, viewer: Viewer) -> ArticleList | Notice:
+    return await _non_empty(db, PageQuery("category", limit=page_size(viewer), category=slug))
+
+
+async def tag_command(db: Database, args: Sequence[str], viewer: Viewer) -> ArticleList | Notice:
+    name = " ".join(args).strip().removeprefix("#")
+    if not name or len(name) > MAX_ARGUMENT_CHARS:
+        return Notice("usage_tag")
+    return await open_tag(db, name, viewer)
+
+
+async def open_tag(db: Database, name: str, viewer: Viewer) -> ArticleList | Notice:
+    return await _non_empty(db, PageQuery("tag", limit=page_size(viewer), tag=name))
+
+
+async def show_command(db: Database, args: Sequence[str], viewer: Viewer) -> ArticleDetail | Notice:
+    key = args[0].strip() if args else ""
+    if not key or len(key) > MAX_ARGUMENT_CHARS:
+        return Notice("usage_show")
+    return await show_article(db, key)
+
+
+async def show_article(db: Database, key: str) -> ArticleDetail | Notice:
+    """The longer summary, the other feeds carrying the same story, and the link."""
+    from bot.services.text import longer_summary
+
+    async with db.session() as session:
+        repo = ArticleRepository(session)
+        article = await repo.get(key)
+        if article is None and not key.upper().startswith("NW"):
+            article = await repo.get("NW" + key)
+        if article is None:
+            return Notice("not_found", {"key": key})
+        siblings = await repo.story_siblings(article)
+        others = tuple(dict.fromkeys(s.source or s.key for s in siblings))
+        paragraphs = [(str(t), bool(h)) for t, h in article.paragraphs or []]
+        text = longer_summary(article.title, paragraphs, DETAIL_SUMMARY_CHARS)
+        item = item_from_article(
+            article, text=text or article_summary(article), other_sources=others
+        )
+    return ArticleDetail(item=item, paragraph_count=len(paragraphs))

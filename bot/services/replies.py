@@ -1,0 +1,174 @@
+"""What the services answer: plain values the renderers turn into Telegram HTML or terminal text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+ListKind = Literal["latest", "category", "tag", "search"]
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who asked and where: decides the language, the page size and admin rights."""
+
+    user_id: int | None = None
+    lang: Literal["zh", "en"] = "zh"
+    in_group: bool = False
+    is_admin: bool = False
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleItem:
+    key: str
+    title: str
+    published_at: datetime
+    category: str | None
+    tags: tuple[str, ...]
+    source: str | None
+    text: str
+    """The summary, or the query-biased snippet in search results."""
+    highlights: tuple[tuple[int, int], ...] = ()
+    """Half-open character spans of `text` to show in bold (search matches)."""
+    share_url: str | None = None
+    other_sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """Everything needed to fetch one page of a list again, for the ◀ ▶ buttons."""
+
+    kind: ListKind
+    offset: int = 0
+    limit: int = 5
+    category: str | None = None
+    tag: str | None = None
+    query: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleList:
+    page: PageQuery
+    items: tuple[ArticleItem, ...]
+    total: int | None
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDetail:
+    item: ArticleItem
+    paragraph_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CountEntry:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CountList:
+    kind: Literal["categories", "tags"]
+    entries: tuple[CountEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingTerm:
+    term: str
+    count: int
+    example_key: str | None = None
+    example_title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trending:
+    terms: tuple[TrendingTerm, ...]
+    hours: int = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A one-line answer from the message catalog: usage hints, refusals, empty results."""
+
+    message: str
+    values: dict[str, object] = field(default_factory=dict)
+    keyboard: Literal["none", "start"] = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    name: str
+    bot_username: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    commands: tuple[str, ...]
+    admin_commands: tuple[str, ...] = ()
+    bot_username: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestFailure:
+    source: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSummary:
+    added: int
+    updated: int
+    unchanged: int
+    failures: tuple[IngestFailure, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LastIngest:
+    finished_at: datetime | None
+    started_at: datetime
+    summary: IngestSummary
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    articles: int
+    stories: int
+    categories: int
+    tags: int
+    last_ingest: LastIngest | None
+    backend: str
+    database_bytes: int | None
+    uptime_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InlineResult:
+    item: ArticleItem
+
+
+@dataclass(frozen=True, slots=True)
+class InlinePage:
+    results: tuple[InlineResult, ...]
+    next_offset: str
+    query: str
+
+
+Reply = (
+    ArticleList
+    | ArticleDetail
+    | CountList
+    | Trending
+    | Notice
+    | Welcome
+    | Help
+    | IngestSummary
+    | Stats
+    | Sources
+)

@@ -1,0 +1,129 @@
+"""Full-text search as reply models: `/search` pages and inline-mode results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.services.articles import GROUP_PAGE, item_from_article, list_page, page_size
+from bot.services.replies import (
+    ArticleItem,
+    ArticleList,
+    InlinePage,
+    InlineResult,
+    Notice,
+    PageQuery,
+    Viewer,
+)
+from bot.services.text import query_snippet
+from storage.db import Database
+from storage.search import SearchFilters
+from storage.search import search as search_store
+
+MAX_QUERY_CHARS = 200
+SNIPPET_CHARS = 160
+GROUP_SNIPPET_CHARS = 80
+INLINE_PAGE = 10
+MAX_INLINE_OFFSET = 500
+
+
+def split_query(args: Sequence[str]) -> tuple[str, str | None]:
+    """`关键词 … [#标签]`: the last `#word` is a tag filter, the rest is the query."""
+    words: list[str] = []
+    tag: str | None = None
+    for word in args:
+        if word.startswith("#") and len(word) > 1:
+            tag = word[1:]
+        else:
+            words.append(word)
+    return " ".join(words).strip(), tag
+
+
+async def search_command(db: Database, args: Sequence[str], viewer: Viewer) -> ArticleList | Notice:
+    query, tag = split_query(args)
+    if not query:
+        return Notice("usage_search")
+    if len(query) > MAX_QUERY_CHARS:
+        return Notice("query_too_long", {"max": MAX_QUERY_CHARS})
+    page = PageQuery("search", limit=page_size(viewer), tag=tag, query=query)
+    listing = await search_page(db, page, in_group=viewer.in_group)
+    if not listing.items:
+        return Notice("empty_search", {"query": query})
+    return listing
+
+
+async def _items(
+    db: Database, query: str, *, tag: str | None, limit: int, offset: int, chars: int
+) -> list[ArticleItem]:
+    async with db.session() as session:
+        hits = await search_store(
+            session, query, SearchFilters(tag=tag), limit=limit, offset=offset
+        )
+        items = []
+        for hit in hits:
+            article = hit.article
+            paragraphs = [(str(t), bool(h)) for t, h in article.paragraphs or []]
+            text, spans = query_snippet(article.title, paragraphs, query, chars)
+            items.append(
+                item_from_article(
+                    article, text=text, highlights=spans, other_sources=hit.other_sources
+                )
+            )
+    return items
+
+
+async def search_page(db: Database, page: PageQuery, *, in_group: bool = False) -> ArticleList:
+    """One page of results; `page.query` must be set (other kinds are plain listings)."""
+    if page.kind != "search" or not page.query:
+        return await list_page(db, page)
+    if len(page.query) > MAX_QUERY_CHARS:
+        return ArticleList(page=page, items=(), total=0, has_more=False)
+    chars = GROUP_SNIPPET_CHARS if in_group or page.limit <= GROUP_PAGE else SNIPPET_CHARS
+    items = await _items(
+        db, page.query, tag=page.tag, limit=page.limit + 1, offset=page.offset, chars=chars
+    )
+    return ArticleList(
+        page=page, items=tuple(items[: page.limit]), total=None, has_more=len(items) > page.limit
+    )
+
+
+async def inline_search(db: Database, query: str, offset: str) -> InlinePage:
+    """Inline mode: the newest articles for an empty query, else search hits, ten at a time."""
+    start = int(offset) if offset.isdigit() and len(offset) <= 4 else 0
+    query = query.strip()
+    if start > MAX_INLINE_OFFSET or len(query) > MAX_QUERY_CHARS:
+        return InlinePage(results=(), next_offset="", query=query)
+    if query:
+        items = await _items(
+            db, query, tag=None, limit=INLINE_PAGE + 1, offset=start, chars=SNIPPET_CHARS
+        )
+    else:
+        listing = await list_page(db, PageQuery("latest", offset=start, limit=INLINE_PAGE + 1))
+        items = list(listing.items)
+    more = len(items) > INLINE_PAGE
+    return InlinePage(
+        results=tuple(InlineResult(item) for item in items[:INLINE_PAGE]),
+        next_offset=str(start + INLINE_PAGE) if more else "",
+        query=query,
+    )
+
+
+async def open_page(db: Database, page: PageQuery, viewer: Viewer) -> ArticleList | Notice:
+    """A page behind a ◀ ▶ button; the limit is re-clamped since button data can be forged."""
+    page = PageQuery(
+        kind=page.kind,
+        offset=page.offset,
+        limit=page_size(viewer, page.limit),
+        category=page.category,
+        tag=page.tag,
+        query=page.query,
+    )
+    listing = await search_page(db, page, in_group=viewer.in_group)
+    if listing.items:
+        return listing
+    if page.kind == "search":
+        return Notice("empty_search", {"query": (page.query or "")[:60]})
+    if page.category:
+        return Notice("empty_category", {"category": page.category})
+    if page.tag:
+        return Notice("empty_tag", {"tag": page.tag})
+    return Notice("empty_latest")

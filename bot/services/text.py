@@ -1,0 +1,27 @@
+"""The summarizer's answers shaped for replies: longer summaries and query-biased snippets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.summarize import summarize
+
+
+def body_texts(paragraphs: Sequence[tuple[str, bool]]) -> list[str]:
+    return [text for text, heading in paragraphs if not heading and text]
+
+
+def longer_summary(
+    title: str, paragraphs: Sequence[tuple[str, bool]], max_chars: int, digest: str | None = None
+) -> str:
+    return summarize(title, body_texts(paragraphs), max_chars=max_chars, digest=digest)
+
+
+def query_snippet(
+    title: str, paragraphs: Sequence[tuple[str, bool]], query: str, max_chars: int
+) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The sentences that match the query, with the matches as spans for bold."""
+    from bot.summarize import snippet  # type: ignore[attr-defined]
+
+    found = snippet(title, body_texts(paragraphs), query, max_chars=max_chars)
+    return found.text, tuple((int(start), int(end)) for start, end in found.spans)
