@@ -8,6 +8,7 @@ reads back what the server saw.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -168,3 +169,14 @@ def streamed(total: int, *, declare_length: bool = False, chunk: int = 64 * 1024
     if declare_length:
         headers["Content-Length"] = str(total)
     return lambda request: Reply(200, headers, chunks())
+
+
+def trickle(*, every: float) -> Route:
+    """Send one byte every `every` seconds, forever: each read succeeds, the whole never ends."""
+
+    def drip() -> Iterator[bytes]:
+        while True:
+            time.sleep(every)
+            yield b"0"
+
+    return lambda request: Reply(200, {"Content-Type": "text/plain"}, drip())

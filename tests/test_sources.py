@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo
 import frontmatter
 import httpx
 import pytest
-from feedserver import FeedServer, failing_first, hanging, static, status, streamed
+from feedserver import (
+    FeedServer,
+    failing_first,
+    hanging,
+    static,
+    status,
+    streamed,
+    trickle,
+)
 from markdown_it import MarkdownIt
 
 from bot.ingest.parser import parse_post
@@ -202,6 +210,20 @@ async def test_a_hanging_server_is_reported_quickly(server: FeedServer) -> None:
         SourceFailure(server.url("/feed.xml"), "no response within 0.5 s (read timeout)")
     ]
     assert elapsed < 2
+
+
+async def test_a_trickling_server_is_cut_off_by_the_total_timeout(server: FeedServer) -> None:
+    server.routes["/feed.xml"] = trickle(every=0.05)
+
+    started = time.monotonic()
+    async with make_client(connect_timeout=0.5, read_timeout=0.5) as impatient:
+        result = await fetch_url(
+            server.url("/feed.xml"), client=impatient, retry=QUICK_RETRY, total_timeout=1
+        )
+
+    assert [failure.error for failure in result.failures] == ["not done within 1 s, gave up"]
+    assert server.hits("/feed.xml")[0].bytes_sent > 1
+    assert time.monotonic() - started < 3
 
 
 async def test_a_server_error_is_retried_then_reported(

@@ -7,6 +7,7 @@ bad file or one dead server is reported and the rest goes on.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ DEFAULT_MAX_POST_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 10.0
+DEFAULT_TOTAL_TIMEOUT = 120.0
 USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot)"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BINARY_SNIFF_BYTES = 8192
@@ -196,20 +198,30 @@ async def fetch_url(
     validators: Validators | None = None,
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     retry: RetryPolicy = RetryPolicy(),
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
 ) -> FetchResult:
     """Fetch one post or one feed, conditionally when validators are given.
 
     Never raises for network or server trouble: that becomes a failure. `validators`
-    in the result is what to remember for the next fetch of this URL.
+    in the result is what to remember for the next fetch of this URL. The read
+    timeout bounds each wait for bytes; `total_timeout` bounds the whole fetch with
+    its retries, so a server trickling a byte at a time cannot hold the ingest.
     """
     result = FetchResult(source=url, validators=validators)
     try:
-        response = await _get_with_retries(url, client, validators, max_bytes, retry)
+        async with asyncio.timeout(total_timeout):
+            response = await _get_with_retries(url, client, validators, max_bytes, retry)
     except FetchError as exc:
         result.failures.append(SourceFailure(url, str(exc)))
         return result
     except httpx.HTTPError as exc:
         result.failures.append(SourceFailure(url, _describe_http_error(exc, client, retry)))
+        return result
+    except httpx.InvalidURL as exc:
+        result.failures.append(SourceFailure(url, f"invalid URL: {exc}"))
+        return result
+    except TimeoutError:
+        result.failures.append(SourceFailure(url, f"not done within {total_timeout} s, gave up"))
         return result
     if response.status_code == 304:
         result.not_modified = True
