@@ -10,8 +10,8 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.handlers import register_all
 from bot.handlers.common import BotState, install_state, state_of
-from bot.handlers.start import PUBLIC_COMMANDS
 from bot.i18n import Lang, text
+from bot.services.actions import PUBLIC_COMMANDS
 from bot.settings import Settings
 from storage.db import Database
 

@@ -1,0 +1,160 @@
+"""`newsbot run` (long polling or a webhook) and `newsbot console` (a terminal chat, no token)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+from typing import Any
+from urllib.parse import urlparse
+
+from bot.cli.store import EXIT_USAGE, add_database_option, settings_from
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NO_TOKEN = (
+    "newsbot: NEWSBOT_TELEGRAM_TOKEN is not set, so the bot cannot reach Telegram; "
+    "try it in a terminal with `newsbot console --demo`"
+)
+SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if not settings.telegram.token:
+        print(NO_TOKEN, file=sys.stderr)
+        return EXIT_USAGE
+    logging.getLogger("bot").setLevel(logging.INFO)
+    if args.webhook:
+        problem = _webhook_problem(args)
+        if problem:
+            print(f"newsbot: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        asyncio.run(serve_webhook(settings, args))
+        return 0
+    from telegram import Update
+
+    from bot.app import build_application
+
+    application = build_application(settings)
+    application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+    return 0
+
+
+def _webhook_problem(args: argparse.Namespace) -> str | None:
+    if not args.url:
+        return "--webhook needs --url, the public HTTPS address Telegram posts to"
+    if not args.secret_token or not SECRET_TOKEN.match(args.secret_token):
+        return "--webhook needs --secret-token: 1-256 characters of A-Z, a-z, 0-9, _ and -"
+    return None
+
+
+def webhook_app(application: Any, path: str, secret: str) -> Any:
+    """Starlette app: the Telegram endpoint (secret checked) feeding PTB's update queue, and
+    `/healthz`; PTB's own webhook server cannot serve extra routes."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+    from telegram import Update
+
+    async def telegram(request: Request) -> Response:
+        if request.headers.get(SECRET_HEADER) != secret:
+            log.warning("webhook request without the right secret token from %s", request.client)
+            return Response(status_code=403)
+        try:
+            data = await request.json()
+        except ValueError:
+            return Response(status_code=400)
+        await application.update_queue.put(Update.de_json(data, application.bot))
+        return Response()
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(
+        routes=[
+            Route(path, telegram, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+async def serve_webhook(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+    from telegram import Update
+
+    from bot.app import build_application
+
+    application = build_application(settings)
+    path = urlparse(args.url).path or "/"
+    server = uvicorn.Server(
+        uvicorn.Config(
+            webhook_app(application, path, args.secret_token),
+            host=args.listen,
+            port=args.port,
+            log_level="warning",
+        )
+    )
+    async with application:
+        if application.post_init:
+            await application.post_init(application)
+        await application.bot.set_webhook(
+            args.url, secret_token=args.secret_token, allowed_updates=Update.ALL_TYPES
+        )
+        await application.start()
+        log.info("serving the webhook on %s:%d%s", args.listen, args.port, path)
+        try:
+            await server.serve()
+        finally:
+            await application.stop()
+    if application.post_shutdown:
+        await application.post_shutdown(application)
+
+
+def _console(args: argparse.Namespace) -> int:
+    from bot.cli.console import chat
+    from bot.i18n import language_for
+    from storage.db import Database
+
+    settings = settings_from(args)
+    db = Database(settings.database.url)
+
+    async def main() -> int:
+        try:
+            return await chat(
+                db,
+                settings,
+                lang=language_for(args.lang),
+                demo=args.demo,
+                read_line=lambda: input("> " if sys.stdin.isatty() else ""),
+                out=sys.stdout,
+                color=sys.stdout.isatty(),
+            )
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def register(subparsers: Any) -> None:
+    run = subparsers.add_parser("run", help="run the Telegram bot (long polling or a webhook)")
+    add_database_option(run)
+    run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
+    run.add_argument("--listen", default="0.0.0.0", help="webhook address to listen on")
+    run.add_argument("--port", type=int, default=8080, help="webhook port")
+    run.add_argument("--url", help="public webhook URL Telegram posts to")
+    run.add_argument("--secret-token", help="secret Telegram sends with every webhook request")
+    run.set_defaults(func=_run)
+
+    console = subparsers.add_parser(
+        "console", help="chat with the bot in this terminal (no Telegram token needed)"
+    )
+    add_database_option(console)
+    console.add_argument("--demo", action="store_true", help="first load the sample posts")
+    console.add_argument("--lang", default="zh", help="zh (default) or en")
+    console.set_defaults(func=_console)

@@ -1,0 +1,150 @@
+"""`newsbot console`: chat with the bot in a terminal, through the same services and renderer."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from bot.i18n import Lang, text
+from bot.render.console import keyboard_lines, to_terminal
+from bot.render.html import Message, RenderContext, render
+from bot.render.keyboards import Button, CallbackStore, parse_callback
+from bot.services import admin, articles, browse, search
+from bot.services.actions import help_reply, reply_for_action, trending_for
+from bot.services.replies import Notice, Reply, Viewer, Welcome
+from bot.settings import Settings
+from storage.db import Database
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+QUIT = {"/quit", "/exit", "/q"}
+
+Command = Callable[[Sequence[str]], Awaitable[Reply]]
+
+
+@dataclass
+class ConsoleChat:
+    """One terminal conversation: commands in, rendered replies out, buttons by number."""
+
+    db: Database
+    settings: Settings
+    lang: Lang = "zh"
+    out: TextIO = sys.stdout
+    color: bool = False
+    callbacks: CallbackStore = field(default_factory=CallbackStore)
+    buttons: list[Button] = field(default_factory=list)
+    gate: admin.IngestGate = field(default_factory=admin.IngestGate)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(user_id=0, lang=self.lang, is_admin=True, display_name="console")
+
+    def commands(self) -> dict[str, Command]:
+        db, viewer = self.db, self.viewer
+        return {
+            "start": lambda args: _ready(Welcome(viewer.display_name)),
+            "help": lambda args: _ready(help_reply(viewer, None)),
+            "latest": lambda args: articles.latest_command(db, args, viewer),
+            "search": lambda args: search.search_command(db, args, viewer),
+            "categories": lambda args: browse.categories(db),
+            "tags": lambda args: browse.tags(db),
+            "category": lambda args: articles.category_command(db, args, viewer),
+            "tag": lambda args: articles.tag_command(db, args, viewer),
+            "show": lambda args: articles.show_command(db, args, viewer),
+            "trending": lambda args: trending_for(db, viewer),
+            "stats": lambda args: admin.stats(db, started_monotonic=self.started),
+            "sources": lambda args: _ready(admin.sources(self.settings)),
+            "ingest": self.ingest,
+        }
+
+    async def ingest(self, args: Sequence[str]) -> Reply:
+        sources = admin.resolve_sources(args, self.settings)
+        if not sources:
+            return Notice("ingest_no_sources")
+        summary = await self.gate.run(self.db, sources, self.settings)
+        return summary or Notice("ingest_busy")
+
+    async def answer(self, line: str) -> Reply | None:
+        """The reply to one typed line; None for a blank line."""
+        line = line.strip()
+        if not line:
+            return None
+        if line.isdigit() and not line.startswith("0"):
+            return await self.press(int(line))
+        if not line.startswith("/"):
+            return await search.search_command(self.db, line.split(), self.viewer)
+        name, *args = line.split()
+        name = name[1:].partition("@")[0].lower()
+        command = self.commands().get(name)
+        if command is None:
+            return Notice("unknown_command", {"command": name[:32]})
+        return await command(args)
+
+    async def press(self, number: int) -> Reply:
+        if not 1 <= number <= len(self.buttons):
+            return Notice("console_no_buttons", {"number": number})
+        button = self.buttons[number - 1]
+        if button.callback_data is None:
+            return Notice("console_no_buttons", {"number": number})
+        action = parse_callback(button.callback_data, self.callbacks)
+        return await reply_for_action(self.db, action, self.viewer)
+
+    def show(self, reply: Reply) -> None:
+        messages = render(reply, RenderContext(self.lang, self.settings.tz, self.callbacks))
+        self.buttons = []
+        for message in messages:
+            self._print(message)
+
+    def _print(self, message: Message) -> None:
+        print(to_terminal(message.html, color=self.color), file=self.out)
+        if message.keyboard is not None:
+            for line in keyboard_lines(message.keyboard, len(self.buttons) + 1):
+                print(line, file=self.out)
+            self.buttons.extend(message.keyboard.buttons)
+        print(file=self.out)
+
+
+async def _ready(reply: Reply) -> Reply:
+    return reply
+
+
+def demo_files() -> list[Path]:
+    return sorted(DEMO_DIR.glob("*.md"))
+
+
+async def chat(
+    db: Database,
+    settings: Settings,
+    *,
+    lang: Lang,
+    demo: bool,
+    read_line: Callable[[], str],
+    out: TextIO,
+    color: bool,
+) -> int:
+    """Run the conversation until /quit or the end of input."""
+    await db.ensure_schema()
+    console = ConsoleChat(db, settings, lang=lang, out=out, color=color)
+    if demo:
+        from bot.ingest.pipeline import ingest
+
+        report = await ingest(db, [str(DEMO_DIR)], settings=settings)
+        count = report.added + report.updated + report.unchanged
+        print(text(lang, "console_demo_loaded", count=count), file=out)
+    print(text(lang, "console_intro", database=db.engine.url.render_as_string()), file=out)
+    print(file=out)
+    while True:
+        try:
+            line = await asyncio.to_thread(read_line)
+        except EOFError:
+            return 0
+        if line.strip().lower() in QUIT:
+            return 0
+        reply = await console.answer(line)
+        if reply is not None:
+            console.show(reply)
