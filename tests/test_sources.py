@@ -60,6 +60,7 @@ FEED_POSTS = [
 ]
 # A post without an article id is keyed by a hash of its text, which a feed cannot rebuild.
 KEYED_BY_TEXT = {"2021-12-01-init.md"}
+JEKYLL_POST_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-.+\.md$")
 SHARE_LINE = re.compile(r"^<[^>\s]*>$", re.M)
 
 
@@ -172,6 +173,26 @@ async def test_feed_posts_parse_like_their_files(
         )
 
 
+def test_every_dated_corpus_post_survives_a_round_trip_through_a_feed(
+    corpus_files: list[Path],
+) -> None:
+    """Jekyll publishes the files named `YYYY-MM-DD-title.md`; each must read back as itself."""
+    published = [path for path in corpus_files if JEKYLL_POST_NAME.match(path.name)]
+
+    posts, failures = feed_entries_to_posts(jekyll_feed(published), f"{SITE}/feed.xml")
+
+    assert failures == []
+    assert len(published) > 160
+    assert [post.filename for post in posts] == [path.name for path in published]
+    for original, post in zip(published, posts, strict=True):
+        from_file = parse_post(original.read_text("utf-8-sig"), original.name, tz=SITE_TZ)
+        from_feed = parse_post(post.text, post.filename, tz=SITE_TZ)
+        assert from_feed.key == from_file.key or original.name in KEYED_BY_TEXT
+        assert replace(from_feed, key="", content_hash="") == replace(
+            from_file, key="", content_hash=""
+        )
+
+
 @pytest.mark.parametrize(("etag", "header"), [(ETAG, "if-none-match"), (None, "if-modified-since")])
 async def test_a_second_fetch_is_conditional_and_yields_nothing(
     server: FeedServer,
@@ -226,19 +247,21 @@ async def test_a_trickling_server_is_cut_off_by_the_total_timeout(server: FeedSe
     assert time.monotonic() - started < 3
 
 
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(500, "Internal Server Error"), (503, "Service Unavailable"), (429, "Too Many Requests")],
+)
 async def test_a_server_error_is_retried_then_reported(
-    server: FeedServer, client: httpx.AsyncClient
+    server: FeedServer, client: httpx.AsyncClient, code: int, reason: str
 ) -> None:
-    server.routes["/feed.xml"] = status(500)
+    server.routes["/feed.xml"] = status(code)
 
     result = await fetch_url(server.url("/feed.xml"), client=client, retry=QUICK_RETRY)
 
     assert len(server.hits("/feed.xml")) == QUICK_RETRY.attempts
     assert result.posts == []
     assert result.failures == [
-        SourceFailure(
-            server.url("/feed.xml"), "HTTP 500 Internal Server Error (gave up after 3 attempts)"
-        )
+        SourceFailure(server.url("/feed.xml"), f"HTTP {code} {reason} (gave up after 3 attempts)")
     ]
 
 
