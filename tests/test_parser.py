@@ -410,6 +410,30 @@ def test_source_line_is_taken_out_of_the_body() -> None:
     assert texts(parsed) == ["正文。"]
 
 
+def test_a_credit_closing_the_last_paragraph_is_the_source_too() -> None:
+    parsed = parse_post(
+        post(
+            "title: t\ndate: 2022-01-02\ntags: 东财滚动新闻",
+            "第一段。\n\n第二段。（文章来源：新华社）",
+        ),
+        tz=SHANGHAI,
+    )
+    assert parsed.source == "新华社"
+    assert texts(parsed) == ["第一段。", "第二段。"]
+
+
+def test_invisible_characters_and_entities_do_not_reach_the_text() -> None:
+    parsed = parse_post(
+        post(
+            'title: "A &amp; B\u200b"\ndate: 2022-01-02',
+            "<p>\u200b&nbsp;</p><p>正\u200b文&amp;。</p>",
+        ),
+        tz=SHANGHAI,
+    )
+    assert parsed.title == "A & B"
+    assert texts(parsed) == ["正文&。"]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -42,6 +42,7 @@ HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNO
 CENTRED_STYLE = re.compile(r"text-align\s*:\s*center", re.IGNORECASE)
 BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 WHITESPACE = re.compile(r"\s+")
+INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
 # Real markup left in text after one round of decoding (``&lt;p&gt;`` in the source), as
 # opposed to text that merely has angle brackets such as ``《<蒙特利尔议定书>修正案》``.
 MARKUP = re.compile(
@@ -73,7 +74,6 @@ class Block:
     heading_tag: bool = False
     centred: bool = False
     after_image: bool = False
-    css_class: str = ""
 
 
 def looks_like_html(body: str) -> bool:
@@ -114,34 +114,20 @@ def html_blocks(markup: str, *, depth: int = 0) -> list[Block]:
 
 def _unescape_markup(block: Block, *, depth: int) -> list[Block]:
     """Text that was escaped HTML (``&lt;p&gt;…``) is decoded once more and its tags removed."""
-    text = block.text
-    if MARKUP.search(text):
-        inner = html_blocks(text, depth=depth)
+    if MARKUP.search(block.text):
         return [
-            Block(
-                b.text,
-                bold=b.bold or block.bold,
-                heading_tag=b.heading_tag or block.heading_tag,
-                centred=b.centred or block.centred,
+            replace(
+                inner,
+                bold=inner.bold or block.bold,
+                heading_tag=inner.heading_tag or block.heading_tag,
+                centred=inner.centred or block.centred,
                 after_image=block.after_image,
-                css_class=block.css_class,
             )
-            for b in inner
+            for inner in html_blocks(block.text, depth=depth)
         ]
-    if "&" in text and ENTITY.search(text):
-        text = _clean(html.unescape(text))
-        if not text:
-            return []
-        return [
-            Block(
-                text,
-                bold=block.bold,
-                heading_tag=block.heading_tag,
-                centred=block.centred,
-                after_image=block.after_image,
-                css_class=block.css_class,
-            )
-        ]
+    if "&" in block.text and ENTITY.search(block.text):
+        text = clean_text(html.unescape(block.text))
+        return [replace(block, text=text)] if text else []
     return [block]
 
 
@@ -150,7 +136,6 @@ class _Context:
     bold: bool = False
     heading_tag: bool = False
     centred: bool = False
-    css_class: str = ""
 
 
 class _Walker:
@@ -187,14 +172,13 @@ class _Walker:
                         centred=context.centred
                         or tag == "center"
                         or CENTRED_STYLE.search(attributes.get("style") or "") is not None,
-                        css_class=attributes.get("class") or context.css_class,
                     )
                     self.walk(child, inner)
                     self.flush()
                 elif tag in BOLD_TAGS:
                     self.walk(
                         child,
-                        _Context(True, context.heading_tag, context.centred, context.css_class),
+                        replace(context, bold=True),
                     )
                 elif tag == "a" and URL_TEXT.match((child.text() or "").strip()):
                     continue
@@ -218,7 +202,7 @@ class _Walker:
     def flush(self) -> None:
         if not self.parts:
             return
-        text = _clean("".join(self.parts))
+        text = clean_text("".join(self.parts))
         if text:
             self.blocks.append(
                 Block(
@@ -227,7 +211,6 @@ class _Walker:
                     heading_tag=self.context.heading_tag,
                     centred=self.context.centred,
                     after_image=self.image_seen,
-                    css_class=self.context.css_class,
                 )
             )
             self.image_seen = False
@@ -236,7 +219,10 @@ class _Walker:
         self.plain_chars = 0
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
+    """One line of text: runs of white space made one space, invisible characters dropped."""
+    if INVISIBLE.search(text):
+        text = INVISIBLE.sub("", text)
     return WHITESPACE.sub(" ", text).strip()
 
 
@@ -252,7 +238,7 @@ def _join_lines(paragraph: str) -> str:
             joined += line
         else:
             joined += " " + line
-    return _clean(joined)
+    return clean_text(joined)
 
 
 def _is_wide(char: str) -> bool:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any, ClassVar
 
 import yaml
 
-from bot.ingest.html_text import Block, body_blocks, markdown_text
+from bot.ingest.html_text import Block, body_blocks, clean_text, markdown_text
 
 BOM = "\ufeff"
 FRONT_MATTER_OPEN = "---"
@@ -30,7 +31,8 @@ SHARE_LINE = re.compile(r"^<((?:https?:)?//[^<>\s]*)?>$", re.IGNORECASE)
 BACK_LINKS = re.compile(r"^(?:\[返回[^\]\n]*\]\([^)\s]*\)[\s｜|/·•]*)+$")
 DIGEST_LINE = re.compile(r"^ {0,3}>")
 DIGEST_MARK = re.compile(r"^ {0,3}> ?")
-SOURCE_LINE = re.compile(r"^[（(]\s*文章来源\s*[：:]\s*(.+?)\s*[）)]$")
+# The publisher's credit, on a line of its own or closing the last paragraph.
+SOURCE_CREDIT = re.compile(r"[（(]\s*文章来源\s*[：:]\s*([^（()）]+?)\s*[）)]$")
 PHOTO_CREDIT = re.compile(r"^(?:图片|照片|图)?(?:来源|源)\s*[：:]")
 SOURCE_TAG_SUFFIX = "新闻"
 SENTENCE = re.compile(r"^.+?[。！？!?]+[”’\"」』）)]*")
@@ -221,7 +223,7 @@ def _text_field(meta: dict[str, Any], key: str, lines: Sequence[str], opening: i
     if not isinstance(value, str):
         line = _key_line(lines, opening, key)
         raise ParseError(f"front matter: line {line}: {key} must be text, not {_kind(value)}")
-    return " ".join(value.split())
+    return clean_text(html.unescape(value) if "&" in value else value)
 
 
 def _text_list(
@@ -383,19 +385,22 @@ def _take_links(lines: Sequence[str]) -> tuple[str | None, list[str]]:
 
 
 def _take_source_and_captions(blocks: Sequence[Block]) -> tuple[str | None, list[Block]]:
-    """Split off the source line and picture captions, which are not article text."""
+    """Split off the source credit and picture captions, which are not article text."""
     source: str | None = None
     kept: list[Block] = []
     for block in blocks:
-        credit = SOURCE_LINE.match(block.text)
-        if credit:
-            source = credit.group(1)
-        elif PHOTO_CREDIT.match(block.text) or (
+        if PHOTO_CREDIT.match(block.text) or (
             block.after_image and block.centred and len(block.text) <= CAPTION_MAX
         ):
             continue
-        else:
-            kept.append(block)
+        credit = SOURCE_CREDIT.search(block.text)
+        if credit:
+            source = credit.group(1)
+            rest = block.text[: credit.start()].rstrip()
+            if not rest:
+                continue
+            block = replace(block, text=rest)
+        kept.append(block)
     return source, kept
 
 
