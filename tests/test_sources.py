@@ -331,6 +331,36 @@ async def test_a_single_post_url_gives_that_post(
     assert parsed.key == "NW202204202349852762"
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain; charset=iso-8859-1", "标题：沪指".encode()),
+        ("text/plain; charset=gbk", "标题：沪指".encode("gbk")),
+    ],
+)
+async def test_a_post_is_read_as_utf8_first_then_in_its_declared_charset(
+    server: FeedServer, client: httpx.AsyncClient, content_type: str, body: bytes
+) -> None:
+    server.routes["/post.md"] = static(body, content_type)
+
+    result = await fetch_url(server.url("/post.md"), client=client, retry=QUICK_RETRY)
+
+    assert [post.text for post in result.posts] == ["标题：沪指"]
+
+
+async def test_a_post_in_an_undeclared_charset_is_reported(
+    server: FeedServer, client: httpx.AsyncClient
+) -> None:
+    server.routes["/post.md"] = static("标题：沪指".encode("gbk"), "text/plain")
+
+    result = await fetch_url(server.url("/post.md"), client=client, retry=QUICK_RETRY)
+
+    assert result.posts == []
+    assert [failure.error for failure in result.failures] == [
+        "not UTF-8 text: invalid byte 0xb1 at offset 0"
+    ]
+
+
 async def test_a_binary_download_is_not_a_post(
     server: FeedServer, client: httpx.AsyncClient
 ) -> None:

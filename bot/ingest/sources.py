@@ -8,6 +8,7 @@ bad file or one dead server is reported and the rest goes on.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -152,24 +153,28 @@ def read_file(
     return SourceFailure(origin, decoded.error)
 
 
-def decode_post(data: bytes, charset: str | None = None) -> str | _Undecodable:
-    """Text of a post, or why these bytes are not one (empty, binary, not UTF-8)."""
+def decode_post(data: bytes, declared_charset: str | None = None) -> str | _Undecodable:
+    """Text of a post, or why these bytes are not one (empty, binary, not text).
+
+    UTF-8 comes first even when a server declares another charset: many servers
+    label every text file ISO-8859-1, and valid UTF-8 is almost never an accident.
+    """
     if not data.strip():
         return _Undecodable("empty file" if not data else "empty file (only whitespace)")
     if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
         return _Undecodable("binary file (contains NUL bytes), not a text post")
-    charset = charset.lower() if charset else None
-    encoding = "utf-8-sig" if charset in (None, "utf-8", "utf8") else charset
     try:
-        text = data.decode(encoding)
-    except LookupError:
-        return _Undecodable(f"unknown charset {charset!r}")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return _Undecodable(
-            f"not {charset or 'UTF-8'} text: invalid byte 0x{data[exc.start]:02x} "
-            f"at offset {exc.start}"
-        )
-    return text.removeprefix("\ufeff")
+        not_utf8 = f"not UTF-8 text: invalid byte 0x{data[exc.start]:02x} at offset {exc.start}"
+    if not declared_charset:
+        return _Undecodable(not_utf8)
+    try:
+        if codecs.lookup(declared_charset).name != "utf-8":
+            return data.decode(declared_charset)
+    except (LookupError, UnicodeDecodeError):
+        return _Undecodable(f"{not_utf8}, nor {declared_charset} as declared")
+    return _Undecodable(not_utf8)
 
 
 def make_client(
