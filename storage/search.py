@@ -19,7 +19,7 @@ does not age). Between equally relevant articles the newer wins; the boost is at
 `1 + RECENCY_WEIGHT` (a fresh article), halves its excess after `RECENCY_HALF_LIFE_DAYS`, so an
 article more than `1 + RECENCY_WEIGHT` times as relevant always beats a newer one.
 
-Each story (see `storage.dedup`) shows once: its best-scoring article, naming the others' sources.
+Each story (see `storage.dedup`) shows once: its best-scoring article, naming the other feeds.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Article, MetaEntry
+from storage.models import Article, Category, MetaEntry
 from storage.tokenizer import TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_document, tokenize_query
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ class TsvectorBackend:
 
     def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
         sql = (
-            "SELECT f.article_id AS id, ts_rank_cd(f.document, q) AS relevance"
+            "SELECT f.article_id AS id, ts_rank_cd(f.document, q, 1) AS relevance"
             " FROM article_fts f, CAST(:match AS tsquery) q WHERE f.document @@ q"
         )
         return sql, {"match": " & ".join(_pg_lexeme(term) for term in terms)}
@@ -326,19 +326,20 @@ async def search(
 async def _other_sources(
     session: AsyncSession, articles: Sequence[Article]
 ) -> dict[int, tuple[str, ...]]:
-    """For each article, the sources of the other articles of its story."""
+    """For each article, the feeds (category slugs) of the other articles of its story."""
     by_story = {a.story_id: a.id for a in articles if a.story_id is not None}
     if not by_story:
         return {}
     rows = await session.execute(
-        select(Article.id, Article.story_id, Article.source, Article.key)
+        select(Article.id, Article.story_id, Category.slug, Article.source, Article.key)
+        .outerjoin(Category, Category.id == Article.category_id)
         .where(Article.story_id.in_(list(by_story)))
         .order_by(Article.id)
     )
     others: dict[int, list[str]] = defaultdict(list)
-    for id_, story_id, source, key in rows:
+    for id_, story_id, feed, source, key in rows:
         shown = by_story[story_id or id_]
-        name = source or key
+        name = feed or source or key
         if id_ != shown and name not in others[shown]:
             others[shown].append(name)
     return {id_: tuple(names) for id_, names in others.items()}

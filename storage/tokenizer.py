@@ -34,7 +34,7 @@ TOKENIZER_VERSION = "1"
 MAX_TOKEN_CHARS = 64
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_RUN = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>(?:(?![{_HAN}])[^\W_])+)")
+_RUN = re.compile(rf"(?P<han>(?:(?=[^\W_])[{_HAN}])+)|(?P<word>(?:(?![{_HAN}])[^\W_])+)")
 _HAN_ONLY = re.compile(rf"[{_HAN}]+")
 
 

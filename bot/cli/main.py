@@ -13,6 +13,8 @@ from bot.settings import SettingsError
 # Each module defines `register(subparsers)`; its sub-commands set `func(args) -> int`.
 COMMAND_MODULES = [
     "bot.cli.store",
+    "bot.cli.search",
+    "bot.cli.summarize",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

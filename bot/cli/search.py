@@ -1,0 +1,166 @@
+"""Search commands: `search`, `trending` and `reindex`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, tzinfo
+from typing import Any
+
+from bot.cli.store import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_database_option,
+    article_to_json,
+    print_json,
+    run_with_database,
+)
+from bot.settings import Settings
+from storage.db import Database
+from storage.models import Article
+from storage.search import SearchFilters, SearchHit
+
+
+def parse_when(value: str) -> datetime:
+    """An ISO date or date-time; argparse reports anything else as a usage error."""
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {value!r}") from exc
+
+
+def _aware(value: datetime | None, tz: tzinfo) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=tz)
+
+
+def snippet(article: Article, query: str) -> str:
+    """What to show under the title; the stored summary until query-biased snippets land."""
+    return article.summary or (article.digest or "")
+
+
+def hit_to_json(hit: SearchHit, query: str, tz: tzinfo) -> dict[str, Any]:
+    data = article_to_json(hit.article, tz)
+    data["score"] = round(hit.score, 6)
+    data["snippet"] = snippet(hit.article, query)
+    data["other_sources"] = list(hit.other_sources)
+    return data
+
+
+def print_hits(hits: list[SearchHit], query: str, tz: tzinfo) -> None:
+    for hit in hits:
+        article = hit.article
+        when = article.published_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        print(f"{when}  [{article.category_slug or '-'}] {article.title}  ({article.key})")
+        text = snippet(article, query)
+        if text:
+            print(f"    {text}")
+        if hit.other_sources:
+            print(f"    also: {', '.join(hit.other_sources)}")
+
+
+def _search(args: argparse.Namespace) -> int:
+    from storage.search import search
+
+    if args.limit < 1 or args.offset < 0:
+        print("newsbot: --limit must be at least 1 and --offset not negative", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def body(db: Database, settings: Settings) -> int:
+        filters = SearchFilters(
+            category=args.category,
+            tag=args.tag,
+            since=_aware(args.since, settings.tz),
+            until=_aware(args.until, settings.tz),
+        )
+        async with db.session() as session:
+            hits = await search(session, args.query, filters, limit=args.limit, offset=args.offset)
+        if args.json:
+            print_json([hit_to_json(hit, args.query, settings.tz) for hit in hits])
+        else:
+            print_hits(hits, args.query, settings.tz)
+        return EXIT_OK
+
+    return run_with_database(args, body)
+
+
+def _trending(args: argparse.Namespace) -> int:
+    from storage.trending import trending_terms
+
+    async def body(db: Database, settings: Settings) -> int:
+        async with db.session() as session:
+            terms = await trending_terms(session, hours=args.hours, limit=args.limit)
+        if args.json:
+            print_json(
+                [
+                    {
+                        "term": t.term,
+                        "count": t.count,
+                        "background_count": t.background_count,
+                        "score": round(t.score, 3),
+                        "example": {"key": t.example_key, "title": t.example_title},
+                    }
+                    for t in terms
+                ]
+            )
+        else:
+            for t in terms:
+                print(f"{t.term}\t{t.count}\t{t.example_title}  ({t.example_key})")
+        return EXIT_OK
+
+    return run_with_database(args, body)
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    from storage.dedup import rebuild_stories
+    from storage.search import TOKENIZER_ID, rebuild_index
+
+    async def body(db: Database, settings: Settings) -> int:
+        async with db.session() as session, session.begin():
+            indexed = await rebuild_index(session)
+        stories = 0
+        if not args.index_only:
+            async with db.session() as session, session.begin():
+                stories = await rebuild_stories(session)
+        print(
+            f"indexed {indexed} articles with {TOKENIZER_ID}"
+            + ("" if args.index_only else f"; regrouped {stories} articles into stories")
+        )
+        return EXIT_OK
+
+    return run_with_database(args, body)
+
+
+def register(subparsers: Any) -> None:
+    search = subparsers.add_parser("search", help="full-text search, best matches first")
+    search.add_argument("query", help="words to find (all must match); any text is safe")
+    search.add_argument("--category", metavar="SLUG")
+    search.add_argument("--tag", metavar="TAG")
+    search.add_argument("--since", type=parse_when, metavar="DATE", help="published at or after")
+    search.add_argument("--until", type=parse_when, metavar="DATE", help="published before")
+    search.add_argument("--limit", type=int, default=10, metavar="N")
+    search.add_argument("--offset", type=int, default=0, metavar="N")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    add_database_option(search)
+    search.set_defaults(func=_search)
+
+    trending = subparsers.add_parser(
+        "trending", help="terms over-represented in the newest articles against the whole store"
+    )
+    trending.add_argument(
+        "--hours", type=float, default=24.0, help="window length before the newest article"
+    )
+    trending.add_argument("--limit", type=int, default=10, metavar="N")
+    trending.add_argument("--json", action="store_true", help="print JSON")
+    add_database_option(trending)
+    trending.set_defaults(func=_trending)
+
+    reindex = subparsers.add_parser(
+        "reindex", help="rebuild the search index (and the story groups) with the current tokenizer"
+    )
+    reindex.add_argument(
+        "--index-only", action="store_true", help="keep the story groups as they are"
+    )
+    add_database_option(reindex)
+    reindex.set_defaults(func=_reindex)
