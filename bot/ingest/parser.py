@@ -84,6 +84,7 @@ class _FrontMatterLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.Saf
 
 
 def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedPost:
+    """Read one post; dates without an offset are in ``tz``. Raises only ParseError."""
     normalized = _normalize(text)
     content_hash = _content_hash(normalized)
     _reject_binary(normalized)
@@ -92,7 +93,7 @@ def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedP
     meta = _load_front_matter(lines, opening, closing)
     name = _base_name(filename)
 
-    digest, body_lines = _take_digest(lines[closing + 1 :])
+    digest, body_lines = _take_digest(lines, closing + 1)
     share_url, body_lines = _take_links(body_lines)
     try:
         blocks = body_blocks("\n".join(body_lines))
@@ -287,9 +288,9 @@ def _published_at(
     if match["date"] is None:
         fallback = _date_from_name(name) or _date_from_id(article_id)
         if fallback is None:
+            where = f"line {line}: the date is empty" if "date" in meta else "no date line"
             raise ParseError(
-                f"date: line {line}: the date is empty and neither the file name "
-                "nor an article id holds one"
+                f"date: {where}, and neither the file name nor an article id holds a date"
             )
         return datetime(fallback.year, fallback.month, fallback.day, tzinfo=tz)
     try:
@@ -354,14 +355,14 @@ def _base_name(filename: str | None) -> str | None:
     return re.split(r"[\\/]", filename)[-1] or None
 
 
-def _take_digest(lines: Sequence[str]) -> tuple[str | None, list[str]]:
+def _take_digest(lines: Sequence[str], body_start: int) -> tuple[str | None, list[str]]:
     """The publisher's digest: a ``> …`` blockquote opening the body."""
-    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    start = next((i for i in range(body_start, len(lines)) if lines[i].strip()), len(lines))
     end = start
     while end < len(lines) and DIGEST_LINE.match(lines[end]):
         end += 1
     if end == start:
-        return None, list(lines)
+        return None, list(lines[body_start:])
     quoted = "\n".join(DIGEST_MARK.sub("", line, count=1) for line in lines[start:end])
     try:
         digest = markdown_text(quoted)
