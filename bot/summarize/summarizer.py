@@ -1,0 +1,238 @@
+"""The generic extractive summary: the best lead-region sentences, in article order, in a budget.
+
+News is lead-heavy, so only the opening stretch of the cleaned article is ranked (which also
+keeps jieba's share of the time small); each sentence there is scored by its position, its
+idf-weighted overlap with the title, and its centrality (how much of its idf-weighted vocabulary
+the rest of the article repeats). Sentences are then taken greedily, skipping near-duplicates.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import jieba
+
+from bot.summarize.clean import clean_sentence, is_subheading
+from bot.summarize.splitter import split_sentences
+
+SUMMARIZER_VERSION = 1
+
+ELLIPSIS = "…"
+CLAUSE_MARKS = frozenset("，；：、,;:")
+JOIN_AFTER = frozenset("。！？!?；…”’」』）)】》")
+UNBALANCED_TAIL = "“‘「『（(【《〈"
+
+# Ranking constants, tuned on ../shared/data/summ-dev.jsonl only.
+WINDOW_BUDGETS = 2.0
+WINDOW_MIN_SENTENCES = 3
+POSITION_WEIGHT = 1.0
+CENTRALITY_WEIGHT = 1.0
+TITLE_WEIGHT = 0.6
+SHORT_SENTENCE_CHARS = 12
+MAX_OVERLAP = 0.5
+MIN_RELATIVE_SCORE = 0.8
+TERM_FREQUENCY_CAP = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    index: int
+    text: str
+    terms: frozenset[str]
+    score: float
+
+
+def summarize(
+    title: str,
+    paragraphs: Sequence[str],
+    *,
+    max_chars: int = 120,
+    digest: str | None = None,
+    idf: Mapping[str, float] | None = None,
+) -> str:
+    """The summary of an article in at most `max_chars` characters; the publisher's digest,
+    when given, is the summary (cleaned and fitted to the budget)."""
+    if max_chars <= 0:
+        raise ValueError("max_chars must be positive")
+    if digest and (digest_sentences := article_sentences([digest], keep_subheadings=True)):
+        return fit_in_order(digest_sentences, max_chars)
+    window = lead_window(iter_article_sentences(paragraphs), max_chars) or lead_window(
+        iter_article_sentences(paragraphs, keep_subheadings=True), max_chars
+    )
+    if not window:
+        return cut_at_clause(clean_sentence(title), max_chars)
+    chosen = choose_sentences(title, window, "\n".join(paragraphs), max_chars, idf)
+    return assemble(chosen, max_chars)
+
+
+def article_sentences(paragraphs: Iterable[str], *, keep_subheadings: bool = False) -> list[str]:
+    """The cleaned sentences of the article body, subheadings and furniture left out."""
+    return list(iter_article_sentences(paragraphs, keep_subheadings=keep_subheadings))
+
+
+def iter_article_sentences(
+    paragraphs: Iterable[str], *, keep_subheadings: bool = False
+) -> Iterator[str]:
+    for paragraph in paragraphs:
+        if not keep_subheadings and is_subheading(paragraph):
+            continue
+        for sentence in split_sentences(paragraph):
+            cleaned = clean_sentence(sentence)
+            if cleaned:
+                yield cleaned
+
+
+def lead_window(sentences: Iterable[str], max_chars: int) -> list[str]:
+    """The opening sentences that are worth ranking: about WINDOW_BUDGETS budgets of text, and
+    at least WINDOW_MIN_SENTENCES sentences; the rest of the article is never split or cleaned."""
+    window: list[str] = []
+    used = 0
+    for sentence in sentences:
+        if used > WINDOW_BUDGETS * max_chars and len(window) >= WINDOW_MIN_SENTENCES:
+            break
+        window.append(sentence)
+        used += len(sentence)
+    return window
+
+
+def choose_sentences(
+    title: str,
+    window: Sequence[str],
+    article: str,
+    max_chars: int,
+    idf: Mapping[str, float] | None,
+) -> list[str]:
+    """The chosen sentences in article order; a lone over-long choice is returned whole.
+    `article` is the whole text, where the window's words are counted for centrality."""
+    ranked = sorted(_score_window(title, window, article, idf), key=lambda s: (-s.score, s.index))
+    best = ranked[0]
+    if len(best.text) > max_chars:
+        return [best.text]
+    chosen = [best]
+    used = len(best.text)
+    for candidate in ranked[1:]:
+        if candidate.score < MIN_RELATIVE_SCORE * best.score:
+            break
+        if used + len(candidate.text) > max_chars:
+            continue
+        if any(_overlap(candidate.terms, c.terms) > MAX_OVERLAP for c in chosen):
+            continue
+        chosen.append(candidate)
+        used += len(candidate.text)
+    return [c.text for c in sorted(chosen, key=lambda c: c.index)]
+
+
+def assemble(sentences: Sequence[str], max_chars: int) -> str:
+    """Join whole sentences; a single sentence over the budget is cut at a clause boundary."""
+    if len(sentences) == 1:
+        return cut_at_clause(sentences[0], max_chars)
+    text = ""
+    for sentence in sentences:
+        joined = _join(text, sentence)
+        if len(joined) > max_chars:
+            break
+        text = joined
+    return text
+
+
+def fit_in_order(sentences: Sequence[str], max_chars: int) -> str:
+    """Leading sentences while they fit; the first one cut at a clause boundary if it alone
+    is too long."""
+    if not sentences:
+        return ""
+    text = cut_at_clause(sentences[0], max_chars)
+    for sentence in sentences[1:]:
+        joined = _join(text, sentence)
+        if len(joined) > max_chars:
+            break
+        text = joined
+    return text
+
+
+def cut_at_clause(sentence: str, max_chars: int) -> str:
+    """The sentence if it fits; else its longest clause-boundary prefix plus `…` (the ellipsis
+    counts), or a hard cut when no boundary leaves a useful prefix."""
+    if len(sentence) <= max_chars:
+        return sentence
+    if max_chars == 1:
+        return ELLIPSIS
+    limit = max_chars - 1
+    boundary = max((i for i in range(1, limit + 1) if sentence[i] in CLAUSE_MARKS), default=0)
+    prefix = sentence[:boundary] if boundary >= limit // 3 else sentence[:limit]
+    return prefix.rstrip(UNBALANCED_TAIL + " ") + ELLIPSIS
+
+
+def _score_window(
+    title: str, window: Sequence[str], article: str, idf: Mapping[str, float] | None
+) -> list[_Scored]:
+    title_terms = set(_terms(title))
+    terms_of = [frozenset(_terms(s)) for s in window]
+    window_terms = set().union(*terms_of)
+    weights = _idf_weights(idf, window_terms | title_terms)
+    in_article = {term: article.count(term) for term in window_terms}
+    title_mass = sum(weights[t] for t in title_terms)
+    centrality = []
+    for sentence, terms in zip(window, terms_of, strict=True):
+        support = 0.0
+        norm = 0.0
+        for term in terms:
+            weight = weights[term]
+            elsewhere = in_article[term] - sentence.count(term)
+            support += weight * weight * min(elsewhere, TERM_FREQUENCY_CAP)
+            norm += weight * weight
+        centrality.append(support / math.sqrt(norm) if norm else 0.0)
+    top_centrality = max(centrality) or 1.0
+    scored = []
+    for index, (sentence, terms) in enumerate(zip(window, terms_of, strict=True)):
+        title_similarity = (
+            sum(weights[t] for t in terms & title_terms) / title_mass if title_mass else 0.0
+        )
+        score = (
+            POSITION_WEIGHT / (1 + index)
+            + CENTRALITY_WEIGHT * centrality[index] / top_centrality
+            + TITLE_WEIGHT * title_similarity
+        )
+        score *= min(1.0, len(sentence) / SHORT_SENTENCE_CHARS)
+        scored.append(_Scored(index, sentence, terms, score))
+    return scored
+
+
+def _terms(text: str) -> list[str]:
+    """Content words: jieba tokens of two or more letters or characters, not bare numbers."""
+    return [
+        word
+        for word in jieba.lcut(text, HMM=False)
+        if len(word) > 1 and word.isalnum() and not word.isdigit()
+    ]
+
+
+def _idf_weights(idf: Mapping[str, float] | None, terms: set[str]) -> dict[str, float]:
+    """Idf of each term: from the store when given, an unseen word counting as the rarest of
+    the article's known words; else from jieba's bundled table, unseen words at its median."""
+    if idf is None:
+        table, median = _jieba_idf()
+        return {term: table.get(term, median) for term in terms}
+    known = {term: idf[term] for term in terms if term in idf}
+    rarest = max(known.values(), default=1.0)
+    return {term: known.get(term, rarest) for term in terms}
+
+
+@functools.cache
+def _jieba_idf() -> tuple[Mapping[str, float], float]:
+    import jieba.analyse
+
+    tfidf = jieba.analyse.default_tfidf
+    return tfidf.idf_freq, tfidf.median_idf
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def _join(text: str, sentence: str) -> str:
+    if not text:
+        return sentence
+    return text + sentence if text[-1] in JOIN_AFTER else f"{text} {sentence}"
