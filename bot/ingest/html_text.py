@@ -1,8 +1,8 @@
 """Turn a post body (HTML, Markdown or plain text) into clean text blocks.
 
-The blocks keep what the markup said about them (bold, centred, a heading tag, the
-publisher's source-line class, right after a picture) so the parser can decide what is a
-subheading, a caption or the source line without looking at markup again.
+The blocks keep what the markup said about them (all bold, centred, a heading tag, right
+after a picture) so the parser can tell subheadings and captions from running text without
+looking at markup again.
 """
 
 from __future__ import annotations
