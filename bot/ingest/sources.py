@@ -34,7 +34,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 10.0
 DEFAULT_TOTAL_TIMEOUT = 120.0
-USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot)"
+USER_AGENT = "newsbot/0.1 (news ingest)"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BINARY_SNIFF_BYTES = 8192
 
@@ -89,7 +89,7 @@ class _RetryableStatus(FetchError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Undecodable:
+class Undecodable:
     error: str
 
 
@@ -153,28 +153,28 @@ def read_file(
     return SourceFailure(origin, decoded.error)
 
 
-def decode_post(data: bytes, declared_charset: str | None = None) -> str | _Undecodable:
+def decode_post(data: bytes, declared_charset: str | None = None) -> str | Undecodable:
     """Text of a post, or why these bytes are not one (empty, binary, not text).
 
     UTF-8 comes first even when a server declares another charset: many servers
     label every text file ISO-8859-1, and valid UTF-8 is almost never an accident.
     """
     if not data.strip():
-        return _Undecodable("empty file" if not data else "empty file (only whitespace)")
+        return Undecodable("empty file" if not data else "empty file (only whitespace)")
     if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
-        return _Undecodable("binary file (contains NUL bytes), not a text post")
+        return Undecodable("binary file (contains NUL bytes), not a text post")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         not_utf8 = f"not UTF-8 text: invalid byte 0x{data[exc.start]:02x} at offset {exc.start}"
     if not declared_charset:
-        return _Undecodable(not_utf8)
+        return Undecodable(not_utf8)
     try:
         if codecs.lookup(declared_charset).name != "utf-8":
             return data.decode(declared_charset)
     except (LookupError, UnicodeDecodeError):
-        return _Undecodable(f"{not_utf8}, nor {declared_charset} as declared")
-    return _Undecodable(not_utf8)
+        return Undecodable(f"{not_utf8}, nor {declared_charset} as declared")
+    return Undecodable(not_utf8)
 
 
 def make_client(
