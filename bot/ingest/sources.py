@@ -90,6 +90,8 @@ class _RetryableStatus(FetchError):
 
 @dataclass(frozen=True, slots=True)
 class Undecodable:
+    """Why some bytes are not a post (empty, binary, not text)."""
+
     error: str
 
 
