@@ -42,7 +42,11 @@ class ArticleRepository:
         self._tags: dict[str, Tag] = {}
 
     async def upsert_many(self, records: Sequence[ArticleRecord]) -> list[UpsertOutcome]:
-        """Insert new keys, update changed ones in place (by content hash), skip the rest."""
+        """Insert new keys, update changed ones in place (by content hash), skip the rest.
+
+        A version dated before the stored one is a stale copy (the corpus has such pairs
+        under one article id) and is left alone, so re-ingesting both always converges.
+        """
         keys = list(dict.fromkeys(record.key for record in records))
         existing = {
             article.key: article
@@ -55,7 +59,10 @@ class ArticleRepository:
         fresh: list[Article] = []
         for record in records:
             article = existing.get(record.key)
-            if article is not None and article.content_hash == record.content_hash:
+            if article is not None and (
+                article.content_hash == record.content_hash
+                or record.published_at < article.published_at
+            ):
                 outcomes.append(UpsertOutcome(record.key, "unchanged", article))
                 continue
             status: UpsertStatus = "updated" if article is not None else "added"

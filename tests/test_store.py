@@ -152,3 +152,13 @@ def test_settings_read_grouped_variables(monkeypatch):
     assert settings.sources == ["/a", "/b"]
     assert settings.ingest.interval == timedelta(hours=2)
     assert settings.timezone == "Asia/Shanghai"
+
+
+async def test_an_older_copy_under_the_same_key_does_not_replace_the_newer(database):
+    newer = record(4)
+    stale = replace(record(4), title="", published_at=BASE, content_hash="stale")
+    assert await upsert(database, [newer, stale]) == ["added", "unchanged"]
+    assert await upsert(database, [stale, newer]) == ["unchanged", "unchanged"]
+    async with database.session() as session:
+        article = await ArticleRepository(session).get(newer.key)
+    assert article is not None and article.title == newer.title

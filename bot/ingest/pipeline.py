@@ -147,13 +147,14 @@ async def _raw_posts(
     client: httpx.AsyncClient,
     progress: bool,
     report: IngestReport,
+    ingestor: Ingestor,
 ) -> AsyncIterator[src.RawPost]:
     kind = src.classify_source(source)
     if kind in ("folder", "file"):
         items: Iterable[src.RawPost | src.SourceFailure] = (
             src.read_folder(source, progress=progress)
             if kind == "folder"
-            else src.read_file(source)
+            else [src.read_file(source)]
         )
         for item in items:
             if isinstance(item, src.SourceFailure):
@@ -173,6 +174,9 @@ async def _raw_posts(
     for post in result.posts:
         yield post
     if result.validators is not None:
+        # Remembered only after every post of this response is stored, so a crash in between
+        # makes the next fetch unconditional instead of losing posts behind a 304.
+        await ingestor.flush()
         async with db.session() as session, session.begin():
             state = await session.get(SourceState, source) or SourceState(source=source)
             state.etag = result.validators.etag
@@ -203,7 +207,12 @@ async def ingest(
         for source in sources:
             try:
                 async for raw in _raw_posts(
-                    source, db=db, client=client, progress=progress, report=report
+                    source,
+                    db=db,
+                    client=client,
+                    progress=progress,
+                    report=report,
+                    ingestor=ingestor,
                 ):
                     prepared = prepare(raw, settings.tz)
                     if isinstance(prepared, Failure):
