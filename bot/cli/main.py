@@ -29,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_jieba(*, verbose: bool) -> None:
+    """jieba logs its dictionary loading at DEBUG through its own handler; keep that out."""
+    import jieba
+
+    jieba.setLogLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -36,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_jieba(verbose=args.verbose)
     try:
         return int(args.func(args))
     except SettingsError as exc:
@@ -43,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`newsbot latest | head`); say nothing more.
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

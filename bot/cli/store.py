@@ -66,6 +66,8 @@ def run_with_database(
 
     try:
         return asyncio.run(_main())
+    except BrokenPipeError:
+        raise
     except (OSError, RuntimeError) as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_FAILED
