@@ -36,7 +36,9 @@ JUDGED_QUERIES: tuple[JudgedQuery, ...] = (
     JudgedQuery("潍柴动力", "name", ("NW202202112274017262",)),
     JudgedQuery("蔚来", "name", ("202205262391921712",)),
     # two-character words
-    JudgedQuery("银行", "2-char", ("202112082206891068", "202112082207159489", "202112082206882458")),
+    JudgedQuery(
+        "银行", "2-char", ("202112082206891068", "202112082207159489", "202112082206882458")
+    ),
     JudgedQuery(
         "央行",
         "2-char",
@@ -80,7 +82,9 @@ JUDGED_QUERIES: tuple[JudgedQuery, ...] = (
     JudgedQuery("Shibor", "mixed", ("202112082206782366",)),
     JudgedQuery("WTI原油", "mixed", ("202112082207158283",)),
     # several words, AND-ed
-    JudgedQuery("元宇宙", "word", ("202112082206950487", "202112082207025439", "202112082207073610")),
+    JudgedQuery(
+        "元宇宙", "word", ("202112082206950487", "202112082207025439", "202112082207073610")
+    ),
     JudgedQuery(
         "债务上限",
         "word",
@@ -98,7 +102,9 @@ JUDGED_QUERIES: tuple[JudgedQuery, ...] = (
         ),
     ),
     JudgedQuery(
-        "离岸人民币", "multi-word", ("202112082206672930", "202112082206781916", "202112082206799679")
+        "离岸人民币",
+        "multi-word",
+        ("202112082206672930", "202112082206781916", "202112082206799679"),
     ),
     JudgedQuery(
         "苹果 概念股",

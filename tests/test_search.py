@@ -1,0 +1,225 @@
+"""Searching the store on both backends: matching, filters, ranking, stories, index upkeep."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from storage.db import Database
+from storage.dedup import rebuild_stories
+from storage.records import ArticleRecord
+from storage.repository import ArticleRepository
+from storage.search import (
+    TOKENIZER_ID,
+    SearchFilters,
+    SearchHit,
+    count_matching,
+    index_tokenizer,
+    rebuild_index,
+    search,
+)
+
+DAY = datetime(2023, 5, 10, 9, 30, tzinfo=UTC)
+FILLER = "市场人士普遍认为后续走势仍有待观察，投资者需关注政策变化与资金流向。"
+
+
+def record(
+    key: str,
+    title: str,
+    body: str = FILLER,
+    *,
+    published: datetime = DAY,
+    category: str = "emnews",
+    tags: tuple[str, ...] = ("东财滚动",),
+    source: str | None = None,
+) -> ArticleRecord:
+    return ArticleRecord(
+        key=key,
+        title=title,
+        published_at=published,
+        category=category,
+        tags=tags,
+        source=source,
+        digest=None,
+        paragraphs=[(paragraph, False) for paragraph in body.split("\n")],
+        summary=body[:40],
+        summary_version=1,
+        share_url=None,
+        file=None,
+        content_hash=hashlib.sha256(f"{title}|{body}|{published}".encode()).hexdigest(),
+    )
+
+
+async def store(database: Database, *records: ArticleRecord) -> None:
+    async with database.session() as session, session.begin():
+        await ArticleRepository(session).upsert_many(list(records))
+
+
+async def find(database: Database, query: str, **kwargs: object) -> list[SearchHit]:
+    filters = SearchFilters(
+        **{k: v for k, v in kwargs.items() if k in {"category", "tag", "since", "until"}}  # type: ignore[arg-type]
+    )
+    paging = {k: v for k, v in kwargs.items() if k in {"limit", "offset"}}
+    async with database.session() as session:
+        return await search(session, query, filters, **paging)  # type: ignore[arg-type]
+
+
+def keys(hits: list[SearchHit]) -> list[str]:
+    return [hit.article.key for hit in hits]
+
+
+async def test_short_words_names_and_codes_are_found(database: Database) -> None:
+    await store(
+        database,
+        record(
+            "bank",
+            "苏州银行获准发行永续债",
+            "苏州银行公告称，获准发行不超60亿元无固定期限资本债券。",
+        ),
+        record("moutai", "贵州茅台股价重回2000元", "白酒股走强，贵州茅台（600519）收涨4%。"),
+        record("fiveg", "中国联通发布5G行业专网", "5G专网产品体系2.0发布，覆盖工业制造。"),
+        record("ashare", "外资杀入A股", "北向资金净买入，A股三大指数集体走强。"),
+        record("pig", "生猪价格环比上涨", "第48周生猪及猪肉价格环比上涨。"),
+    )
+    assert keys(await find(database, "银行")) == ["bank"]
+    assert keys(await find(database, "600519")) == ["moutai"]
+    assert keys(await find(database, "5G")) == ["fiveg"]
+    assert keys(await find(database, "a股")) == ["ashare"]
+    assert keys(await find(database, "猪")) == ["pig"]
+    assert keys(await find(database, "茅台 2000")) == ["moutai"]
+    assert await find(database, "茅台 5G") == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', '"央行"', "央行*", "-央行", "(央行", "NEAR(央行 降准)", "央行 AND", "OR 央行",
+     "title:央行", "央行\\", "'; DROP TABLE articles; --", "央行 & | ! <->", ":*"],
+)  # fmt: skip
+async def test_query_syntax_is_plain_text(database: Database, query: str) -> None:
+    await store(database, record("pboc", "央行宣布降准", "央行决定下调存款准备金率。NEAR AND OR"))
+    hits = await find(database, query)
+    assert keys(hits) in (["pboc"], [])
+    async with database.session() as session:
+        assert await session.scalar(text("SELECT count(*) FROM articles")) == 1
+
+
+async def test_operator_words_match_as_words(database: Database) -> None:
+    await store(
+        database,
+        record("near", "Near and far", 'He said "near" AND meant it: a*b - (c) OR d\\e.'),
+        record("other", "央行宣布降准"),
+    )
+    assert keys(await find(database, "NEAR")) == ["near"]
+    assert keys(await find(database, '"near" AND')) == ["near"]
+    assert keys(await find(database, "a*b")) == ["near"]
+
+
+async def test_filters_by_category_tag_and_dates(database: Database) -> None:
+    await store(
+        database,
+        record("a", "央行降准一", category="emnews", tags=("东财滚动",), published=DAY),
+        record(
+            "b", "央行降准二", category="cailianshe", tags=("财联社新闻",),
+            published=DAY - timedelta(days=3),
+        ),
+    )  # fmt: skip
+    assert keys(await find(database, "央行", category="cailianshe")) == ["b"]
+    assert keys(await find(database, "央行", tag="东财滚动")) == ["a"]
+    assert keys(await find(database, "央行", since=DAY - timedelta(days=1))) == ["a"]
+    assert keys(await find(database, "央行", until=DAY - timedelta(days=1))) == ["b"]
+    assert await find(database, "央行", category="nowhere") == []
+
+
+async def test_pages_follow_each_other_without_overlap(database: Database) -> None:
+    await store(
+        database,
+        *(
+            record(f"k{i}", f"央行公开市场操作第{i}期", f"{FILLER}央行开展逆回购操作{i}亿元。",
+                   published=DAY - timedelta(hours=i))
+            for i in range(7)
+        ),
+    )  # fmt: skip
+    first = keys(await find(database, "央行", limit=3))
+    second = keys(await find(database, "央行", limit=3, offset=3))
+    third = keys(await find(database, "央行", limit=3, offset=6))
+    assert len(first) == len(second) == 3 and len(third) == 1
+    assert set(first) | set(second) | set(third) == {f"k{i}" for i in range(7)}
+
+
+async def test_equally_relevant_articles_come_newest_first(database: Database) -> None:
+    await store(
+        database,
+        record("old", "央行宣布降准", FILLER, published=DAY - timedelta(days=10)),
+        record("new", "央行宣布降准", FILLER[::-1], published=DAY, category="cailianshe"),
+    )
+    hits = await find(database, "降准")
+    assert keys(hits) == ["new", "old"]
+    assert hits[0].score > hits[1].score
+
+
+async def test_a_much_more_relevant_old_article_beats_a_weak_new_one(database: Database) -> None:
+    await store(
+        database,
+        record(
+            "about", "降准落地：央行降准释放长期资金",
+            "央行决定降准。此次降准释放长期资金约一万亿元。降准体现稳健货币政策。",
+            published=DAY - timedelta(days=20),
+        ),
+        record("mention", "本周市场回顾", FILLER * 5 + "另据消息，有机构提到降准。", published=DAY),
+    )  # fmt: skip
+    assert keys(await find(database, "降准")) == ["about", "mention"]
+
+
+async def test_a_title_match_outranks_a_body_match(database: Database) -> None:
+    await store(
+        database,
+        record("body", "市场综述", f"{FILLER}其中宁德时代涨幅居前。"),
+        record("title", "宁德时代发布新电池", FILLER),
+    )
+    assert keys(await find(database, "宁德时代")) == ["title", "body"]
+
+
+async def test_one_story_from_two_feeds_shows_once_naming_the_other(database: Database) -> None:
+    body = FILLER + "央行研究局课题组发表文章，提出促进消费投资增长，实现经济平稳高质量运行。" * 3
+    await store(
+        database,
+        record("NW1", "央行研究局课题组：促进消费投资增长", body, category="yangxingwangzhan"),
+        record("1", "央行研究局课题组：促进消费投资增长", body, category="emnews"),
+        record("other", "央行开展逆回购操作", FILLER),
+    )
+    hits = await find(database, "央行")
+    assert len(hits) == 2
+    story = next(hit for hit in hits if hit.article.key in {"NW1", "1"})
+    assert story.other_sources in (("emnews",), ("yangxingwangzhan",))
+
+
+async def test_the_index_follows_updates(database: Database) -> None:
+    await store(database, record("k", "央行宣布降准"))
+    await store(database, record("k", "央行宣布加息"))
+    assert await find(database, "降准") == []
+    assert keys(await find(database, "加息")) == ["k"]
+    async with database.session() as session:
+        assert await count_matching(session, "央行") == 1
+
+
+async def test_the_store_records_its_tokenizer_and_reindex_rebuilds(database: Database) -> None:
+    await store(database, record("a", "央行宣布降准"), record("b", "银行间市场利率下行"))
+    async with database.session() as session, session.begin():
+        assert await index_tokenizer(session) == TOKENIZER_ID
+        await session.execute(text("DELETE FROM article_fts"))
+    assert await find(database, "降准") == []
+    async with database.session() as session, session.begin():
+        assert await rebuild_index(session) == 2
+        assert await rebuild_stories(session) == 2
+    assert keys(await find(database, "降准")) == ["a"]
+    assert keys(await find(database, "银行")) == ["b"]
+
+
+async def test_nothing_to_search_finds_nothing(database: Database) -> None:
+    await store(database, record("a", "央行宣布降准"))
+    assert await find(database, "") == []
+    assert await find(database, "！？。") == []
+    assert await find(database, "央行", limit=0) == []

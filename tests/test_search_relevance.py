@@ -1,0 +1,147 @@
+"""Relevance on the real corpus, ingested once per backend through the ingest pipeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from conftest import CORPUS, _drop_schema, _fresh_postgres, need_shared
+from relevance_queries import JUDGED_QUERIES, JudgedQuery
+from sqlalchemy import select
+
+from bot.cli.main import main
+from bot.ingest.pipeline import ingest
+from bot.settings import load_settings
+from storage.db import Database
+from storage.models import Article
+from storage.search import newest_published, search
+from storage.trending import STOP_WORDS, trending_terms
+
+in_module_loop = pytest.mark.asyncio(loop_scope="module")
+
+SHAOGUAN = "NW202204202349852762"
+
+
+@pytest_asyncio.fixture(
+    scope="module",
+    loop_scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+async def corpus_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Database]:
+    corpus = need_shared(CORPUS)
+    schema = None
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('corpus') / 'store.db'}")
+    else:
+        db, schema = await _fresh_postgres()
+    await db.upgrade()
+    report = await ingest(db, [str(corpus)], settings=load_settings())
+    assert report.added > 100 and not report.failed
+    try:
+        yield db
+    finally:
+        await db.dispose()
+        if schema:
+            await _drop_schema(schema)
+
+
+async def _story_of(db: Database) -> dict[str, int]:
+    async with db.session() as session:
+        rows = await session.execute(select(Article.key, Article.story_id))
+        return {key: story_id or 0 for key, story_id in rows}
+
+
+def recall_and_reciprocal_rank(
+    judged: JudgedQuery, shown: list[int], story_of: dict[str, int]
+) -> tuple[float, float]:
+    """Story-level recall@10 and reciprocal rank; a no-answer query scores 1 only when empty."""
+    relevant = {story_of[key] for key in judged.relevant}
+    if not relevant:
+        return (1.0, 1.0) if not shown else (0.0, 0.0)
+    recall = len(relevant & set(shown[:10])) / len(relevant)
+    rank = next((i for i, story in enumerate(shown, start=1) if story in relevant), None)
+    return recall, 1 / rank if rank else 0.0
+
+
+@in_module_loop
+async def test_judged_queries_reach_the_targets(corpus_store: Database) -> None:
+    story_of = await _story_of(corpus_store)
+    recalls, reciprocal_ranks, misses = [], [], []
+    async with corpus_store.session() as session:
+        for judged in JUDGED_QUERIES:
+            hits = await search(session, judged.query, limit=10)
+            shown = [story_of[hit.article.key] for hit in hits]
+            recall, rr = recall_and_reciprocal_rank(judged, shown, story_of)
+            recalls.append(recall)
+            reciprocal_ranks.append(rr)
+            if recall < 1 or rr < 1:
+                misses.append((judged.query, recall, rr, [h.article.key for h in hits]))
+    mean_recall = sum(recalls) / len(recalls)
+    mrr = sum(reciprocal_ranks) / len(reciprocal_ranks)
+    print(f"\n{corpus_store.dialect}: recall@10={mean_recall:.3f} MRR={mrr:.3f} misses={misses}")
+    assert len(JUDGED_QUERIES) >= 25
+    assert mean_recall >= 0.95, misses
+    assert mrr >= 0.9, misses
+
+
+@in_module_loop
+async def test_shaoguan_comes_first(corpus_store: Database) -> None:
+    async with corpus_store.session() as session:
+        hits = await search(session, "韶关")
+    assert hits[0].article.key == SHAOGUAN
+
+
+@in_module_loop
+async def test_the_two_feed_copies_come_back_once(corpus_store: Database) -> None:
+    async with corpus_store.session() as session:
+        hits = await search(session, "雪球 信托", limit=50)
+    copies = [h for h in hits if h.article.key.endswith("202201072239307540")]
+    assert len(copies) == 1
+    assert len(copies[0].other_sources) == 1
+
+
+@in_module_loop
+async def test_trending_names_terms_of_the_newest_month(corpus_store: Database) -> None:
+    async with corpus_store.session() as session:
+        terms = await trending_terms(session, hours=24 * 30, limit=5)
+        newest = await newest_published(session)
+        window = set(
+            await session.scalars(
+                select(Article.key).where(Article.published_at > newest - timedelta(days=30))
+            )
+        )
+    assert len(terms) == 5
+    for term in terms:
+        assert len(term.term) >= 2 and term.term not in STOP_WORDS
+        assert 1 <= term.count <= term.background_count
+        assert term.example_key in window
+    assert [t.score for t in terms] == sorted((t.score for t in terms), reverse=True)
+
+
+def test_the_cli_prints_store_articles_with_score_and_snippet(
+    corpus_store: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = corpus_store.engine.url.render_as_string(hide_password=False)
+    if corpus_store.dialect != "sqlite":
+        pytest.skip("the CLI opens its own connection; the PostgreSQL store lives in a schema")
+    assert main(["search", "韶关", "--json", "--database-url", url]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results[0]["key"] == SHAOGUAN
+    assert {"title", "published_at", "category", "tags", "score", "snippet"} <= set(results[0])
+    assert "韶关" in results[0]["snippet"]
+
+    assert main(["search", "韶关", "--category", "emnews", "--json", "--database-url", url]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert (
+        main(["trending", "--hours", "720", "--limit", "3", "--json", "--database-url", url]) == 0
+    )
+    assert len(json.loads(capsys.readouterr().out)) == 3
+    assert main(["reindex", "--database-url", url]) == 0
+    assert "indexed" in capsys.readouterr().out
+    assert main(["search", "韶关", "--json", "--database-url", url]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["key"] == SHAOGUAN
