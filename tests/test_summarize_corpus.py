@@ -1,0 +1,83 @@
+"""Summaries of every real post in ../shared/corpus/finews, parsed as the ingest parses them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.ingest.parser import ParsedPost, parse_post
+from bot.summarize import split_sentences, summarize
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHAOGUAN = "2022-04-20-NW202204202349852762.md"
+SHAOGUAN_SUBHEADINGS = ("传统产业变革转型焕发新生", "新兴产业高点布局增添动能")
+FORBIDDEN = {
+    "dateline": re.compile(
+        r"\d{1,2}月\d{1,2}日(?:电|讯)|本报讯|[（(]\s*记者|记者\s*\S{1,8}\s*报道"
+    ),
+    "source line": re.compile(r"文章来源|来源\s*[：:]|原标题|责任编辑"),
+    "back-link": re.compile(r"返回"),
+    "URL": re.compile(r"http|www\.", re.IGNORECASE),
+    "HTML": re.compile(r"<\s*/?[A-Za-z!]|&(?:lt|gt|amp|quot|nbsp|#\d+);"),
+}
+
+
+@pytest.fixture(scope="module")
+def posts(corpus_files: list[Path]) -> list[ParsedPost]:
+    return [parse_post(p.read_bytes().decode("utf-8"), p.name, tz=SHANGHAI) for p in corpus_files]
+
+
+def body(post: ParsedPost) -> list[str]:
+    """The paragraph texts, subheadings included: the summarizer must spot them itself."""
+    return [paragraph.text for paragraph in post.paragraphs]
+
+
+def test_no_summary_carries_datelines_sources_backlinks_urls_or_html(
+    posts: list[ParsedPost],
+) -> None:
+    assert len(posts) >= 160
+    problems = []
+    for post in posts:
+        for digest in (post.digest, None):
+            summary = summarize(post.title, body(post), max_chars=120, digest=digest)
+            problems += [
+                f"{post.file}: {what} in {summary!r}"
+                for what, pattern in FORBIDDEN.items()
+                if pattern.search(summary)
+            ]
+            if not 0 < len(summary) <= 120:
+                problems.append(f"{post.file}: {len(summary)} characters: {summary!r}")
+    assert problems == []
+
+
+def test_summaries_without_digest_are_built_from_the_articles_own_sentences(
+    posts: list[ParsedPost],
+) -> None:
+    for post in posts:
+        text = "".join(body(post))
+        summary = summarize(post.title, body(post), max_chars=120)
+        for sentence in split_sentences(summary):
+            assert sentence.rstrip("…") in text or sentence.rstrip("…") in post.title, (
+                post.file,
+                sentence,
+            )
+
+
+def test_shaoguan_summary_comes_from_its_opening_paragraphs_about_shaoguan(
+    posts: list[ParsedPost],
+) -> None:
+    post = next(p for p in posts if p.file and p.file.endswith(SHAOGUAN))
+    paragraphs = body(post)
+    first_subheading = paragraphs.index(SHAOGUAN_SUBHEADINGS[0])
+    opening = "".join(paragraphs[:first_subheading])
+
+    summary = summarize(post.title, paragraphs, max_chars=120)
+
+    assert 0 < len(summary) <= 120
+    assert "韶关" in summary
+    assert not any(heading in summary for heading in SHAOGUAN_SUBHEADINGS)
+    sentences = split_sentences(summary)
+    assert sentences and all(sentence in opening for sentence in sentences)
