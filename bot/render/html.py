@@ -248,7 +248,14 @@ def render_trending(reply: Trending, ctx: RenderContext) -> list[Message]:
         detail = t(ctx, "trending_item", count=term.count, title=example)
         show = f" /show {escape(term.example_key)}" if term.example_key else ""
         lines.append(f"{i}. <b>{escape(term.term)}</b> — {detail}{show}")
-    return pack(f"<b>{t(ctx, 'title_trending')}</b>", ["\n".join(lines)])
+    buttons = [
+        kb.article_button(clip(term.term, 20), term.example_key, ctx.callbacks)
+        for term in reply.terms
+        if term.example_key
+    ]
+    rows = tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
+    header = f"<b>{t(ctx, 'title_trending')}</b>"
+    return pack(header, ["\n".join(lines)], Keyboard(rows) if rows else None)
 
 
 def start_keyboard(ctx: RenderContext) -> Keyboard:

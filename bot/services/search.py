@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.services.articles import GROUP_PAGE, item_from_article, list_page, page_size
+from bot.services.articles import (
+    GROUP_PAGE,
+    article_summary,
+    item_from_article,
+    list_page,
+    page_size,
+)
 from bot.services.replies import (
     ArticleItem,
     ArticleList,
@@ -62,7 +68,9 @@ async def _items(
         for hit in hits:
             article = hit.article
             paragraphs = [(str(t), bool(h)) for t, h in article.paragraphs or []]
-            text, spans = query_snippet(article.title, paragraphs, query, chars)
+            text, spans = query_snippet(
+                article.title, paragraphs, query, chars, fallback=article_summary(article)
+            )
             items.append(
                 item_from_article(
                     article, text=text, highlights=spans, other_sources=hit.other_sources

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.summarize import summarize
+from bot.summarize import snippet, summarize
 
 
 def body_texts(paragraphs: Sequence[tuple[str, bool]]) -> list[str]:
@@ -18,10 +18,13 @@ def longer_summary(
 
 
 def query_snippet(
-    title: str, paragraphs: Sequence[tuple[str, bool]], query: str, max_chars: int
+    title: str,
+    paragraphs: Sequence[tuple[str, bool]],
+    query: str,
+    max_chars: int,
+    fallback: str | None = None,
 ) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """The sentences that match the query, with the matches as spans for bold."""
-    from bot.summarize import snippet  # type: ignore[attr-defined]
-
-    found = snippet(title, body_texts(paragraphs), query, max_chars=max_chars)
-    return found.text, tuple((int(start), int(end)) for start, end in found.spans)
+    """The sentences that match the query, with the matches as spans for bold; the stored
+    summary when nothing matches."""
+    found = snippet(title, body_texts(paragraphs), query, max_chars=max_chars, fallback=fallback)
+    return found.text, found.spans

@@ -1,0 +1,83 @@
+"""Driving the real bot `Application` against the fake Bot API: a store built once from the
+corpus, and a conversation helper that sends updates and returns the calls they caused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fakebotapi import Call, FakeBotAPI
+from telegram import Update
+from telegram.ext import Application
+
+from bot.ingest.pipeline import ingest
+from bot.settings import Settings, load_settings
+from storage.db import Database
+
+TOKEN = "123456:TEST-TOKEN"
+ADMIN_ID = 9001
+USER_ID = 4242
+GROUP_ID = -1001234567890
+
+
+def bot_settings(api: FakeBotAPI, database_url: str, **overrides: Any) -> Settings:
+    return load_settings(
+        telegram={"token": TOKEN, "base_url": api.base_url},
+        database={"url": database_url},
+        admin={"ids": [ADMIN_ID]},
+        **overrides,
+    )
+
+
+async def build_store(path: Path, sources: list[str]) -> None:
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.upgrade()
+    report = await ingest(db, sources, settings=load_settings())
+    await db.dispose()
+    assert not report.failed, report.failed
+
+
+class Conversation:
+    """Sends updates into the application and returns the Bot API calls each one caused."""
+
+    def __init__(self, api: FakeBotAPI, application: Application) -> None:  # type: ignore[type-arg]
+        self.api = api
+        self.application = application
+
+    async def _feed(self, update: dict[str, Any]) -> list[Call]:
+        before = len(self.api.calls)
+        await self.application.process_update(Update.de_json(update, self.application.bot))
+        return self.api.calls[before:]
+
+    async def say(
+        self, text: str, *, chat_id: int = USER_ID, user_id: int = USER_ID, lang: str = "zh-hans"
+    ) -> list[Call]:
+        user = self.api.user(user_id, language_code=lang)
+        return await self._feed(self.api.message_update(chat_id, user, text))
+
+    async def press(
+        self, message: Call, data: str, *, user_id: int = USER_ID, lang: str = "zh-hans"
+    ) -> list[Call]:
+        """Press the button with callback `data` under a message the bot sent."""
+        user = self.api.user(user_id, language_code=lang)
+        sent = message.response["result"]
+        return await self._feed(self.api.callback_update(user, sent, data))
+
+    async def inline(
+        self, query: str, offset: str = "", *, user_id: int = USER_ID, lang: str = "zh-hans"
+    ) -> list[Call]:
+        user = self.api.user(user_id, language_code=lang)
+        return await self._feed(self.api.inline_update(user, query, offset))
+
+
+def only(calls: list[Call], method: str) -> list[Call]:
+    return [call for call in calls if call.method == method]
+
+
+def buttons(call: Call) -> list[dict[str, Any]]:
+    markup = call.params.get("reply_markup") or {}
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def button_data(call: Call) -> list[str]:
+    return [b["callback_data"] for b in buttons(call) if "callback_data" in b]
