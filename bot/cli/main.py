@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "bot.cli.store",
     "bot.cli.search",
     "bot.cli.summarize",
+    "bot.cli.bot",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
