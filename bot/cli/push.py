@@ -1,0 +1,92 @@
+"""`newsbot push`: run the push job on its own, once or in a loop (one replica sends at a time)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.cli.store import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_database_option, run_with_database
+from bot.push.delivery import Pusher, PushReport
+from bot.push.governor import FloodLimits
+from bot.settings import Settings
+from storage.db import Database
+from storage.push_repository import lease_for
+
+
+def _merge(total: PushReport, part: PushReport) -> None:
+    for name in ("planned", "messages_sent", "items_sent", "items_failed", "items_left_pending"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+    total.flood_waits += part.flood_waits
+    total.network_retries += part.network_retries
+    total.paused += part.paused
+    total.migrated += part.migrated
+    total.lost_lease = total.lost_lease or part.lost_lease
+
+
+async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> int:
+    if not settings.telegram.token:
+        print("newsbot: NEWSBOT_TELEGRAM_TOKEN is not set", file=sys.stderr)
+        return EXIT_USAGE
+    limits = FloodLimits(
+        per_second=args.rate,
+        per_group_minute=args.group_per_minute,
+        private_interval=args.private_interval,
+    )
+    bot = Bot(
+        settings.telegram.token,
+        base_url=settings.telegram.base_url,
+        request=HTTPXRequest(connect_timeout=10, read_timeout=30, write_timeout=30),
+    )
+    lease = lease_for(db, timedelta(seconds=args.lease_ttl))
+    pusher = Pusher(db, bot, lease, tz=settings.tz, limits=limits)
+    total = PushReport(had_lease=False)
+    started = time.monotonic()
+    async with bot:
+        while True:
+            report = await pusher.run_once()
+            if report.had_lease:
+                total.had_lease = True
+                _merge(total, report)
+            if not args.loop and (report.had_lease or time.monotonic() - started > args.wait_lease):
+                break
+            await asyncio.sleep(args.interval if report.had_lease else 0.2)
+    if args.json:
+        print(json.dumps({**asdict(total), "cpu_seconds": time.process_time()}))
+    return EXIT_OK if total.had_lease or args.wait_lease == 0 else EXIT_FAILED
+
+
+def _run(args: argparse.Namespace) -> int:
+    async def body(db: Database, settings: Settings) -> int:
+        return await _push(args, db, settings)
+
+    return run_with_database(args, body)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("push", help="send subscribed headlines (one round, or --loop)")
+    add_database_option(p)
+    p.add_argument("--loop", action="store_true", help="keep pushing every --interval seconds")
+    p.add_argument("--interval", type=float, default=30.0, help="seconds between rounds")
+    p.add_argument(
+        "--wait-lease",
+        type=float,
+        default=0.0,
+        help="seconds to wait for another replica's lease before giving up (default: do not)",
+    )
+    p.add_argument("--lease-ttl", type=float, default=30.0, help="SQLite lease expiry, seconds")
+    p.add_argument("--rate", type=float, default=30.0, help="messages per second overall")
+    p.add_argument("--group-per-minute", type=int, default=20, help="messages a minute per group")
+    p.add_argument(
+        "--private-interval", type=float, default=1.0, help="seconds between messages to a user"
+    )
+    p.add_argument("--json", action="store_true", help="print the round's report as JSON")
+    p.set_defaults(func=_run)

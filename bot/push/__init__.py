@@ -1,0 +1,1 @@
+"""Pushed headlines: subscriptions' filters and schedules, and the exactly-once push job."""

@@ -1,0 +1,373 @@
+"""The push job: plan what each due subscription gets, then send it exactly once.
+
+Planning writes ledger rows (`pending`) and moves each subscription's cursor in one
+transaction. Sending goes one message at a time, and a row becomes `sent` in its own commit
+right after Telegram confirms it: a crash can repeat at most the one message in flight, and a
+restart resumes every row still pending. A lease makes sure only one replica sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import time
+import warnings
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Bot, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.i18n import Lang, language_for
+from bot.push.filters import ArticleFacts, SubscriptionFilter, Tokenize
+from bot.push.governor import FloodLimits, SendGovernor
+from bot.push.messages import push_text
+from bot.push.render import PushItem, render_digest, render_headline
+from bot.push.schedule import Schedule, next_due
+from storage.db import Database
+from storage.models import utcnow
+from storage.push_repository import (
+    Lease,
+    Ledger,
+    NewArticle,
+    Plan,
+    PushRepository,
+    QueuedDelivery,
+)
+from storage.subscriptions import Subscription
+from storage.tokenizer import tokenize_document, tokenize_query
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(RuntimeError):
+    """Another replica may be pushing now; stop before sending anything more."""
+
+
+@dataclass
+class PushReport:
+    had_lease: bool = True
+    planned: int = 0
+    messages_sent: int = 0
+    items_sent: int = 0
+    items_failed: int = 0
+    items_left_pending: int = 0
+    flood_waits: int = 0
+    network_retries: int = 0
+    paused: list[int] = field(default_factory=list)
+    migrated: list[tuple[int, int]] = field(default_factory=list)
+    lost_lease: bool = False
+
+
+@dataclass
+class _Target:
+    """Where one subscription's messages go; the chat id follows a migration."""
+
+    subscription_id: int
+    chat_id: int
+    thread_id: int | None
+    lang: Lang
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    text: str
+    delivery_ids: tuple[int, ...]
+    preview: bool
+
+
+def _lang(code: str) -> Lang:
+    return language_for(code)
+
+
+def filter_of(
+    subscription: Subscription, tokenize: Tokenize = tokenize_query
+) -> SubscriptionFilter:
+    return SubscriptionFilter.build(
+        categories=subscription.categories,
+        tags=subscription.tags,
+        include=subscription.include_keywords,
+        exclude=subscription.exclude_keywords,
+        tokenize=tokenize,
+    )
+
+
+def choose(
+    subscription_id: int,
+    cursor: int,
+    articles: Sequence[NewArticle],
+    wanted: SubscriptionFilter,
+    facts: Callable[[NewArticle, bool], ArticleFacts],
+    known_stories: set[tuple[int, int]],
+    cap: int,
+) -> tuple[list[NewArticle], list[NewArticle]]:
+    """The matching articles past the cursor, one per story, newest `cap` kept; and the rest."""
+    needs_tokens = bool(wanted.include or wanted.exclude)
+    picked: list[NewArticle] = []
+    stories: set[int] = set()
+    for article in articles:
+        if article.id <= cursor or article.story_id in stories:
+            continue
+        if (subscription_id, article.story_id) in known_stories:
+            continue
+        if wanted.matches(facts(article, needs_tokens)):
+            picked.append(article)
+            stories.add(article.story_id)
+    if cap > 0 and len(picked) > cap:
+        return picked[-cap:], picked[:-cap]
+    return picked, []
+
+
+async def plan_due(
+    db: Database, *, now: datetime, tz: ZoneInfo, tokenize: Tokenize = tokenize_document
+) -> int:
+    """Queue what every due subscription should get now; returns how many rows were queued."""
+    async with db.session() as session, session.begin():
+        repo = PushRepository(session)
+        subscriptions = await repo.due(now)
+        if not subscriptions:
+            return 0
+        newest = await repo.newest_article_id()
+        lowest = min(sub.cursor_article_id for sub in subscriptions)
+        articles = await repo.articles_between(lowest, newest) if newest > lowest else []
+        known = await repo.known_stories(
+            [sub.id for sub in subscriptions], (article.story_id for article in articles)
+        )
+        cache: dict[tuple[int, bool], ArticleFacts] = {}
+
+        def facts(article: NewArticle, with_tokens: bool) -> ArticleFacts:
+            key = (article.id, with_tokens)
+            if key not in cache:
+                cache[key] = ArticleFacts.of(
+                    article.text if with_tokens else "",
+                    article.category,
+                    article.tags,
+                    tokenize,
+                )
+            return cache[key]
+
+        plans: list[Plan] = []
+        for sub in subscriptions:
+            schedule = Schedule.decode(sub.schedule)
+            due_next = next_due(schedule, now, tz)
+            if schedule.is_digest and sub.next_due_at is None:
+                plans.append(Plan(sub.id, sub.cursor_article_id, due_next))
+                continue
+            if newest <= sub.cursor_article_id and not schedule.is_digest:
+                continue
+            picked, over_cap = choose(
+                sub.id, sub.cursor_article_id, articles, filter_of(sub), facts, known, sub.max_items
+            )
+            plans.append(
+                Plan(sub.id, max(newest, sub.cursor_article_id), due_next, picked, over_cap)
+            )
+        return await repo.record_plans(plans)
+
+
+def _retry_after(error: RetryAfter) -> float:
+    """Seconds Telegram asked us to wait, whichever type this PTB version hands out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _item(article: NewArticle) -> PushItem:
+    return PushItem(
+        article_id=article.id,
+        title=article.title,
+        summary=article.summary,
+        share_url=article.share_url,
+        category=article.category,
+        tags=article.tags,
+    )
+
+
+def compose(subscription: Subscription, queued: Sequence[QueuedDelivery]) -> list[_Outgoing]:
+    """One message per headline, or the digest in as few messages as fit."""
+    lang = _lang(subscription.language)
+    if not Schedule.decode(subscription.schedule).is_digest:
+        return [
+            _Outgoing(render_headline(_item(row.article), lang), (row.id,), True) for row in queued
+        ]
+    ids_by_article = {row.article.id: row.id for row in queued}
+    heading = push_text("digest_heading", lang, count=len(queued))
+    return [
+        _Outgoing(text, tuple(ids_by_article[a] for a in article_ids), False)
+        for text, article_ids in render_digest(
+            [_item(row.article) for row in queued], lang, heading
+        )
+    ]
+
+
+Sleep = Callable[[float], Awaitable[Any]]
+
+
+class Pusher:
+    """Runs push rounds for one process; keeps the flood governor between rounds."""
+
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        lease: Lease,
+        *,
+        tz: ZoneInfo,
+        limits: FloodLimits | None = None,
+        network_retries: int = 6,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.db = db
+        self.bot = bot
+        self.lease = lease
+        self.tz = tz
+        self.governor = SendGovernor(limits or FloodLimits())
+        self.ledger = Ledger(db)
+        self.network_retries = network_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.clock = clock
+        self.sleep = sleep
+
+    async def run_once(self, now: datetime | None = None) -> PushReport:
+        """Plan and send one round, if this replica holds the lease."""
+        if not await self.lease.acquire():
+            return PushReport(had_lease=False)
+        report = PushReport()
+        try:
+            report.planned = await plan_due(self.db, now=now or utcnow(), tz=self.tz)
+            await self.send_pending(report)
+        except LeaseLost:
+            report.lost_lease = True
+            log.warning("push lease lost; another replica takes over")
+        finally:
+            await self.lease.release()
+        return report
+
+    async def send_pending(self, report: PushReport) -> None:
+        async with self.db.session() as session:
+            subscriptions, queued = await PushRepository(session).pending()
+        rows_by_sub: dict[int, list[QueuedDelivery]] = {}
+        for row in queued:
+            rows_by_sub.setdefault(row.subscription_id, []).append(row)
+        targets: dict[int, _Target] = {}
+        queues: dict[int, deque[_Outgoing]] = {}
+        for sub in subscriptions:
+            if sub.id not in rows_by_sub:
+                continue
+            targets[sub.id] = _Target(
+                sub.id, sub.chat_id, sub.message_thread_id, _lang(sub.language)
+            )
+            queues[sub.id] = deque(compose(sub, rows_by_sub[sub.id]))
+        order = itertools.count()
+        ready: list[tuple[float, int, int]] = [(0.0, next(order), sub_id) for sub_id in queues]
+        heapq.heapify(ready)
+        while ready:
+            at, _, sub_id = heapq.heappop(ready)
+            target = targets[sub_id]
+            if target.paused:
+                continue
+            chat_ready = self.governor.chat_ready_at(target.chat_id)
+            if chat_ready > at:
+                heapq.heappush(ready, (chat_ready, next(order), sub_id))
+                continue
+            queue = queues[sub_id]
+            await self._deliver(target, queue.popleft(), targets.values(), report)
+            if queue and not target.paused:
+                chat_ready = self.governor.chat_ready_at(target.chat_id)
+                heapq.heappush(ready, (chat_ready, next(order), sub_id))
+        self.governor.forget(self.clock())
+
+    async def _wait_turn(self, chat_id: int) -> None:
+        while (delay := self.governor.ready_at(chat_id) - self.clock()) > 0:
+            await self.sleep(delay)
+
+    async def _send(self, target: _Target, message: _Outgoing) -> Message:
+        """One request; counted when its answer is back, which is after Telegram counted it."""
+        try:
+            return await self.bot.send_message(
+                chat_id=target.chat_id,
+                text=message.text,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=target.thread_id,
+                link_preview_options=LinkPreviewOptions(is_disabled=not message.preview),
+            )
+        finally:
+            self.governor.record(target.chat_id, self.clock())
+
+    async def _deliver(
+        self,
+        target: _Target,
+        message: _Outgoing,
+        all_targets: Any,
+        report: PushReport,
+    ) -> None:
+        """Send one message until Telegram confirms it or the failure is final for it."""
+        ids = message.delivery_ids
+        attempts = 0
+        while True:
+            if not await self.lease.held():
+                raise LeaseLost
+            await self._wait_turn(target.chat_id)
+            try:
+                sent = await self._send(target, message)
+            except RetryAfter as exc:
+                report.flood_waits += 1
+                self.governor.hold(self.clock() + _retry_after(exc))
+                continue
+            except Forbidden as exc:
+                reason = f"forbidden: {exc.message}"
+                await self.ledger.pause(target.subscription_id, reason)
+                target.paused = True
+                report.paused.append(target.subscription_id)
+                report.items_failed += len(ids)
+                log.info("paused subscription %s: %s", target.subscription_id, reason)
+                return
+            except ChatMigrated as exc:
+                old, new = target.chat_id, int(exc.new_chat_id)
+                await self.ledger.move_chat(old, new)
+                for other in all_targets:
+                    if other.chat_id == old:
+                        other.chat_id = new
+                report.migrated.append((old, new))
+                continue
+            except BadRequest as exc:
+                await self.ledger.mark_failed(ids, f"bad request: {exc.message}")
+                report.items_failed += len(ids)
+                return
+            except NetworkError as exc:
+                attempts += 1
+                report.network_retries += 1
+                if attempts > self.network_retries:
+                    await self.ledger.record_attempt(ids, f"network: {exc.message}")
+                    report.items_left_pending += len(ids)
+                    return
+                await self.sleep(min(self.max_backoff, self.backoff * 2 ** (attempts - 1)))
+                continue
+            except TelegramError as exc:
+                await self.ledger.mark_failed(ids, f"{type(exc).__name__}: {exc.message}")
+                report.items_failed += len(ids)
+                return
+            await self.ledger.mark_sent(ids, sent.message_id)
+            report.messages_sent += 1
+            report.items_sent += len(ids)
+            return

@@ -1,0 +1,538 @@
+"""Subscriptions, the delivery ledger and the push lease: the one place that knows their tables."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from storage.db import Database
+from storage.models import Article, Category, Tag, article_tags, utcnow
+from storage.subscriptions import Delivery, DeliveryState, PushLease, Subscription
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSpec:
+    """What a chat asked for, as plain values."""
+
+    chat_id: int
+    chat_type: str
+    message_thread_id: int | None = None
+    title: str | None = None
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    include_keywords: tuple[str, ...] = ()
+    exclude_keywords: tuple[str, ...] = ()
+    schedule: str = "immediate"
+    max_items: int = 10
+    language: str = "zh"
+    created_by: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article newer than some cursor, with what filters and renderers need."""
+
+    id: int
+    story_id: int
+    title: str
+    summary: str
+    text: str
+    share_url: str | None
+    category: str | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedDelivery:
+    """A pending ledger row with its article, ready to render and send."""
+
+    id: int
+    subscription_id: int
+    article: NewArticle
+
+
+@dataclass(slots=True)
+class Plan:
+    """What one due subscription gets this round, written in one transaction."""
+
+    subscription_id: int
+    cursor: int
+    next_due_at: datetime | None
+    picked: list[NewArticle] = field(default_factory=list)
+    over_cap: list[NewArticle] = field(default_factory=list)
+
+
+class PushRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, spec: SubscriptionSpec) -> Subscription:
+        """Subscribe from now on: the cursor starts at the newest stored article."""
+        newest = await self.session.scalar(select(func.max(Article.id)))
+        subscription = Subscription(
+            chat_id=spec.chat_id,
+            chat_type=spec.chat_type,
+            message_thread_id=spec.message_thread_id,
+            title=spec.title,
+            categories=list(spec.categories),
+            tags=list(spec.tags),
+            include_keywords=list(spec.include_keywords),
+            exclude_keywords=list(spec.exclude_keywords),
+            schedule=spec.schedule,
+            max_items=spec.max_items,
+            language=spec.language,
+            created_by=spec.created_by,
+            cursor_article_id=newest or 0,
+        )
+        self.session.add(subscription)
+        await self.session.flush()
+        return subscription
+
+    async def get(self, subscription_id: int) -> Subscription | None:
+        return await self.session.get(Subscription, subscription_id)
+
+    async def for_chat(
+        self, chat_id: int, message_thread_id: int | None = None
+    ) -> list[Subscription]:
+        stmt = select(Subscription).where(Subscription.chat_id == chat_id)
+        if message_thread_id is not None:
+            stmt = stmt.where(Subscription.message_thread_id == message_thread_id)
+        return list(await self.session.scalars(stmt.order_by(Subscription.id)))
+
+    async def created_by(self, user_id: int, chat_type: str) -> list[Subscription]:
+        stmt = select(Subscription).where(
+            Subscription.created_by == user_id, Subscription.chat_type == chat_type
+        )
+        return list(await self.session.scalars(stmt.order_by(Subscription.id)))
+
+    async def remove(self, subscription_ids: Iterable[int]) -> int:
+        ids = list(subscription_ids)
+        if not ids:
+            return 0
+        await self.session.execute(delete(Delivery).where(Delivery.subscription_id.in_(ids)))
+        result = await self.session.execute(delete(Subscription).where(Subscription.id.in_(ids)))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def due(self, now: datetime) -> list[Subscription]:
+        stmt = select(Subscription).where(
+            Subscription.paused_at.is_(None),
+            or_(Subscription.next_due_at.is_(None), Subscription.next_due_at <= now),
+        )
+        return list(await self.session.scalars(stmt.order_by(Subscription.id)))
+
+    async def newest_article_id(self) -> int:
+        return int(await self.session.scalar(select(func.max(Article.id))) or 0)
+
+    async def articles_between(self, after_id: int, upto_id: int) -> list[NewArticle]:
+        """Articles with `after_id < id <= upto_id`, oldest first, bodies flattened for matching."""
+        return await self._articles(Article.id > after_id, Article.id <= upto_id)
+
+    async def _articles(self, *conditions: Any) -> list[NewArticle]:
+        rows = (
+            await self.session.execute(
+                select(
+                    Article.id,
+                    Article.story_id,
+                    Article.title,
+                    Article.summary,
+                    Article.digest,
+                    Article.paragraphs,
+                    Article.share_url,
+                    Category.slug,
+                )
+                .outerjoin(Category, Category.id == Article.category_id)
+                .where(*conditions)
+                .order_by(Article.id)
+            )
+        ).all()
+        tags = await self._tag_names([row.id for row in rows])
+        return [
+            NewArticle(
+                id=row.id,
+                story_id=row.story_id if row.story_id is not None else row.id,
+                title=row.title,
+                summary=row.summary or row.digest or "",
+                text="\n".join(
+                    [row.title, row.digest or "", row.summary or ""]
+                    + [str(paragraph[0]) for paragraph in row.paragraphs or []]
+                ),
+                share_url=row.share_url,
+                category=row.slug,
+                tags=tuple(tags.get(row.id, ())),
+            )
+            for row in rows
+        ]
+
+    async def _tag_names(self, article_ids: Sequence[int]) -> dict[int, list[str]]:
+        names: dict[int, list[str]] = {}
+        for start in range(0, len(article_ids), 500):
+            chunk = article_ids[start : start + 500]
+            rows = await self.session.execute(
+                select(article_tags.c.article_id, Tag.name)
+                .join(Tag, Tag.id == article_tags.c.tag_id)
+                .where(article_tags.c.article_id.in_(chunk))
+            )
+            for article_id, name in rows:
+                names.setdefault(article_id, []).append(name)
+        return names
+
+    async def known_stories(
+        self, subscription_ids: Sequence[int], story_ids: Iterable[int]
+    ) -> set[tuple[int, int]]:
+        """(subscription, story) pairs already in the ledger, to push one article per story."""
+        stories = list(set(story_ids))
+        if not subscription_ids or not stories:
+            return set()
+        known: set[tuple[int, int]] = set()
+        for start in range(0, len(stories), 500):
+            rows = await self.session.execute(
+                select(Delivery.subscription_id, Delivery.story_id).where(
+                    Delivery.story_id.in_(stories[start : start + 500])
+                )
+            )
+            known.update((sub, story) for sub, story in rows if story is not None)
+        wanted = set(subscription_ids)
+        return {pair for pair in known if pair[0] in wanted}
+
+    async def record_plans(self, plans: Sequence[Plan]) -> int:
+        """Queue the picked articles, skip the ones over the cap, move cursors: all or nothing."""
+        rows: list[dict[str, Any]] = []
+        now = utcnow()
+        for plan in plans:
+            for article in plan.picked:
+                rows.append(_ledger_row(plan, article, DeliveryState.PENDING, None, now))
+            for article in plan.over_cap:
+                reason = "over the cap of items per push"
+                rows.append(_ledger_row(plan, article, DeliveryState.SKIPPED, reason, now))
+        if rows:
+            for start in range(0, len(rows), 500):
+                await self.session.execute(
+                    _insert_ignoring_duplicates(self.session, rows[start : start + 500])
+                )
+        for plan in plans:
+            await self.session.execute(
+                update(Subscription)
+                .where(Subscription.id == plan.subscription_id)
+                .values(cursor_article_id=plan.cursor, next_due_at=plan.next_due_at)
+            )
+        return sum(len(plan.picked) for plan in plans)
+
+    async def pending(self) -> tuple[list[Subscription], list[QueuedDelivery]]:
+        """Every pending row of an active subscription, in article order."""
+        rows = (
+            await self.session.execute(
+                select(Delivery.id, Delivery.subscription_id, Delivery.article_id)
+                .join(Subscription, Subscription.id == Delivery.subscription_id)
+                .where(Delivery.state == DeliveryState.PENDING, Subscription.paused_at.is_(None))
+                .order_by(Delivery.subscription_id, Delivery.article_id)
+            )
+        ).all()
+        if not rows:
+            return [], []
+        article_ids = sorted({row.article_id for row in rows})
+        articles: dict[int, NewArticle] = {}
+        for start in range(0, len(article_ids), 500):
+            chunk = article_ids[start : start + 500]
+            for article in await self._articles(Article.id.in_(chunk)):
+                articles[article.id] = article
+        subscription_ids = sorted({row.subscription_id for row in rows})
+        subscriptions = list(
+            await self.session.scalars(
+                select(Subscription).where(Subscription.id.in_(subscription_ids))
+            )
+        )
+        queued = [
+            QueuedDelivery(row.id, row.subscription_id, articles[row.article_id])
+            for row in rows
+            if row.article_id in articles
+        ]
+        return subscriptions, queued
+
+    async def pause(self, subscription_id: int, reason: str) -> None:
+        """Stop pushing to a chat that refused us, and close its open rows with the reason."""
+        await self.session.execute(
+            update(Subscription)
+            .where(Subscription.id == subscription_id)
+            .values(paused_at=utcnow(), paused_reason=reason)
+        )
+        await self.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.subscription_id == subscription_id,
+                Delivery.state == DeliveryState.PENDING,
+            )
+            .values(state=DeliveryState.FAILED, last_error=reason)
+        )
+
+    async def resume(self, subscription_id: int) -> None:
+        await self.session.execute(
+            update(Subscription)
+            .where(Subscription.id == subscription_id)
+            .values(paused_at=None, paused_reason=None)
+        )
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: every subscription of it follows the new id."""
+        await self.session.execute(
+            update(Subscription)
+            .where(Subscription.chat_id == old_chat_id)
+            .values(chat_id=new_chat_id, chat_type="supergroup")
+        )
+
+    async def ledger_counts(self) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Delivery.state, func.count()).group_by(Delivery.state)
+        )
+        return {state: int(count) for state, count in rows}
+
+
+def _ledger_row(
+    plan: Plan, article: NewArticle, state: str, error: str | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "subscription_id": plan.subscription_id,
+        "article_id": article.id,
+        "story_id": article.story_id,
+        "state": state,
+        "attempts": 0,
+        "last_error": error,
+        "created_at": now,
+    }
+
+
+def _insert_ignoring_duplicates(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if dialect == "postgresql":
+        return pg_insert(Delivery).values(rows).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite_insert(Delivery).values(rows).on_conflict_do_nothing()
+    return insert(Delivery).values(rows)
+
+
+class Ledger:
+    """The hot path of the fan-out: one short transaction per confirmed message.
+
+    Core statements on a connection, not the ORM, keep the CPU per message low.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def mark_sent(self, delivery_ids: Sequence[int], message_id: int | None) -> None:
+        await self._update(
+            delivery_ids,
+            state=DeliveryState.SENT,
+            attempts=Delivery.attempts + 1,
+            message_id=message_id,
+            sent_at=utcnow(),
+            last_error=None,
+        )
+
+    async def mark_failed(self, delivery_ids: Sequence[int], error: str) -> None:
+        await self._update(
+            delivery_ids,
+            state=DeliveryState.FAILED,
+            attempts=Delivery.attempts + 1,
+            last_error=error[:1000],
+        )
+
+    async def record_attempt(self, delivery_ids: Sequence[int], error: str) -> None:
+        """A try that did not get through; the row stays pending."""
+        await self._update(delivery_ids, attempts=Delivery.attempts + 1, last_error=error[:1000])
+
+    async def _update(self, delivery_ids: Sequence[int], **values: Any) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                update(Delivery).where(Delivery.id.in_(list(delivery_ids))).values(**values)
+            )
+
+    async def pause(self, subscription_id: int, reason: str) -> None:
+        async with self.db.session() as session, session.begin():
+            await PushRepository(session).pause(subscription_id, reason)
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        async with self.db.session() as session, session.begin():
+            await PushRepository(session).move_chat(old_chat_id, new_chat_id)
+
+
+class Lease(Protocol):
+    """The right to push; only one holder at a time across every replica."""
+
+    async def acquire(self) -> bool: ...
+
+    async def held(self) -> bool:
+        """True while still ours; renews when due. Checked before every send."""
+        ...
+
+    async def release(self) -> None: ...
+
+
+LEASE_NAME = "push"
+
+
+def _holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class PostgresLease:
+    """A session-level `pg_try_advisory_lock` on a connection of its own.
+
+    The server drops the lock when the connection ends, so a killed replica never blocks the
+    others. The key is derived from the schema, so stores in separate schemas do not collide.
+    """
+
+    CHECK_EVERY = 5.0
+
+    def __init__(self, db: Database, name: str = LEASE_NAME) -> None:
+        self.db = db
+        self.name = name
+        self._conn: AsyncConnection | None = None
+        self._checked_at = 0.0
+
+    async def acquire(self) -> bool:
+        if self._conn is not None:
+            return True
+        conn = await self.db.engine.connect()
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = await conn.scalar(
+                text(
+                    "SELECT pg_try_advisory_lock(hashtext('newsbot.' || :name || ':' "
+                    "|| current_schema()))"
+                ).bindparams(name=self.name)
+            )
+        except BaseException:
+            await conn.close()
+            raise
+        if not got:
+            await conn.close()
+            return False
+        self._conn = conn
+        self._checked_at = time.monotonic()
+        return True
+
+    async def held(self) -> bool:
+        if self._conn is None:
+            return False
+        if time.monotonic() - self._checked_at < self.CHECK_EVERY:
+            return True
+        try:
+            await self._conn.scalar(text("SELECT 1"))
+        except Exception:
+            self._conn = None
+            return False
+        self._checked_at = time.monotonic()
+        return True
+
+    async def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            await conn.execute(
+                text(
+                    "SELECT pg_advisory_unlock(hashtext('newsbot.' || :name || ':' "
+                    "|| current_schema()))"
+                ).bindparams(name=self.name)
+            )
+        finally:
+            await conn.close()
+
+
+class RowLease:
+    """A lease row with an expiry, renewed while pushing; a dead holder's row simply expires."""
+
+    def __init__(
+        self, db: Database, ttl: timedelta = timedelta(seconds=30), name: str = LEASE_NAME
+    ) -> None:
+        self.db = db
+        self.ttl = ttl
+        self.name = name
+        self.holder = _holder_id()
+        self._valid_until = 0.0
+
+    async def acquire(self) -> bool:
+        now = utcnow()
+        started = time.monotonic()
+        async with self.db.engine.begin() as conn:
+            taken = await conn.execute(
+                update(PushLease)
+                .where(
+                    PushLease.name == self.name,
+                    or_(PushLease.holder == self.holder, PushLease.expires_at < now),
+                )
+                .values(holder=self.holder, expires_at=now + self.ttl)
+            )
+            if not getattr(taken, "rowcount", 0):
+                exists = await conn.scalar(
+                    select(func.count()).select_from(PushLease).where(PushLease.name == self.name)
+                )
+                if exists:
+                    return False
+                await conn.execute(
+                    _lease_insert(conn).values(
+                        name=self.name, holder=self.holder, expires_at=now + self.ttl
+                    )
+                )
+        got = await self._confirm()
+        if got:
+            self._valid_until = started + self.ttl.total_seconds()
+        return got
+
+    async def _confirm(self) -> bool:
+        async with self.db.engine.connect() as conn:
+            holder = await conn.scalar(select(PushLease.holder).where(PushLease.name == self.name))
+        return holder == self.holder
+
+    async def held(self) -> bool:
+        """Renew once a third of the lease is used; give up if anyone else has taken it."""
+        remaining = self._valid_until - time.monotonic()
+        if remaining > self.ttl.total_seconds() * 2 / 3:
+            return True
+        if remaining <= 0:
+            return await self.acquire()
+        started = time.monotonic()
+        async with self.db.engine.begin() as conn:
+            renewed = await conn.execute(
+                update(PushLease)
+                .where(PushLease.name == self.name, PushLease.holder == self.holder)
+                .values(expires_at=utcnow() + self.ttl)
+            )
+        if getattr(renewed, "rowcount", 0):
+            self._valid_until = started + self.ttl.total_seconds()
+            return True
+        self._valid_until = 0.0
+        return False
+
+    async def release(self) -> None:
+        self._valid_until = 0.0
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                delete(PushLease).where(
+                    PushLease.name == self.name, PushLease.holder == self.holder
+                )
+            )
+
+
+def _lease_insert(conn: AsyncConnection) -> Any:
+    if conn.dialect.name == "postgresql":
+        return pg_insert(PushLease).on_conflict_do_nothing()
+    return sqlite_insert(PushLease).on_conflict_do_nothing()
+
+
+def lease_for(db: Database, ttl: timedelta = timedelta(seconds=30)) -> Lease:
+    """An advisory lock on PostgreSQL, a lease row elsewhere."""
+    if db.dialect == "postgresql":
+        return PostgresLease(db)
+    return RowLease(db, ttl)

@@ -1,0 +1,183 @@
+"""The push job against a flood-limiting fake Bot API: exactly once, within the limits.
+
+The fake enforces Telegram's limits by answering 429. To keep the 1,000-subscription test
+short, the fake's global limit is raised to 150 messages a second and the governor is told the
+same number; the assertions are that the fake never had to refuse anything and that no
+one-second window ever held more than the limit. The benchmark runs at Telegram's real 30/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from fakebotapi_flood import TOKEN, FloodFakeBotAPI
+from push_support import (
+    arrivals,
+    batch,
+    second_replica,
+    store_articles,
+    subscribe,
+    subscriptions,
+)
+from telegram import Bot
+
+from bot.push.delivery import Pusher
+from bot.push.governor import FloodLimits
+from storage.db import Database
+from storage.push_repository import PushRepository, RowLease, SubscriptionSpec, lease_for
+
+TZ = ZoneInfo("Asia/Shanghai")
+FAST = FloodLimits(per_second=150, per_group_minute=20, private_interval=1.0)
+
+
+@pytest.fixture
+def fake() -> Iterator[FloodFakeBotAPI]:
+    with FloodFakeBotAPI(per_second=150) as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FloodFakeBotAPI) -> AsyncIterator[Bot]:
+    async with Bot(TOKEN, base_url=fake.base_url) as client:
+        yield client
+
+
+def pusher(db: Database, bot: Bot, limits: FloodLimits = FAST) -> Pusher:
+    return Pusher(db, bot, lease_for(db, timedelta(seconds=10)), tz=TZ, limits=limits)
+
+
+@pytest.mark.slow
+async def test_a_thousand_subscriptions_get_every_article_exactly_once(
+    database: Database, fake: FloodFakeBotAPI, bot: Bot
+) -> None:
+    users = [SubscriptionSpec(chat_id=10_000 + n, chat_type="private") for n in range(941)]
+    groups = [SubscriptionSpec(chat_id=-1_000_000 - n, chat_type="supergroup") for n in range(50)]
+    topics = [
+        SubscriptionSpec(chat_id=-5_000, chat_type="supergroup", message_thread_id=topic)
+        for topic in (11, 12, 13)
+    ]
+    blocked = [SubscriptionSpec(chat_id=99_000 + n, chat_type="private") for n in range(5)]
+    upgraded = [SubscriptionSpec(chat_id=-77, chat_type="group")]
+    ids = await subscribe(database, users + groups + topics + blocked + upgraded)
+    assert len(ids) == 1_000
+    for spec in blocked:
+        fake.forbidden[spec.chat_id] = "bot was blocked by the user"
+    fake.migrate[-77] = -1_000_777
+
+    await store_articles(database, batch("fanout", 2))
+    report = await pusher(database, bot).run_once()
+
+    delivered = arrivals(fake.sent)
+    expected = {
+        (spec.chat_id, spec.message_thread_id, f"fanout-{n}")
+        for spec in users + groups + topics
+        for n in range(2)
+    } | {(-1_000_777, None, f"fanout-{n}") for n in range(2)}
+    assert set(delivered) == expected
+    assert max(delivered.values()) == 1
+    assert report.items_sent == len(expected) == 1_990
+    assert fake.too_many_requests == 0
+    assert fake.max_in_window(1.0) <= 150
+    assert all(fake.max_in_window(60.0, chat) <= 20 for chat in {-5_000, -1_000_777})
+
+    stored = await subscriptions(database)
+    paused = {sub.chat_id: sub.paused_reason for sub in stored.values() if sub.paused_at}
+    assert set(paused) == {spec.chat_id for spec in blocked}
+    assert all("blocked by the user" in (reason or "") for reason in paused.values())
+    assert {sub.chat_id for sub in stored.values()} >= {-1_000_777}
+    assert -77 not in {sub.chat_id for sub in stored.values()}
+
+    async with database.session() as session:
+        counts = await PushRepository(session).ledger_counts()
+    assert counts == {"sent": 1_990, "failed": 10}
+
+    again = await pusher(database, bot).run_once()
+    assert again.items_sent == 0
+    assert len(fake.sent) == 1_990
+
+
+async def test_flood_answers_are_waited_out_and_nothing_is_dropped(
+    database: Database, fake: FloodFakeBotAPI, bot: Bot
+) -> None:
+    """A governor that believes in a higher limit than the server's still loses nothing."""
+    fake.per_second = 5
+    await subscribe(
+        database, [SubscriptionSpec(chat_id=500 + n, chat_type="private") for n in range(12)]
+    )
+    await store_articles(database, batch("flood", 1))
+
+    report = await pusher(database, bot, FloodLimits(per_second=1_000)).run_once()
+
+    assert fake.too_many_requests > 0
+    assert report.flood_waits == fake.too_many_requests
+    assert sorted(arrivals(fake.sent).values()) == [1] * 12
+
+
+async def test_a_group_gets_twenty_a_minute_while_others_keep_flowing(
+    database: Database, fake: FloodFakeBotAPI, bot: Bot
+) -> None:
+    fake.group_per_minute = 3
+    limits = FloodLimits(per_second=150, per_group_minute=3, private_interval=0.0)
+    await subscribe(
+        database,
+        [SubscriptionSpec(chat_id=-42, chat_type="supergroup")]
+        + [SubscriptionSpec(chat_id=700 + n, chat_type="private") for n in range(3)],
+    )
+    await store_articles(database, batch("group", 3))
+
+    report = await asyncio.wait_for(pusher(database, bot, limits).run_once(), timeout=30)
+
+    assert report.items_sent == 12
+    assert fake.too_many_requests == 0
+    group_sends = [m for m in fake.sent if m.chat_id == -42]
+    assert len(group_sends) == 3
+    assert fake.sent[-1].chat_id == -42 or fake.sent.index(group_sends[-1]) >= 3
+
+
+async def test_a_bad_request_for_one_item_is_recorded_and_the_rest_still_go(
+    database: Database, fake: FloodFakeBotAPI, bot: Bot
+) -> None:
+    await subscribe(
+        database,
+        [
+            SubscriptionSpec(chat_id=-300, chat_type="supergroup", message_thread_id=9),
+            SubscriptionSpec(chat_id=301, chat_type="private"),
+        ],
+    )
+    fake.reject[-300] = "message thread not found"
+    await store_articles(database, batch("bad", 2))
+
+    report = await pusher(database, bot).run_once()
+
+    assert report.items_failed == 2 and report.items_sent == 2
+    assert {m.chat_id for m in fake.sent} == {301}
+    async with database.session() as session:
+        assert await PushRepository(session).ledger_counts() == {"failed": 2, "sent": 2}
+    assert all(sub.paused_at is None for sub in (await subscriptions(database)).values())
+
+
+async def test_a_second_replica_is_kept_out_while_the_lease_is_held(database: Database) -> None:
+    replica = await second_replica(database)
+    try:
+        first, second = lease_for(database), lease_for(replica)
+        assert await first.acquire()
+        assert not await second.acquire()
+        await first.release()
+        assert await second.acquire()
+        await second.release()
+    finally:
+        await replica.dispose()
+
+
+async def test_an_expired_row_lease_passes_to_the_next_replica(sqlite_database: Database) -> None:
+    crashed = RowLease(sqlite_database, ttl=timedelta(seconds=0.3))
+    successor = RowLease(sqlite_database, ttl=timedelta(seconds=0.3))
+    assert await crashed.acquire()
+    assert not await successor.acquire()
+    await asyncio.sleep(0.4)
+    assert await successor.acquire()
+    assert not await crashed.held()
