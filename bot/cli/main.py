@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "bot.cli.search",
     "bot.cli.summarize",
     "bot.cli.bot",
+    "bot.cli.push",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
