@@ -225,6 +225,8 @@ class FakeBotAPI:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        self.polls = 0
+        self.first_poll_at: float | None = None
         self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -320,6 +322,17 @@ class FakeBotAPI:
                     raise TimeoutError(f"waited {timeout}s for {count} calls; saw {seen}")
                 self._condition.wait(left)
 
+    def wait_for_poll(self, timeout: float = 15.0) -> float:
+        """Block until the bot has long-polled `getUpdates` once; the monotonic time it did."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while self.first_poll_at is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"the bot did not poll within {timeout}s")
+                self._condition.wait(left)
+            return self.first_poll_at
+
     def forbid(self, chat_id: int, description: str = "bot was kicked from the group chat") -> None:
         self.forbidden[chat_id] = f"Forbidden: {description}"
 
@@ -412,7 +425,7 @@ class FakeBotAPI:
 
     @staticmethod
     async def _params(request: Request) -> dict[str, Any]:
-        """JSON bodies as they are; form fields (what PTB sends) JSON-decoded where they are JSON."""
+        """JSON bodies as they are; form fields (what PTB sends) JSON-decoded where they parse."""
         body = (await request.body()).decode("utf-8")
         if request.headers.get("content-type", "").startswith("application/json"):
             return dict(json.loads(body)) if body else {}
@@ -472,6 +485,10 @@ class FakeBotAPI:
         timeout = min(float(params.get("timeout") or 0), 30.0)
         deadline = time.monotonic() + timeout
         with self._condition:
+            self.polls += 1
+            if self.first_poll_at is None:
+                self.first_poll_at = time.monotonic()
+            self._condition.notify_all()
             while True:
                 if offset:
                     self.updates = [u for u in self.updates if u["update_id"] >= offset]
