@@ -9,6 +9,7 @@ abbreviation such as `U.S.` or `Mr.`, so numbers like `3.5%` stay whole.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 TERMINATORS = frozenset("。！？!?；…")
 FULL_STOPS = frozenset("。！？!?；")
@@ -61,21 +62,21 @@ WORD_BEFORE_DOT = re.compile(r"([A-Za-z]+)\.$")
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of `text`, stripped, in order; empty pieces are dropped."""
-    sentences: list[str] = []
+    return list(iter_sentences(text))
+
+
+def iter_sentences(text: str) -> Iterator[str]:
+    """The sentences of `text` one by one, so a caller that needs only the first few does not
+    pay for splitting the rest."""
     for line in LINE_BREAK.split(text):
-        line = line.strip()
-        if not line:
-            continue
-        pieces = _split_line(line, respect_quotes=True)
-        if pieces is None:
-            pieces = _split_line(line, respect_quotes=False) or []
-        sentences.extend(piece for piece in (p.strip() for p in pieces) if piece)
-    return sentences
+        for piece in _split_line(line.strip(), respect_quotes=True):
+            piece = piece.strip()
+            if piece:
+                yield piece
 
 
-def _split_line(line: str, *, respect_quotes: bool) -> list[str] | None:
-    """Split one line; None when quotes are left open, so the caller can retry ignoring them."""
-    pieces: list[str] = []
+def _split_line(line: str, *, respect_quotes: bool) -> Iterator[str]:
+    """Split one line; from a quote that is never closed on, quotes are ignored."""
     open_quotes: list[str] = []
     start = 0
     n = len(line)
@@ -98,12 +99,12 @@ def _split_line(line: str, *, respect_quotes: bool) -> list[str] | None:
                 end += 1
             while end < n and line[end] in CLOSERS:
                 end += 1
-            pieces.append(line[start:end])
+            yield line[start:end]
             start = end
     if open_quotes:
-        return None
-    pieces.append(line[start:])
-    return pieces
+        yield from _split_line(line[start:], respect_quotes=False)
+    else:
+        yield line[start:]
 
 
 def _ends_sentence(line: str, i: int) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import jieba
 
 from bot.summarize.clean import clean_sentence, is_subheading
-from bot.summarize.splitter import split_sentences
+from bot.summarize.splitter import iter_sentences
 
 SUMMARIZER_VERSION = 1
 
@@ -79,7 +79,7 @@ def iter_article_sentences(
     for paragraph in paragraphs:
         if not keep_subheadings and is_subheading(paragraph):
             continue
-        for sentence in split_sentences(paragraph):
+        for sentence in iter_sentences(paragraph):
             cleaned = clean_sentence(sentence)
             if cleaned:
                 yield cleaned
