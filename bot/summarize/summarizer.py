@@ -213,7 +213,7 @@ def _idf_weights(idf: Mapping[str, float] | None, terms: set[str]) -> dict[str, 
     """Idf of each term: from the store when given, an unseen word counting as the rarest of
     the article's known words; else from jieba's bundled table, unseen words at its median."""
     if idf is None:
-        table, median = _jieba_idf()
+        table, median = jieba_idf()
         return {term: table.get(term, median) for term in terms}
     known = {term: idf[term] for term in terms if term in idf}
     rarest = max(known.values(), default=1.0)
@@ -221,7 +221,8 @@ def _idf_weights(idf: Mapping[str, float] | None, terms: set[str]) -> dict[str, 
 
 
 @functools.cache
-def _jieba_idf() -> tuple[Mapping[str, float], float]:
+def jieba_idf() -> tuple[Mapping[str, float], float]:
+    """jieba's bundled idf table and its median, loaded once (callers may preload it)."""
     import jieba.analyse
 
     tfidf = jieba.analyse.default_tfidf
