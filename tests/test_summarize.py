@@ -273,3 +273,13 @@ class TestSnippet:
 
     def test_blank_query_is_no_match(self) -> None:
         assert snippet(TITLE, ARTICLE, "   ", fallback="摘要").spans == ()
+
+    def test_single_letters_of_a_query_do_not_mark_every_word(self) -> None:
+        paragraphs = ["Faraday Future今日举办投资者交流会。", "今年A股市场成交活跃。"]
+        result = snippet("", paragraphs, "A股")
+        assert result.text == "今年A股市场成交活跃。"
+        assert [result.text[s:e] for s, e in result.spans] == ["A股"]
+
+    def test_a_single_character_query_still_matches(self) -> None:
+        result = snippet("", ["今天金价上涨。", "银价下跌。"], "银")
+        assert [result.text[s:e] for s, e in result.spans] == ["银"]

@@ -66,16 +66,19 @@ def snippet(
 
 def query_pattern(query: str) -> re.Pattern[str] | None:
     """One case-insensitive pattern for the query: the search index's query terms, jieba's
-    search-mode words, and the whole query; longest alternatives first."""
+    search-mode words, the query's space-separated parts and the whole query, longest first.
+    Single characters only count when the query has nothing longer (`A股` must not mark every
+    `a` of `Faraday`)."""
     query = query.strip()
     if not query:
         return None
     terms = set(tokenize_query(query))
-    terms.update(word.strip() for word in jieba.lcut_for_search(query) if len(word.strip()) > 1)
+    terms.update(jieba.lcut_for_search(query))
     terms.update(query.split())
     terms.add(query)
-    terms.discard("")
-    alternatives = sorted(terms, key=lambda term: (-len(term), term))
+    terms = {term.strip() for term in terms if term.strip()}
+    longer = {term for term in terms if len(term) > 1}
+    alternatives = sorted(longer or terms, key=lambda term: (-len(term), term))
     return re.compile("|".join(re.escape(term) for term in alternatives), re.IGNORECASE)
 
 
