@@ -4,6 +4,8 @@ small articles written here (the real corpus is in test_summarize_corpus.py)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.summarize import SUMMARIZER_VERSION, Snippet, snippet, split_sentences, summarize
 from bot.summarize.clean import clean_sentence, is_subheading
@@ -128,6 +130,8 @@ class TestCleaning:
             "作者|Liyan",
             "05/05",
             "https://finews.example.com/a.html",
+            "大公网内蒙古频道：",
+            "他在会上说：",
         ],
     )
     def test_furniture_is_dropped_whole(self, sentence: str) -> None:
@@ -283,3 +287,46 @@ class TestSnippet:
     def test_a_single_character_query_still_matches(self) -> None:
         result = snippet("", ["今天金价上涨。", "银价下跌。"], "银")
         assert [result.text[s:e] for s, e in result.spans] == ["银"]
+
+
+NEWS_ALPHABET = st.sampled_from(
+    list("央行发布数据市场上涨下跌公司股票韶关记者电讯报道来源图为")
+    + list("。！？；…，、：“”（）《》!?.;: \n")
+    + list("AbcU.S3.5%0")
+)
+news_text = st.text(NEWS_ALPHABET, max_size=300)
+
+
+class TestProperties:
+    @settings(max_examples=150, deadline=None)
+    @given(text=news_text)
+    def test_splitting_never_loses_or_repeats_text(self, text: str) -> None:
+        assert "".join("".join(split_sentences(text)).split()) == "".join(text.split())
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        title=news_text,
+        paragraphs=st.lists(news_text, max_size=5),
+        budget=st.integers(min_value=1, max_value=200),
+        digest=st.none() | news_text,
+    )
+    def test_summaries_always_fit_the_budget(
+        self, title: str, paragraphs: list[str], budget: int, digest: str | None
+    ) -> None:
+        assert len(summarize(title, paragraphs, max_chars=budget, digest=digest)) <= budget
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        paragraphs=st.lists(news_text, max_size=5),
+        query=st.text(NEWS_ALPHABET, min_size=1, max_size=6),
+        budget=st.integers(min_value=1, max_value=200),
+    )
+    def test_snippet_spans_lie_inside_the_text_in_order(
+        self, paragraphs: list[str], query: str, budget: int
+    ) -> None:
+        result = snippet("标题", paragraphs, query, max_chars=budget)
+        assert len(result.text) <= budget
+        previous_end = 0
+        for start, end in result.spans:
+            assert previous_end <= start < end <= len(result.text)
+            previous_end = end

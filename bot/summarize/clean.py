@@ -12,6 +12,8 @@ import re
 
 SENTENCE_END = '。！？!?；;…”’"」』）)】》.．'
 SUBHEADING_MAX_CHARS = 40
+# A line ending in a colon introduces what follows it (a quote, a list, a channel's post).
+LEAD_IN_ENDS = ("：", ":")
 
 _CJK = "\u4e00-\u9fff"
 _PAREN_OPEN, _PAREN_CLOSE = "[（(]", "[）)]"
@@ -85,7 +87,7 @@ def normalize_text(text: str) -> str:
 
 def clean_sentence(sentence: str) -> str:
     """The sentence without its dateline, byline, links or widget remnants; "" when it is
-    furniture (source line, caption, disclaimer, …) rather than article text."""
+    furniture (source line, caption, disclaimer, …) or a bare lead-in ending in a colon."""
     sentence = normalize_text(sentence)
     if _is_furniture(sentence):
         return ""
@@ -95,7 +97,11 @@ def clean_sentence(sentence: str) -> str:
             break
         sentence = sentence[stripped.end() :]
     sentence = _REPORTER.sub("", sentence).strip()
-    if _is_furniture(sentence) or len(_MEANINGFUL.findall(sentence)) < 4:
+    if (
+        _is_furniture(sentence)
+        or sentence.endswith(LEAD_IN_ENDS)
+        or len(_MEANINGFUL.findall(sentence)) < 4
+    ):
         return ""
     return sentence
 

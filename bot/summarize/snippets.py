@@ -97,7 +97,7 @@ def match_spans(text: str, pattern: re.Pattern[str]) -> tuple[tuple[int, int], .
 def _window_around_match(sentence: str, pattern: re.Pattern[str], max_chars: int) -> str:
     """A stretch of an over-long sentence that shows its first match, cut at clause marks."""
     first = pattern.search(sentence)
-    if first is None or first.end() <= max_chars - 1:
+    if first is None or first.end() <= max_chars - 1 or max_chars < 3:
         return cut_at_clause(sentence, max_chars)
     floor = max(0, first.start() - LEADING_CONTEXT_CHARS)
     start = next(

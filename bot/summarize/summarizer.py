@@ -157,8 +157,8 @@ def cut_at_clause(sentence: str, max_chars: int) -> str:
     counts), or a hard cut when no boundary leaves a useful prefix."""
     if len(sentence) <= max_chars:
         return sentence
-    if max_chars == 1:
-        return ELLIPSIS
+    if max_chars <= 1:
+        return ELLIPSIS[:max_chars]
     limit = max_chars - 1
     boundary = max((i for i in range(1, limit + 1) if sentence[i] in CLAUSE_MARKS), default=0)
     prefix = sentence[:boundary] if boundary >= limit // 3 else sentence[:limit]
