@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
 
 from bot.handlers import register_all
 from bot.handlers.common import BotState, install_state, state_of
@@ -66,8 +68,11 @@ async def scheduled_ingest(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("ingest failure in %s: %s", failure.source, failure.error)
 
 
-def build_application(settings: Settings, db: Database | None = None) -> Application:  # type: ignore[type-arg]
-    """The bot with every handler, the rate limiter, the menu and the ingest schedule."""
+def build_application(
+    settings: Settings, db: Database | None = None, *, request: BaseRequest | None = None
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot with every handler, the rate limiter, the menu and the ingest schedule;
+    `request` replaces the HTTP transport (benchmarks time requests without a network)."""
     token = settings.telegram.token
     if not token:
         raise MissingTokenError("NEWSBOT_TELEGRAM_TOKEN is not set")
@@ -76,9 +81,11 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
         link_preview_options=LinkPreviewOptions(is_disabled=True),
         tzinfo=settings.tz,
     )
+    builder = ApplicationBuilder()
+    if request is not None:
+        builder = builder.request(request)
     application = (
-        ApplicationBuilder()
-        .token(token)
+        builder.token(token)
         .base_url(settings.telegram.base_url)
         .base_file_url(file_url(settings.telegram.base_url))
         .defaults(defaults)

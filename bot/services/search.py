@@ -59,13 +59,14 @@ async def search_command(db: Database, args: Sequence[str], viewer: Viewer) -> A
 
 async def _items(
     db: Database, query: str, *, tag: str | None, limit: int, offset: int, chars: int
-) -> list[ArticleItem]:
+) -> tuple[list[ArticleItem], bool]:
+    """One page of hits as items with snippets, and whether more hits follow."""
     async with db.session() as session:
         hits = await search_store(
-            session, query, SearchFilters(tag=tag), limit=limit, offset=offset
+            session, query, SearchFilters(tag=tag), limit=limit + 1, offset=offset
         )
         items = []
-        for hit in hits:
+        for hit in hits[:limit]:
             article = hit.article
             paragraphs = [(str(t), bool(h)) for t, h in article.paragraphs or []]
             text, spans = query_snippet(
@@ -76,7 +77,7 @@ async def _items(
                     article, text=text, highlights=spans, other_sources=hit.other_sources
                 )
             )
-    return items
+    return items, len(hits) > limit
 
 
 async def search_page(db: Database, page: PageQuery, *, in_group: bool = False) -> ArticleList:
@@ -86,12 +87,10 @@ async def search_page(db: Database, page: PageQuery, *, in_group: bool = False) 
     if len(page.query) > MAX_QUERY_CHARS:
         return ArticleList(page=page, items=(), total=0, has_more=False)
     chars = GROUP_SNIPPET_CHARS if in_group or page.limit <= GROUP_PAGE else SNIPPET_CHARS
-    items = await _items(
-        db, page.query, tag=page.tag, limit=page.limit + 1, offset=page.offset, chars=chars
+    items, more = await _items(
+        db, page.query, tag=page.tag, limit=page.limit, offset=page.offset, chars=chars
     )
-    return ArticleList(
-        page=page, items=tuple(items[: page.limit]), total=None, has_more=len(items) > page.limit
-    )
+    return ArticleList(page=page, items=tuple(items), total=None, has_more=more)
 
 
 async def inline_search(db: Database, query: str, offset: str) -> InlinePage:
@@ -101,15 +100,14 @@ async def inline_search(db: Database, query: str, offset: str) -> InlinePage:
     if start > MAX_INLINE_OFFSET or len(query) > MAX_QUERY_CHARS:
         return InlinePage(results=(), next_offset="", query=query)
     if query:
-        items = await _items(
-            db, query, tag=None, limit=INLINE_PAGE + 1, offset=start, chars=SNIPPET_CHARS
+        items, more = await _items(
+            db, query, tag=None, limit=INLINE_PAGE, offset=start, chars=SNIPPET_CHARS
         )
     else:
-        listing = await list_page(db, PageQuery("latest", offset=start, limit=INLINE_PAGE + 1))
-        items = list(listing.items)
-    more = len(items) > INLINE_PAGE
+        listing = await list_page(db, PageQuery("latest", offset=start, limit=INLINE_PAGE))
+        items, more = list(listing.items), listing.has_more
     return InlinePage(
-        results=tuple(InlineResult(item) for item in items[:INLINE_PAGE]),
+        results=tuple(InlineResult(item) for item in items),
         next_offset=str(start + INLINE_PAGE) if more else "",
         query=query,
     )
