@@ -3,8 +3,9 @@
 SQLite keeps our pre-segmented tokens in the FTS5 table `article_fts(title, body)` (rowid =
 article id) and ranks with `bm25` (title weighted `TITLE_WEIGHT` times the body). PostgreSQL keeps
 a `tsvector` per article in `article_fts(article_id, document)`, title tokens at weight A and body
-tokens at weight B, built as a tsvector literal so its own parser never re-cuts our tokens, and
-ranks with `ts_rank_cd`. Both are fed by `storage.tokenizer`, for documents and queries alike.
+tokens at weight B, from our space-joined tokens through the `simple` configuration (its parser
+keeps a run of letters and digits whole, so it only splits on our spaces), and ranks with
+`ts_rank_cd`. Both are fed by `storage.tokenizer`, for documents and queries alike.
 
 Query terms are AND-ed and always reach the engine as quoted terms (`"…"` in FTS5, `'…'` lexemes
 in a bound tsquery), so operator words and characters in user text are plain text.
@@ -13,11 +14,12 @@ Ranking blends relevance with recency::
 
     score = relevance × (1 + RECENCY_WEIGHT / (1 + age_days / RECENCY_HALF_LIFE_DAYS))
 
-where relevance is `-bm25(...)` or `ts_rank_cd(...)` (higher is better) and `age_days` is the age
-of the article when the newest article in the store was published (so a store that stops growing
-does not age). Between equally relevant articles the newer wins; the boost is at most
-`1 + RECENCY_WEIGHT` (a fresh article), halves its excess after `RECENCY_HALF_LIFE_DAYS`, so an
-article more than `1 + RECENCY_WEIGHT` times as relevant always beats a newer one.
+where relevance is `-bm25(...)` or `ts_rank_cd(..., 1)` (higher is better; PostgreSQL's divided by
+1 + log(document length)) and `age_days` is the age of the article when the newest article in the
+store was published, read by the statement itself from the `published_at` index (so a store that
+stops growing does not age). Between equally relevant articles the newer wins; the boost is at
+most `1 + RECENCY_WEIGHT` (a fresh article) and halves its excess after `RECENCY_HALF_LIFE_DAYS`,
+so an article more than `1 + RECENCY_WEIGHT` times as relevant always beats a newer one.
 
 Each story (see `storage.dedup`) shows once: its best-scoring article, naming the other feeds.
 """
@@ -44,9 +46,7 @@ RECENCY_WEIGHT = 0.5
 RECENCY_HALF_LIFE_DAYS = 7.0
 TOKENIZER_META = "search.tokenizer"
 TOKENIZER_ID = f"{TOKENIZER_NAME} {TOKENIZER_VERSION}"
-# PostgreSQL keeps at most 256 positions per lexeme and none beyond 16383.
-_PG_MAX_POSITIONS = 256
-_PG_MAX_POSITION = 16383
+NEWEST = "(SELECT max(published_at) FROM articles)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,13 @@ def indexed_text(article: Article) -> IndexedText:
     )
 
 
+def _index_rows(texts: Sequence[IndexedText]) -> list[dict[str, Any]]:
+    return [
+        {"id": t.article_id, "title": " ".join(t.title_tokens), "body": " ".join(t.body_tokens)}
+        for t in texts
+    ]
+
+
 class SearchBackend(Protocol):
     async def write(self, session: AsyncSession, texts: Sequence[IndexedText]) -> None: ...
 
@@ -93,7 +100,7 @@ class SearchBackend(Protocol):
         ...
 
     def age_days(self) -> str:
-        """SQL for the age in days of article `a` at the bound `:reference` time."""
+        """SQL for the age in days of article `a` when the newest article was published."""
         ...
 
     def time_param(self, value: datetime) -> Any: ...
@@ -107,14 +114,7 @@ class Fts5Backend:
         await session.execute(text("DELETE FROM article_fts WHERE rowid = :id"), ids)
         await session.execute(
             text("INSERT INTO article_fts (rowid, title, body) VALUES (:id, :title, :body)"),
-            [
-                {
-                    "id": t.article_id,
-                    "title": " ".join(t.title_tokens),
-                    "body": " ".join(t.body_tokens),
-                }
-                for t in texts
-            ],
+            _index_rows(texts),
         )
 
     async def clear(self, session: AsyncSession) -> None:
@@ -129,21 +129,10 @@ class Fts5Backend:
         return sql, {"match": expression}
 
     def age_days(self) -> str:
-        return "(julianday(:reference) - julianday(a.published_at))"
+        return f"(julianday({NEWEST}) - julianday(a.published_at))"
 
     def time_param(self, value: datetime) -> Any:
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def tsvector_literal(title_tokens: Sequence[str], body_tokens: Sequence[str]) -> str:
-    """`'token':1A,5A 'other':2B …` — our tokens, positions and weights, untouched by a parser."""
-    positions: dict[str, list[str]] = defaultdict(list)
-    tokens = [(t, "A") for t in title_tokens] + [(t, "B") for t in body_tokens]
-    for position, (token, weight) in enumerate(tokens, start=1):
-        seen = positions[token]
-        if len(seen) < _PG_MAX_POSITIONS:
-            seen.append(f"{min(position, _PG_MAX_POSITION)}{weight}")
-    return " ".join(f"{_pg_lexeme(token)}:{','.join(pos)}" for token, pos in positions.items())
 
 
 def _pg_lexeme(token: str) -> str:
@@ -156,14 +145,12 @@ class TsvectorBackend:
             return
         await session.execute(
             text(
-                "INSERT INTO article_fts (article_id, document)"
-                " VALUES (:id, CAST(:document AS tsvector))"
+                "INSERT INTO article_fts (article_id, document) VALUES (:id,"
+                " setweight(to_tsvector('simple', :title), 'A')"
+                " || setweight(to_tsvector('simple', :body), 'B'))"
                 " ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document"
             ),
-            [
-                {"id": t.article_id, "document": tsvector_literal(t.title_tokens, t.body_tokens)}
-                for t in texts
-            ],
+            _index_rows(texts),
         )
 
     async def clear(self, session: AsyncSession) -> None:
@@ -177,7 +164,7 @@ class TsvectorBackend:
         return sql, {"match": " & ".join(_pg_lexeme(term) for term in terms)}
 
     def age_days(self) -> str:
-        return "(EXTRACT(EPOCH FROM (CAST(:reference AS timestamptz) - a.published_at)) / 86400.0)"
+        return f"(EXTRACT(EPOCH FROM ({NEWEST} - a.published_at)) / 86400.0)"
 
     def time_param(self, value: datetime) -> Any:
         return value.astimezone(UTC)
@@ -242,12 +229,11 @@ def search_sql(
     backend: SearchBackend,
     terms: Sequence[str],
     filters: SearchFilters,
-    reference: datetime,
     *,
     limit: int,
     offset: int,
 ) -> tuple[str, dict[str, Any]]:
-    """The one SQL statement of a search: `(id, score)` of the best article of each story."""
+    """The one SQL statement of a search: `(id, score, story_size)` of each story's best."""
     match_sql, params = backend.match(terms)
     where = []
     if filters.category:
@@ -266,7 +252,6 @@ def search_sql(
         where.append("a.published_at < :until")
         params["until"] = backend.time_param(filters.until)
     params.update(
-        reference=backend.time_param(reference),
         recency_weight=RECENCY_WEIGHT,
         half_life=RECENCY_HALF_LIFE_DAYS,
         limit=limit,
@@ -279,10 +264,11 @@ def search_sql(
         f" FROM ({match_sql}) m JOIN articles a ON a.id = m.id"
         + (" WHERE " + " AND ".join(where) if where else "")
         + "), best AS ("
-        " SELECT id, score,"
+        " SELECT id, story, score,"
         " ROW_NUMBER() OVER (PARTITION BY story ORDER BY score DESC, id DESC) AS place"
         " FROM hits)"
-        " SELECT id, score FROM best WHERE place = 1"
+        " SELECT id, score, (SELECT count(*) FROM articles s WHERE s.story_id = best.story)"
+        " AS story_size FROM best WHERE place = 1"
         " ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset"
     )
     return sql, params
@@ -307,19 +293,16 @@ async def search(
         return []
     backend = backend_for(session)
     sql, params = search_sql(
-        backend,
-        terms,
-        filters or SearchFilters(),
-        await newest_published(session),
-        limit=limit,
-        offset=max(offset, 0),
+        backend, terms, filters or SearchFilters(), limit=limit, offset=max(offset, 0)
     )
-    scored = [(int(row.id), float(row.score)) for row in await session.execute(text(sql), params)]
-    if not scored:
+    rows = (await session.execute(text(sql), params)).all()
+    if not rows:
         return []
+    scored = [(int(row.id), float(row.score)) for row in rows]
     ids = [id_ for id_, _ in scored]
     articles = {a.id: a for a in await session.scalars(select(Article).where(Article.id.in_(ids)))}
-    others = await _other_sources(session, list(articles.values()))
+    shared = [articles[row.id] for row in rows if row.story_size > 1]
+    others = await _other_sources(session, shared) if shared else {}
     return [SearchHit(articles[id_], score, others.get(id_, ())) for id_, score in scored]
 
 

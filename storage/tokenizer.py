@@ -22,6 +22,7 @@ differently depending on its neighbours, so a query word might not be a document
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -34,7 +35,8 @@ TOKENIZER_VERSION = "1"
 MAX_TOKEN_CHARS = 64
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_RUN = re.compile(rf"(?P<han>(?:(?=[^\W_])[{_HAN}])+)|(?P<word>(?:(?![{_HAN}])[^\W_])+)")
+_RUN = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>[^\W_{_HAN}]+)")
+_NOT_WORD = re.compile(r"[\W_]+")
 _HAN_ONLY = re.compile(rf"[{_HAN}]+")
 
 
@@ -61,7 +63,18 @@ def normalize(text: str) -> str:
 
 
 def _runs(text: str) -> list[_Run]:
-    return [_Run(m.group(), m.lastgroup == "han", m.start(), m.end()) for m in _RUN.finditer(text)]
+    runs = []
+    for match in _RUN.finditer(text):
+        run, start = match.group(), match.start()
+        if run.isalnum():
+            runs.append(_Run(run, match.lastgroup == "han", start, match.end()))
+            continue
+        # unassigned code points inside the Han blocks are not letters: they split the run
+        for piece in _NOT_WORD.split(run):
+            if piece:
+                offset = start + run.index(piece)
+                runs.append(_Run(piece, True, offset, offset + len(piece)))
+    return runs
 
 
 def _glued(runs: list[_Run]) -> Iterator[tuple[int, str]]:
@@ -76,8 +89,8 @@ def _glued(runs: list[_Run]) -> Iterator[tuple[int, str]]:
             yield i, left.text[:MAX_TOKEN_CHARS] + right.text[0]
 
 
-def _bigrams(run: str) -> list[str]:
-    return [run[i : i + 2] for i in range(len(run) - 1)]
+def _bigrams(run: str) -> Iterator[str]:
+    return map(operator.add, run, run[1:])
 
 
 def tokenize_document(text: str) -> list[str]:
@@ -86,15 +99,17 @@ def tokenize_document(text: str) -> list[str]:
     runs = _runs(text)
     glued = dict(_glued(runs))
     tokens: list[str] = []
+    long_han = False
     for i, run in enumerate(runs):
         if run.han:
             tokens.extend(run.text)
             tokens.extend(_bigrams(run.text))
+            long_han = long_han or len(run.text) >= 3
         else:
             tokens.append(run.text[:MAX_TOKEN_CHARS])
         if i in glued:
             tokens.append(glued[i])
-    if any(run.han and len(run.text) >= 3 for run in runs):
+    if long_han:
         tokens.extend(
             word
             for word in _jieba().cut_for_search(text, HMM=False)

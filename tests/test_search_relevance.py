@@ -10,14 +10,14 @@ import pytest
 import pytest_asyncio
 from conftest import CORPUS, _drop_schema, _fresh_postgres, need_shared
 from relevance_queries import JUDGED_QUERIES, JudgedQuery
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.cli.main import main
 from bot.ingest.pipeline import ingest
 from bot.settings import load_settings
 from storage.db import Database
 from storage.models import Article
-from storage.search import newest_published, search
+from storage.search import indexed_text, newest_published, search
 from storage.trending import STOP_WORDS, trending_terms
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -145,3 +145,25 @@ def test_the_cli_prints_store_articles_with_score_and_snippet(
     assert "indexed" in capsys.readouterr().out
     assert main(["search", "韶关", "--json", "--database-url", url]) == 0
     assert json.loads(capsys.readouterr().out)[0]["key"] == SHAOGUAN
+
+
+@in_module_loop
+async def test_the_engines_keep_every_token_whole(corpus_store: Database) -> None:
+    """Neither FTS5's `ascii` tokenizer nor PostgreSQL's parser re-cuts what we indexed."""
+    async with corpus_store.session() as session:
+        expected: set[str] = set()
+        for article in await session.scalars(select(Article)):
+            text_ = indexed_text(article)
+            expected.update(text_.title_tokens, text_.body_tokens)
+        if corpus_store.dialect == "sqlite":
+            await session.execute(
+                text("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, article_fts, row)")
+            )
+            stored = set(await session.scalars(text("SELECT term FROM temp.vocab")))
+        else:
+            stored = set(
+                await session.scalars(
+                    text("SELECT DISTINCT unnest(tsvector_to_array(document)) FROM article_fts")
+                )
+            )
+    assert stored == expected

@@ -1,0 +1,341 @@
+"""Search benchmark: ingest, search and `latest` timings on a synthetic store of N posts.
+
+    .venv/bin/python bench/search_bench.py --posts 100000 --backend sqlite
+    .venv/bin/python bench/search_bench.py --posts 100000 --backend postgresql
+
+Builds the posts with ../shared/tools/synth_corpus.py (cached as JSONL), then in one run:
+- ingests them through our pipeline (parse, summarize, upsert with index and stories), and
+  through a bare baseline into the same engine: parse, jieba segmentation, and raw inserts of
+  the article row and its index row (executemany on the driver, no ORM, no summaries, no stories);
+- times our `search()` on a fixed list of common, rare, mixed and empty queries against the
+  very SQL statement it runs, executed raw on the driver (same terms, same parameters);
+- times `ArticleRepository.latest()`;
+and prints one JSON object (rates in posts/s, times in ms, peak RSS in MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jieba
+from sqlalchemy import text
+
+from bot.ingest.parser import parse_post
+from bot.ingest.pipeline import Ingestor, IngestReport, prepare
+from bot.ingest.sources import RawPost
+from bot.settings import load_settings
+from storage.db import Database
+from storage.records import ArticleRecord
+from storage.repository import ArticleRepository
+from storage.search import (
+    SearchFilters,
+    backend_for,
+    search,
+    search_sql,
+)
+from storage.tokenizer import tokenize_query
+
+REPO = Path(__file__).resolve().parent.parent
+SYNTH = REPO.parent / "shared" / "tools" / "synth_corpus.py"
+PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+COMMON_QUERIES = ["中国", "经济", "发展", "市场", "企业", "人民", "银行", "记者"]
+OTHER_QUERIES = ["央行 降准", "人民币 汇率", "A股", "5G", "猪", "中证500", "量子纠缠", "xyzzy"]
+RARE_PER_KIND = 4
+RUNS_PER_QUERY = 15
+LATEST_RUNS = 300
+
+
+def corpus_file(posts: int, folder: Path) -> Path:
+    path = folder / f"synth-{posts}.jsonl"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        subprocess.run(
+            [sys.executable, str(SYNTH), "--count", str(posts), "--jsonl", str(partial)],
+            check=True,
+        )
+        partial.rename(path)
+    return path
+
+
+def remove_sqlite_files(*files: Path) -> None:
+    for file in files:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{file}{suffix}").unlink(missing_ok=True)
+
+
+def read_posts(path: Path) -> Iterator[RawPost]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            item = json.loads(line)
+            yield RawPost(origin=item["name"], filename=item["name"], text=item["text"])
+
+
+def rare_queries(path: Path) -> list[str]:
+    """A few stock codes and made-up names from the long tail, picked at fixed places."""
+    codes, names = [], []
+    pattern = re.compile(r"([\u4e00-\u9fff]{2,4})（(\d{6})）")
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines):
+            if number % 997 != 13:
+                continue
+            found = pattern.search(json.loads(line)["text"])
+            if found:
+                names.append(found.group(1))
+                codes.append(found.group(2))
+            if len(codes) >= RARE_PER_KIND:
+                break
+    return codes + names
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 3), "p99_ms": round(p99 * 1000, 3)}
+
+
+async def timed(action: Callable[[], Awaitable[Any]], runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await action()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def ingest_ours(db: Database, path: Path) -> tuple[int, float]:
+    """Our pipeline's own batch writer, fed the posts straight from the JSONL file."""
+    tz = load_settings().tz
+    report = IngestReport()
+    ingestor = Ingestor(db, report)
+    started = time.perf_counter()
+    for raw in read_posts(path):
+        record = prepare(raw, tz)
+        if isinstance(record, ArticleRecord):
+            await ingestor.add(record)
+    await ingestor.flush()
+    return report.added, time.perf_counter() - started
+
+
+BARE_SQLITE = [
+    "CREATE TABLE bare_articles (id INTEGER PRIMARY KEY, key TEXT UNIQUE, title TEXT,"
+    " published_at TEXT, body TEXT)",
+    "CREATE VIRTUAL TABLE bare_fts USING fts5(title, body, tokenize = 'ascii')",
+]
+BARE_PG = [
+    "CREATE TABLE bare_articles (id BIGINT PRIMARY KEY, key TEXT UNIQUE, title TEXT,"
+    " published_at TIMESTAMPTZ, body TEXT)",
+    "CREATE TABLE bare_fts (article_id BIGINT PRIMARY KEY, document tsvector)",
+    "CREATE INDEX bare_fts_document ON bare_fts USING gin (document)",
+]
+
+
+def segmented_batches(path: Path, batch: int) -> Iterator[list[tuple[Any, ...]]]:
+    tz = load_settings().tz
+    rows: list[tuple[Any, ...]] = []
+    for number, raw in enumerate(read_posts(path), start=1):
+        try:
+            post = parse_post(raw.text, raw.filename, tz=tz)
+        except ValueError:
+            continue
+        body = "\n".join(p.text for p in post.paragraphs)
+        title_words = " ".join(jieba.cut_for_search(post.title))
+        body_words = " ".join(jieba.cut_for_search(body))
+        rows.append(
+            (number, post.key, post.title, post.published_at, body, title_words, body_words)
+        )
+        if len(rows) >= batch:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
+
+
+def ingest_bare_sqlite(file: Path, path: Path, batch: int) -> tuple[int, float]:
+    conn = sqlite3.connect(file)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    for statement in BARE_SQLITE:
+        conn.execute(statement)
+    done, started = 0, time.perf_counter()
+    for rows in segmented_batches(path, batch):
+        with conn:
+            conn.executemany(
+                "INSERT INTO bare_articles VALUES (?, ?, ?, ?, ?)",
+                [(r[0], r[1], r[2], r[3].isoformat(), r[4]) for r in rows],
+            )
+            conn.executemany(
+                "INSERT INTO bare_fts (rowid, title, body) VALUES (?, ?, ?)",
+                [(r[0], r[5], r[6]) for r in rows],
+            )
+        done += len(rows)
+    conn.close()
+    return done, time.perf_counter() - started
+
+
+async def ingest_bare_postgres(dsn: str, schema: str, path: Path, batch: int) -> tuple[int, float]:
+    import asyncpg  # type: ignore[import-untyped]
+
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    for statement in BARE_PG:
+        await conn.execute(statement)
+    done, started = 0, time.perf_counter()
+    for rows in segmented_batches(path, batch):
+        async with conn.transaction():
+            await conn.executemany(
+                "INSERT INTO bare_articles VALUES ($1, $2, $3, $4, $5)", [r[:5] for r in rows]
+            )
+            await conn.executemany(
+                "INSERT INTO bare_fts VALUES ($1, setweight(to_tsvector('simple', $2), 'A')"
+                " || setweight(to_tsvector('simple', $3), 'B'))",
+                [(r[0], r[5], r[6]) for r in rows],
+            )
+        done += len(rows)
+    await conn.close()
+    return done, time.perf_counter() - started
+
+
+def to_positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
+    """`:name` parameters to asyncpg's `$n`."""
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in order:
+            order.append(name)
+        return f"${order.index(name) + 1}"
+
+    return re.sub(r"(?<!:):([a-z_]+)", number, sql), [params[n] for n in order]
+
+
+async def time_searches(
+    db: Database, queries: list[str], raw: Callable[[str, dict[str, Any]], Awaitable[Any]]
+) -> dict[str, Any]:
+    ours: list[float] = []
+    bare: list[float] = []
+    per_query = {}
+    async with db.session() as session:
+        backend = backend_for(session)
+        for query in queries:
+            sql, params = search_sql(
+                backend, tokenize_query(query), SearchFilters(), limit=10, offset=0
+            )
+            await search(session, query)
+            await raw(sql, params)
+            mine = await timed(lambda q=query: search(session, q), RUNS_PER_QUERY)  # type: ignore[misc]
+            theirs = await timed(lambda s=sql, p=params: raw(s, p), RUNS_PER_QUERY)  # type: ignore[misc]
+            hits = len(await search(session, query, limit=1000))
+            per_query[query] = {
+                "hits_top1000": hits,
+                "ours_p50_ms": round(statistics.median(mine) * 1000, 3),
+                "raw_p50_ms": round(statistics.median(theirs) * 1000, 3),
+            }
+            ours += mine
+            bare += theirs
+    return {"ours": percentiles(ours), "raw_sql": percentiles(bare), "queries": per_query}
+
+
+async def time_latest(db: Database) -> dict[str, float]:
+    async with db.session() as session:
+        repository = ArticleRepository(session)
+        await repository.latest(limit=10)
+        samples = await timed(lambda: repository.latest(limit=10), LATEST_RUNS)
+    return percentiles(samples)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    path = corpus_file(args.posts, Path(args.work_dir))
+    queries = COMMON_QUERIES + OTHER_QUERIES + rare_queries(path)
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    schema = None
+    if args.backend == "sqlite":
+        store_file = Path(args.work_dir) / f"bench-{args.posts}.db"
+        bare_file = Path(args.work_dir) / f"bare-{args.posts}.db"
+        remove_sqlite_files(store_file, bare_file)
+        db = Database(f"sqlite+aiosqlite:///{store_file}")
+        sqlite_conn = sqlite3.connect(store_file)
+
+        async def raw(sql: str, params: dict[str, Any]) -> Any:
+            return sqlite_conn.execute(sql, params).fetchall()
+    else:
+        import asyncpg
+
+        schema = f"bench_{args.posts}"
+        dsn = PG_URL.replace("+asyncpg", "")
+        admin = await asyncpg.connect(dsn)
+        for name in (schema, f"{schema}_bare"):
+            await admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+            await admin.execute(f'CREATE SCHEMA "{name}"')
+        await admin.close()
+        db = Database(PG_URL, connect_args={"server_settings": {"search_path": schema}})
+        pg_conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+
+        async def raw(sql: str, params: dict[str, Any]) -> Any:
+            positional, values = to_positional(sql, params)
+            return await pg_conn.fetch(positional, *values)
+
+    await db.upgrade()
+    added, ours_seconds = await ingest_ours(db, path)
+    if args.backend == "sqlite":
+        bare_added, bare_seconds = ingest_bare_sqlite(bare_file, path, args.batch)
+    else:
+        bare_added, bare_seconds = await ingest_bare_postgres(
+            dsn, f"{schema}_bare", path, args.batch
+        )
+    if args.backend == "postgresql":
+        async with db.engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+    searches = await time_searches(db, queries, raw)
+    latest = await time_latest(db)
+    async with db.session() as session:
+        stats = await ArticleRepository(session).stats()
+    await db.dispose()
+    ours_rate = added / ours_seconds
+    bare_rate = bare_added / bare_seconds
+    return {
+        "backend": args.backend,
+        "posts": args.posts,
+        "articles": stats.articles,
+        "stories": stats.stories,
+        "ingest": {
+            "ours_posts_per_s": round(ours_rate, 1),
+            "bare_posts_per_s": round(bare_rate, 1),
+            "ratio": round(ours_rate / bare_rate, 3),
+            "ours_seconds": round(ours_seconds, 1),
+            "bare_seconds": round(bare_seconds, 1),
+        },
+        "search": {
+            **{k: v for k, v in searches.items() if k != "queries"},
+            "p99_ratio": round(searches["ours"]["p99_ms"] / searches["raw_sql"]["p99_ms"], 3),
+            "runs_per_query": RUNS_PER_QUERY,
+            "queries": searches["queries"],
+        },
+        "latest": {**latest, "runs": LATEST_RUNS},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=10_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--work-dir", default="/tmp/newsbot-bench")
+    parser.add_argument("--batch", type=int, default=200, help="baseline batch size")
+    print(json.dumps(asyncio.run(run(parser.parse_args())), ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
