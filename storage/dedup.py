@@ -121,7 +121,8 @@ async def assign_stories(session: AsyncSession, articles: Sequence[Article]) -> 
     for article in articles:
         article.fingerprint = article_fingerprint(article)
     ids = [a.id for a in articles]
-    await session.execute(delete(article_bands).where(article_bands.c.article_id.in_(ids)))
+    if len(first_seen) < len(ids):
+        await session.execute(delete(article_bands).where(article_bands.c.article_id.in_(ids)))
     known = await _stored_neighbours(session, [a.fingerprint or 0 for a in articles], ids)
     for article in sorted(articles, key=lambda a: a.id):
         fingerprint = article.fingerprint or 0
