@@ -18,7 +18,7 @@ import jieba
 from bot.summarize.clean import clean_sentence, is_subheading
 from bot.summarize.splitter import iter_sentences
 
-SUMMARIZER_VERSION = 1
+SUMMARIZER_VERSION = 2
 
 ELLIPSIS = "…"
 CLAUSE_MARKS = frozenset("，；：、,;:")
@@ -76,6 +76,7 @@ def article_sentences(paragraphs: Iterable[str], *, keep_subheadings: bool = Fal
 def iter_article_sentences(
     paragraphs: Iterable[str], *, keep_subheadings: bool = False
 ) -> Iterator[str]:
+    """The cleaned sentences one by one, so the lead window stops the work early."""
     for paragraph in paragraphs:
         if not keep_subheadings and is_subheading(paragraph):
             continue
@@ -112,30 +113,21 @@ def choose_sentences(
     if len(best.text) > max_chars:
         return [best.text]
     chosen = [best]
-    used = len(best.text)
     for candidate in ranked[1:]:
         if candidate.score < MIN_RELATIVE_SCORE * best.score:
             break
-        if used + len(candidate.text) > max_chars:
-            continue
         if any(_overlap(candidate.terms, c.terms) > MAX_OVERLAP for c in chosen):
             continue
-        chosen.append(candidate)
-        used += len(candidate.text)
-    return [c.text for c in sorted(chosen, key=lambda c: c.index)]
+        if len(_join_all(_in_order([*chosen, candidate]))) <= max_chars:
+            chosen.append(candidate)
+    return _in_order(chosen)
 
 
 def assemble(sentences: Sequence[str], max_chars: int) -> str:
     """Join whole sentences; a single sentence over the budget is cut at a clause boundary."""
     if len(sentences) == 1:
         return cut_at_clause(sentences[0], max_chars)
-    text = ""
-    for sentence in sentences:
-        joined = _join(text, sentence)
-        if len(joined) > max_chars:
-            break
-        text = joined
-    return text
+    return _join_all(sentences)
 
 
 def fit_in_order(sentences: Sequence[str], max_chars: int) -> str:
@@ -180,7 +172,7 @@ def _score_window(
         norm = 0.0
         for term in terms:
             weight = weights[term]
-            elsewhere = in_article[term] - sentence.count(term)
+            elsewhere = max(0, in_article[term] - sentence.count(term))
             support += weight * weight * min(elsewhere, TERM_FREQUENCY_CAP)
             norm += weight * weight
         centrality.append(support / math.sqrt(norm) if norm else 0.0)
@@ -231,6 +223,17 @@ def jieba_idf() -> tuple[Mapping[str, float], float]:
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def _in_order(scored: Iterable[_Scored]) -> list[str]:
+    return [s.text for s in sorted(scored, key=lambda s: s.index)]
+
+
+def _join_all(sentences: Iterable[str]) -> str:
+    text = ""
+    for sentence in sentences:
+        text = _join(text, sentence)
+    return text
 
 
 def _join(text: str, sentence: str) -> str:
