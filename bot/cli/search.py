@@ -16,6 +16,7 @@ from bot.cli.store import (
     run_with_database,
 )
 from bot.settings import Settings
+from bot.summarize import snippet as query_snippet
 from storage.db import Database
 from storage.models import Article
 from storage.search import SearchFilters, SearchHit
@@ -36,8 +37,13 @@ def _aware(value: datetime | None, tz: tzinfo) -> datetime | None:
 
 
 def snippet(article: Article, query: str) -> str:
-    """What to show under the title; the stored summary until query-biased snippets land."""
-    return article.summary or (article.digest or "")
+    """The sentences of the article that hold the query's terms, else its stored summary."""
+    return query_snippet(
+        article.title,
+        [str(item[0]) for item in article.paragraphs or []],
+        query,
+        fallback=article.summary or article.digest or "",
+    ).text
 
 
 def hit_to_json(hit: SearchHit, query: str, tz: tzinfo) -> dict[str, Any]:
