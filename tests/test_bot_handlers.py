@@ -14,11 +14,13 @@ from bot_harness import (
     GROUP_ID,
     USER_ID,
     Conversation,
+    bot_settings,
     button_data,
     buttons,
 )
-from fakebotapi import BOT_USERNAME
+from fakebotapi import BOT_USERNAME, FakeBotAPI
 
+from bot.app import build_application
 from bot.i18n import text
 from storage.db import Database
 from storage.repository import ArticleRepository
@@ -285,3 +287,36 @@ async def test_admin_ingest_runs_in_the_background_and_reports_counts(
     )
     [again] = await conversation.say("/latest 1 keji", chat_id=ADMIN_ID, user_id=ADMIN_ID)
     assert numbered_titles(again.params["text"])[0].startswith("示例：")
+
+
+async def test_an_unexpected_error_is_logged_and_the_user_told_politely(
+    conversation: Conversation, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: object) -> None:
+        raise RuntimeError("the store fell over")
+
+    monkeypatch.setattr("bot.handlers.latest.latest_command", broken)
+    [sent] = await conversation.say("/latest")
+    assert sent.params["text"] == html.escape(text("zh", "error_generic"))
+    [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "error while handling update" in logged.getMessage()
+    assert logged.exc_info is not None and "the store fell over" in str(logged.exc_info[1])
+
+
+async def test_scheduled_ingest_reads_the_configured_sources(
+    api: FakeBotAPI, store_copy: Path
+) -> None:
+    settings = bot_settings(
+        api, f"sqlite+aiosqlite:///{store_copy}", sources=[str(DEMO_DIR)], ingest={"interval": "2h"}
+    )
+    application = build_application(settings)
+    async with application:
+        assert application.job_queue is not None
+        [job] = application.job_queue.jobs()
+        assert job.name == "scheduled-ingest"
+        assert job.trigger.interval.total_seconds() == 7200  # type: ignore[attr-defined]
+        await job.run(application)
+        db: Database = application.bot_data["newsbot"].db
+        async with db.session() as session:
+            assert await ArticleRepository(session).count(category="keji") == 3
+        await db.dispose()

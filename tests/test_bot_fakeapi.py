@@ -1,0 +1,84 @@
+"""The fake Bot API misbehaves like Telegram when told to, and python-telegram-bot reads its
+answers as the matching exceptions: flood control, a bot kicked from a group, a migrated chat."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from fakebotapi import FakeBotAPI
+from telegram import Bot
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+
+TOKEN = "123456:FAKE"
+GROUP = -100555
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
+    async with Bot(TOKEN, base_url=api.base_url) as plain_bot:
+        yield plain_bot
+
+
+async def test_flood_limits_are_off_by_default(api: FakeBotAPI, bot: Bot) -> None:
+    for number in range(40):
+        await bot.send_message(GROUP, f"message {number}")
+    assert len(api.sent_to(GROUP)) == 40
+
+
+async def test_the_global_limit_answers_429_with_retry_after(api: FakeBotAPI, bot: Bot) -> None:
+    api.flood_limits = True
+    api.global_per_second = 5
+    for number in range(5):
+        await bot.send_message(1000 + number, "hello")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(2000, "one too many")
+    [refused] = [call for call in api.calls_to("sendMessage") if call.status == 429]
+    assert refused.response["parameters"]["retry_after"] >= 1
+    assert refused.response["description"].startswith("Too Many Requests: retry after")
+
+
+async def test_a_group_gets_twenty_messages_a_minute(api: FakeBotAPI, bot: Bot) -> None:
+    api.flood_limits = True
+    api.global_per_second = 1000
+    for _ in range(20):
+        await bot.send_message(GROUP, "news")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(GROUP, "more news")
+    [refused] = [call for call in api.calls_to("sendMessage") if call.status == 429]
+    assert 1 <= refused.response["parameters"]["retry_after"] <= 60
+    await bot.send_message(42, "a private chat is not held back")
+
+
+async def test_forbidden_and_migrated_chats(api: FakeBotAPI, bot: Bot) -> None:
+    api.forbid(GROUP)
+    with pytest.raises(Forbidden, match="bot was kicked from the group chat"):
+        await bot.send_message(GROUP, "hello")
+    api.migrate(-555, -100777)
+    with pytest.raises(ChatMigrated) as caught:
+        await bot.send_message(-555, "hello")
+    assert caught.value.new_chat_id == -100777
+    await bot.send_message(-100777, "hello again")
+    assert [c.status for c in api.calls_to("sendMessage")] == [403, 400, 200]
+
+
+async def test_bad_html_is_refused_like_telegram(api: FakeBotAPI, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="Can't parse entities: unsupported start tag"):
+        await bot.send_message(42, "<p>hi</p>", parse_mode="HTML")
+    await bot.send_message(42, "<p>hi</p>")
+    assert api.sent_to(42)[0].response["result"]["text"] == "<p>hi</p>"
+
+
+async def test_chat_members_and_chats(api: FakeBotAPI, bot: Bot) -> None:
+    api.set_member(GROUP, 7, "administrator")
+    assert (await bot.get_chat_member(GROUP, 7)).status == "administrator"
+    assert (await bot.get_chat_member(GROUP, 8)).status == "member"
+    api.chats[-100999] = {"type": "channel", "title": "News", "username": "newschannel"}
+    chat = await bot.get_chat("@newschannel")
+    assert (chat.id, chat.type) == (-100999, "channel")
