@@ -184,10 +184,13 @@ async def index_articles(session: AsyncSession, articles: Sequence[Article]) -> 
     await _record_tokenizer(session)
 
 
-async def _record_tokenizer(session: AsyncSession) -> None:
+async def _record_tokenizer(session: AsyncSession, *, rebuilt: bool = False) -> None:
+    """Name the tokenizer in the store on first indexing or a rebuild; warn on a mismatch."""
     entry = await session.get(MetaEntry, TOKENIZER_META)
     if entry is None:
         session.add(MetaEntry(name=TOKENIZER_META, value=TOKENIZER_ID))
+    elif rebuilt:
+        entry.value = TOKENIZER_ID
     elif entry.value != TOKENIZER_ID:
         log.warning(
             "the index was built by %s, not %s: run `newsbot reindex`", entry.value, TOKENIZER_ID
@@ -217,11 +220,7 @@ async def rebuild_index(session: AsyncSession, batch_size: int = 500) -> int:
         done += len(batch)
         after = batch[-1].id
         session.expunge_all()
-    entry = await session.get(MetaEntry, TOKENIZER_META)
-    if entry is None:
-        session.add(MetaEntry(name=TOKENIZER_META, value=TOKENIZER_ID))
-    else:
-        entry.value = TOKENIZER_ID
+    await _record_tokenizer(session, rebuilt=True)
     return done
 
 

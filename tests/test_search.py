@@ -210,10 +210,13 @@ async def test_the_store_records_its_tokenizer_and_reindex_rebuilds(database: Da
     async with database.session() as session, session.begin():
         assert await index_tokenizer(session) == TOKENIZER_ID
         await session.execute(text("DELETE FROM article_fts"))
+        await session.execute(text("UPDATE meta SET value = 'an older tokenizer 0'"))
     assert await find(database, "降准") == []
     async with database.session() as session, session.begin():
         assert await rebuild_index(session) == 2
         assert await rebuild_stories(session) == 2
+    async with database.session() as session:
+        assert await index_tokenizer(session) == TOKENIZER_ID
     assert keys(await find(database, "降准")) == ["a"]
     assert keys(await find(database, "银行")) == ["b"]
 
