@@ -14,7 +14,9 @@ import argparse
 import json
 import logging
 import math
+import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -235,11 +237,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "long_articles": time_and_memory(long, LONG_BUDGET),
             "short_lcsts": time_and_memory(short, SHORT_BUDGET),
             **loaded,
+            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
+            "cpus": os.cpu_count(),
         },
     }
     report["targets_met"] = targets_met(report)
-    json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
-    print()
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    print(re.sub(r"\[\s+(-?[\d.]+),\s+(-?[\d.]+)\s+\]", r"[\1, \2]", text))
     return 0
 
 
