@@ -8,7 +8,7 @@ A document yields, in order of appearance:
 - every Han character and every pair of adjacent Han characters (bigram) of a Han run, so any
   1- or 2-character word and any name jieba does not know can be found;
 - the jieba `cut_for_search` words of three or more Han characters (whole words such as
-  中国人民银行, which trending counts and bigrams alone cannot name);
+  中国人民银行); shorter ones are already there as characters and bigrams;
 - each letter/digit run whole (`600519`, `5g`, `iphone`), cut at `MAX_TOKEN_CHARS`;
 - a letter/digit run glued to the Han character it touches (`a股`, `证500`), so `A股` is
   not just "a" somewhere and 股 somewhere.
@@ -25,7 +25,7 @@ import logging
 import operator
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -56,6 +56,21 @@ def _jieba() -> Any:
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
     return jieba
+
+
+def _python_search_cut(text: str) -> list[str]:
+    return list(_jieba().cut_for_search(text, HMM=False))
+
+
+@cache
+def search_segmenter() -> Callable[[str], list[str]]:
+    """jieba's `cut_for_search` without HMM: rjieba (jieba-rs, same dictionary, same words,
+    an order of magnitude faster) when it is installed, else jieba itself."""
+    try:
+        import rjieba  # type: ignore[import-not-found]
+    except ImportError:
+        return _python_search_cut
+    return lambda text: list(rjieba.cut_for_search(text, False))
 
 
 def normalize(text: str) -> str:
@@ -112,7 +127,7 @@ def tokenize_document(text: str) -> list[str]:
     if long_han:
         tokens.extend(
             word
-            for word in _jieba().cut_for_search(text, HMM=False)
+            for word in search_segmenter()(text)
             if len(word) >= 3 and _HAN_ONLY.fullmatch(word)
         )
     return tokens

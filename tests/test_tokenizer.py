@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import jieba
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,6 +14,8 @@ from storage.tokenizer import (
     MAX_TOKEN_CHARS,
     TOKENIZER_NAME,
     TOKENIZER_VERSION,
+    normalize,
+    search_segmenter,
     segment_words,
     tokenize_document,
     tokenize_query,
@@ -107,3 +112,14 @@ def test_any_chinese_substring_of_a_document_matches_it(data: st.DataObject) -> 
     if re.search(r"[A-Za-z0-9]", piece):
         piece = re.sub(r"[A-Za-z0-9.]+", " ", piece)
     assert set(tokenize_query(piece)) <= set(tokenize_document(NEWS))
+
+
+def test_rjieba_cuts_the_whole_corpus_exactly_like_jieba(corpus_files: list[Path]) -> None:
+    """rjieba is used for speed only because it gives jieba's words, token for token."""
+    rjieba = pytest.importorskip("rjieba")
+    for path in corpus_files:
+        text = normalize(path.read_text(encoding="utf-8"))
+        assert rjieba.cut_for_search(text, False) == list(jieba.cut_for_search(text, HMM=False))
+    assert search_segmenter()("中国人民银行") == list(
+        jieba.cut_for_search("中国人民银行", HMM=False)
+    )
