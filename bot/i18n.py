@@ -78,7 +78,7 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "also_in": {"zh": "另见：{sources}", "en": "Also in: {sources}"},
     "source_line": {"zh": "来源：{source}", "en": "Source: {source}"},
     "read_more": {"zh": "阅读原文", "en": "Read the article"},
-    "show_hint": {"zh": "详情：/show {key}", "en": "More: /show {key}"},
+    "show_hint": {"zh": "详情：{command}", "en": "More: {command}"},
     "trending_item": {"zh": "{count} 篇，例如：{title}", "en": "{count} articles, e.g. {title}"},
     "empty_latest": {"zh": "还没有新闻。", "en": "There is no news yet."},
     "empty_category": {

@@ -200,7 +200,13 @@ async def test_category_tag_and_show_commands(conversation: Conversation) -> Non
     [tag] = await conversation.say("/tag #科技日报新闻")
     assert numbered_titles(tag.params["text"]) == [SHAOGUAN_TITLE]
 
+    assert f"详情：/show_{SHAOGUAN_KEY}" in category.params["text"]
+    [tapped] = await conversation.say(f"/show_{SHAOGUAN_KEY}")
+    [in_group] = await conversation.say(f"/show_{SHAOGUAN_KEY}@{BOT_USERNAME}", chat_id=GROUP_ID)
+    assert await conversation.say(f"/show_{SHAOGUAN_KEY}@other_bot", chat_id=GROUP_ID) == []
     [show] = await conversation.say(f"/show {SHAOGUAN_KEY}")
+    assert tapped.params["text"] == show.params["text"]
+    assert in_group.params["text"] == show.params["text"]
     body = show.params["text"]
     assert body.startswith(f"<b>{SHAOGUAN_TITLE}</b>\n2022-04-20 14:01 #kejiribao #科技日报新闻")
     assert "来源：科技日报" in body

@@ -80,6 +80,8 @@ class ConsoleChat:
             return await search.search_command(self.db, line.split(), self.viewer)
         name, *args = line.split()
         name = name[1:].partition("@")[0].lower()
+        if name.startswith("show_"):
+            name, args = "show", [line.split()[0][len("/show_") :].partition("@")[0]]
         command = self.commands().get(name)
         if command is None:
             return Notice("unknown_command", {"command": name[:32]})

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.handlers.common import Context, send, state_of, viewer_of
 from bot.services import articles, browse
+
+SHOW_LINKED = re.compile(r"^/show_(?P<key>[A-Za-z0-9_]+)(?:@(?P<bot>\w+))?$")
 
 
 async def categories(update: Update, context: Context) -> None:
@@ -37,9 +41,23 @@ async def show(update: Update, context: Context) -> None:
     await send(update, context, reply, viewer)
 
 
+async def show_linked(update: Update, context: Context) -> None:
+    """`/show_KEY`, the tappable form lists print."""
+    match = context.matches[0] if context.matches else None
+    if match is None:
+        return
+    addressee = match.group("bot")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return
+    viewer = viewer_of(update, context)
+    reply = await articles.show_command(state_of(context).db, [match.group("key")], viewer)
+    await send(update, context, reply, viewer)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("categories", categories))
     application.add_handler(CommandHandler("tags", tags))
     application.add_handler(CommandHandler("category", category))
     application.add_handler(CommandHandler("tag", tag))
     application.add_handler(CommandHandler("show", show))
+    application.add_handler(MessageHandler(filters.Regex(SHOW_LINKED), show_linked))

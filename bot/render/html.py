@@ -7,6 +7,7 @@ between items, never inside one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import tzinfo
@@ -38,6 +39,7 @@ GROUP_TEXT_CHARS = 80
 DETAIL_TEXT_CHARS = 1500
 COUNT_BUTTONS = 20
 FAILURES_SHOWN = 10
+SHOW_LINKABLE = re.compile(r"[A-Za-z0-9_]{1,58}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,11 @@ def hashtag(name: str) -> str:
     return "#" + "_".join(name.split())
 
 
+def show_command(key: str) -> str:
+    """`/show_KEY`, one tap in Telegram, when the key can be part of a command name."""
+    return f"/show_{key}" if SHOW_LINKABLE.fullmatch(key) else f"/show {key}"
+
+
 def link(url: str, label: str) -> str:
     return f'<a href="{escape(url, quote=True)}">{label}</a>'
 
@@ -126,7 +133,7 @@ def render_item(item: ArticleItem, ctx: RenderContext, *, number: int | None = N
     if item.share_url:
         tail.append(link(item.share_url, t(ctx, "read_more")))
     if not ctx.in_group:
-        tail.append(t(ctx, "show_hint", key=item.key))
+        tail.append(t(ctx, "show_hint", command=show_command(item.key)))
     if item.other_sources:
         tail.append(t(ctx, "also_in", sources="、".join(item.other_sources)))
     if tail:
@@ -246,7 +253,7 @@ def render_trending(reply: Trending, ctx: RenderContext) -> list[Message]:
     for i, term in enumerate(reply.terms, 1):
         example = clip(term.example_title or "", 40)
         detail = t(ctx, "trending_item", count=term.count, title=example)
-        show = f" /show {escape(term.example_key)}" if term.example_key else ""
+        show = f" {escape(show_command(term.example_key))}" if term.example_key else ""
         lines.append(f"{i}. <b>{escape(term.term)}</b> — {detail}{show}")
     buttons = [
         kb.article_button(clip(term.term, 20), term.example_key, ctx.callbacks)
