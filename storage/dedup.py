@@ -16,6 +16,7 @@ on at least one band (pigeonhole), so candidates are found by equality on a band
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -109,6 +110,24 @@ class _Fingerprinted:
     fingerprint: int
 
 
+class _BandIndex:
+    """Fingerprints in memory, looked up by band like `article_bands` in the store."""
+
+    def __init__(self) -> None:
+        self._by_band: dict[tuple[int, int], list[_Fingerprinted]] = defaultdict(list)
+
+    def add(self, item: _Fingerprinted) -> None:
+        for key in enumerate(bands(item.fingerprint)):
+            self._by_band[key].append(item)
+
+    def sharing_a_band(self, fingerprint: int) -> list[_Fingerprinted]:
+        found = {}
+        for key in enumerate(bands(fingerprint)):
+            for item in self._by_band.get(key, ()):
+                found[item.id] = item
+        return list(found.values())
+
+
 async def assign_stories(session: AsyncSession, articles: Sequence[Article]) -> None:
     """Fingerprint these (flushed) articles; a new one joins the story of its nearest twin.
 
@@ -123,14 +142,16 @@ async def assign_stories(session: AsyncSession, articles: Sequence[Article]) -> 
     ids = [a.id for a in articles]
     if len(first_seen) < len(ids):
         await session.execute(delete(article_bands).where(article_bands.c.article_id.in_(ids)))
-    known = await _stored_neighbours(session, [a.fingerprint or 0 for a in articles], ids)
+    known = _BandIndex()
+    for stored in await _stored_neighbours(session, [a.fingerprint or 0 for a in articles], ids):
+        known.add(stored)
     for article in sorted(articles, key=lambda a: a.id):
         fingerprint = article.fingerprint or 0
         if article.id in first_seen and article.story_id in (None, article.id):
-            twin = _nearest(article.id, fingerprint, known)
+            twin = _nearest(article.id, fingerprint, known.sharing_a_band(fingerprint))
             if twin is not None:
                 article.story_id = twin
-        known.append(_Fingerprinted(article.id, article.story_id or article.id, fingerprint))
+        known.add(_Fingerprinted(article.id, article.story_id or article.id, fingerprint))
     await session.execute(
         insert(article_bands),
         [

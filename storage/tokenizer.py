@@ -74,7 +74,9 @@ def search_segmenter() -> Callable[[str], list[str]]:
 
 
 def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return text.lower()
 
 
 def _runs(text: str) -> list[_Run]:
