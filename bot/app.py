@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 3
 FIRST_INGEST_DELAY = 5.0
+CONCURRENT_UPDATES = 32
+"""Updates handled at once, so one slow search does not hold up everyone else."""
 MENU_LANGUAGES: tuple[tuple[str | None, Lang], ...] = ((None, "zh"), ("zh", "zh"), ("en", "en"))
 
 
@@ -48,6 +51,14 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
     state: BotState = application.bot_data["newsbot"]
     await state.db.dispose()
+
+
+async def warm_up(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Load jieba's dictionary in a thread right after start-up, so the first search is fast
+    and polling does not wait for it."""
+    import jieba
+
+    await asyncio.to_thread(jieba.initialize)
 
 
 async def scheduled_ingest(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -92,12 +103,15 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        .concurrent_updates(CONCURRENT_UPDATES)
         .build()
     )
     install_state(
         application, BotState(db=db or Database(settings.database.url), settings=settings)
     )
     register_all(application)
+    if application.job_queue is not None:
+        application.job_queue.run_once(warm_up, when=0, name="warm-up")
     if settings.sources and application.job_queue is not None:
         application.job_queue.run_repeating(
             scheduled_ingest,

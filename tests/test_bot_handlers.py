@@ -318,8 +318,9 @@ async def test_scheduled_ingest_reads_the_configured_sources(
     application = build_application(settings)
     async with application:
         assert application.job_queue is not None
-        [job] = application.job_queue.jobs()
-        assert job.name == "scheduled-ingest"
+        jobs = {job.name: job for job in application.job_queue.jobs()}
+        assert set(jobs) == {"warm-up", "scheduled-ingest"}
+        job = jobs["scheduled-ingest"]
         assert job.trigger.interval.total_seconds() == 7200  # type: ignore[attr-defined]
         await job.run(application)
         db: Database = application.bot_data["newsbot"].db
