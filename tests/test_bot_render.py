@@ -7,11 +7,13 @@ import html
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from string import Formatter
 from zoneinfo import ZoneInfo
 
 import pytest
 from fakebotapi import EntityError, parse_telegram_html, utf16_length, validate_message_text
 
+from bot.i18n import MESSAGES
 from bot.ingest.parser import parse_post
 from bot.ingest.pipeline import to_record
 from bot.render.console import keyboard_lines, to_terminal
@@ -30,10 +32,18 @@ from bot.services.replies import (
     ArticleList,
     CountEntry,
     CountList,
+    Help,
+    IngestFailure,
+    IngestSummary,
     InlineResult,
+    LastIngest,
+    Notice,
     PageQuery,
+    Sources,
+    Stats,
     Trending,
     TrendingTerm,
+    Welcome,
 )
 from bot.services.text import longer_summary, query_snippet
 
@@ -212,3 +222,28 @@ def test_the_fake_counts_text_after_entities() -> None:
     validate_message_text("&amp;" * 4096, "HTML")
     with pytest.raises(ValueError, match="too long"):
         validate_message_text("&amp;" * 4097, "HTML")
+
+
+def test_every_catalog_message_and_admin_reply_is_valid_html_in_both_languages() -> None:
+    hostile = '<x & "y">'
+    for lang in ("zh", "en"):
+        ctx = context(lang)
+        for key, templates in MESSAGES.items():
+            fields = {name for _, name, _, _ in Formatter().parse(templates[lang]) if name}
+            [message] = render(Notice(key, dict.fromkeys(fields, hostile)), ctx)
+            shown = validate_message_text(message.html, "HTML")
+            assert hostile in shown or not fields
+        failures = tuple(IngestFailure(f"/src/{i}<", "bad & broken") for i in range(12))
+        last = LastIngest(None, datetime(2026, 1, 1, tzinfo=UTC), IngestSummary(1, 2, 3, failures))
+        replies = [
+            Welcome(hostile),
+            Help(("latest", "search"), ("ingest",), "bot"),
+            IngestSummary(5, 0, 1, failures),
+            Stats(10, 9, 3, 4, last, "sqlite", 123456789, 90061.0),
+            Sources(("/data/<posts>", "https://example.com/feed.xml?a=1&b=2")),
+        ]
+        for reply in replies:
+            for message in render(reply, ctx):
+                validate_message_text(message.html, "HTML")
+    [stats] = render(replies[3], context("en"))
+    assert "Uptime: 1d 01:01:01" in stats.html and "117.7 MB" in stats.html
