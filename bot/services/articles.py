@@ -12,6 +12,7 @@ from bot.services.replies import (
     PageQuery,
     Viewer,
 )
+from bot.services.text import longer_summary
 from storage.db import Database
 from storage.models import Article
 from storage.repository import ArticleRepository
@@ -161,8 +162,6 @@ async def show_command(db: Database, args: Sequence[str], viewer: Viewer) -> Art
 
 async def show_article(db: Database, key: str) -> ArticleDetail | Notice:
     """The longer summary, the other feeds carrying the same story, and the link."""
-    from bot.services.text import longer_summary
-
     async with db.session() as session:
         repo = ArticleRepository(session)
         article = await repo.get(key)
@@ -173,7 +172,7 @@ async def show_article(db: Database, key: str) -> ArticleDetail | Notice:
         siblings = await repo.story_siblings(article)
         others = tuple(dict.fromkeys(s.source or s.key for s in siblings))
         paragraphs = [(str(t), bool(h)) for t, h in article.paragraphs or []]
-        text = longer_summary(article.title, paragraphs, DETAIL_SUMMARY_CHARS)
+        text = longer_summary(article.title, paragraphs, DETAIL_SUMMARY_CHARS, article.digest)
         item = item_from_article(
             article, text=text or article_summary(article), other_sources=others
         )
