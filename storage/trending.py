@@ -4,7 +4,8 @@ The window is the `hours` before the newest article in the store (not before now
 that has stopped growing still has a trend. For every word jieba finds in the window's articles
 (two characters or more, no stop words, no bare numbers) we compare the share of window articles
 holding it with the share of the other articles holding it, counted through the search index,
-by Dunning's log-likelihood ratio; the highest over-represented words win.
+by Dunning's log-likelihood ratio; among words at least `MIN_LIFT` times as frequent in the
+window as outside it, the most surprising win.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Article
 from storage.search import article_body, count_matching, newest_published
-from storage.tokenizer import segment_words
+from storage.tokenizer import normalize, segment_words
 
 MIN_WINDOW_COUNT = 2
+MIN_LIFT = 2.0
 SMALL_WINDOW = 10
 CANDIDATES = 100
 MAX_WINDOW_ARTICLES = 5000
@@ -80,13 +82,20 @@ def log_likelihood_ratio(k1: int, n1: int, k2: int, n2: int) -> float:
 def window_counts(
     articles: Iterable[WindowArticle],
 ) -> tuple[Counter[str], dict[str, WindowArticle]]:
-    """How many window articles hold each term, and the first (newest) of them."""
+    """How many window articles hold each term, and an example: the first (newest) article with
+    the term in its title, else the first holding it at all."""
     counts: Counter[str] = Counter()
     examples: dict[str, WindowArticle] = {}
+    headlined: set[str] = set()
     for article in articles:
+        title = normalize(article.title)
         for term in candidate_terms(f"{article.title}\n{article.text}"):
             counts[term] += 1
-            examples.setdefault(term, article)
+            if term not in headlined and term in title:
+                examples[term] = article
+                headlined.add(term)
+            else:
+                examples.setdefault(term, article)
     return counts, examples
 
 
@@ -104,7 +113,7 @@ def rank_terms(
     for term, background_count in background.items():
         k1 = counts[term]
         k2 = max(background_count - k1, 0)
-        if outside > 0 and k1 / window_size <= k2 / outside:
+        if outside > 0 and k1 / window_size <= MIN_LIFT * k2 / outside:
             continue
         score = log_likelihood_ratio(k1, window_size, k2, outside)
         example = examples[term]
