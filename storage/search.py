@@ -42,6 +42,8 @@ from storage.tokenizer import TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_docume
 log = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 3.0
+# A longer query is cut to its first terms: still all AND-ed, so results only widen a little.
+MAX_QUERY_TERMS = 32
 RECENCY_WEIGHT = 0.5
 RECENCY_HALF_LIFE_DAYS = 7.0
 TOKENIZER_META = "search.tokenizer"
@@ -287,7 +289,7 @@ async def search(
     offset: int = 0,
 ) -> list[SearchHit]:
     """The best-scoring article of each matching story, best first (see the module doc)."""
-    terms = tokenize_query(query)
+    terms = tokenize_query(query)[:MAX_QUERY_TERMS]
     if not terms or limit <= 0:
         return []
     backend = backend_for(session)

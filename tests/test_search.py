@@ -13,6 +13,7 @@ from storage.dedup import rebuild_stories
 from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
 from storage.search import (
+    MAX_QUERY_TERMS,
     TOKENIZER_ID,
     SearchFilters,
     SearchHit,
@@ -21,6 +22,7 @@ from storage.search import (
     rebuild_index,
     search,
 )
+from storage.tokenizer import tokenize_query
 
 DAY = datetime(2023, 5, 10, 9, 30, tzinfo=UTC)
 FILLER = "市场人士普遍认为后续走势仍有待观察，投资者需关注政策变化与资金流向。"
@@ -226,3 +228,11 @@ async def test_nothing_to_search_finds_nothing(database: Database) -> None:
     assert await find(database, "") == []
     assert await find(database, "！？。") == []
     assert await find(database, "央行", limit=0) == []
+
+
+async def test_a_very_long_query_is_cut_not_refused(database: Database) -> None:
+    body = FILLER + "央行决定下调金融机构存款准备金率零点五个百分点，释放长期资金约一万亿元。"
+    await store(database, record("a", "央行宣布降准", body), record("b", "央行宣布加息", FILLER))
+    long_query = body * 30
+    assert len(set(tokenize_query(long_query))) > MAX_QUERY_TERMS
+    assert keys(await find(database, long_query)) == ["a"]
