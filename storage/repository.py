@@ -214,6 +214,18 @@ class ArticleRepository:
             last_ingest=last,
         )
 
+    async def lead_texts(self, limit: int, paragraphs: int = 3) -> list[str]:
+        """Title and opening paragraphs of the newest articles: a sample of how the store writes."""
+        stmt = (
+            select(Article.title, Article.paragraphs)
+            .order_by(Article.published_at.desc(), Article.id.desc())
+            .limit(limit)
+        )
+        return [
+            "\n".join([title, *(text for text, _ in body[:paragraphs])])
+            for title, body in await self.session.execute(stmt)
+        ]
+
     async def mark_summaries_outdated(self) -> None:
         await self.session.execute(update(Article).values(summary_version=0))
 

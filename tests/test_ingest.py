@@ -161,3 +161,16 @@ def test_bad_setting_exits_2_with_one_line(tmp_path):
         "newsbot: bad setting: NEWSBOT_INGEST_INTERVAL: expected seconds or a number with "
         "s, m, h or d, such as 15m (got 'soon')"
     ]
+
+
+async def test_resummarize_rewrites_only_outdated_summaries(database, tmp_path):
+    from bot.ingest.pipeline import resummarize
+
+    write_good_posts(tmp_path, 3)
+    await ingest(database, [str(tmp_path)], settings=load_settings())
+    assert await resummarize(database) == 0
+    assert await resummarize(database, everything=True) == 3
+    async with database.session() as session:
+        article = await ArticleRepository(session).get("NW202305010000000001")
+    assert article is not None
+    assert article.summary.startswith("好消息1是一条为测试而写的新闻。")

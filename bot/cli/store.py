@@ -166,29 +166,11 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _resummarize(args: argparse.Namespace) -> int:
-    from bot.ingest.pipeline import SUMMARY_CHARS
-    from bot.summarize import SUMMARIZER_VERSION, summarize
-    from storage.repository import ArticleRepository
+    from bot.ingest.pipeline import resummarize
+    from bot.summarize import SUMMARIZER_VERSION
 
     async def body(db: Database, settings: Settings) -> int:
-        if args.all:
-            async with db.session() as session, session.begin():
-                await ArticleRepository(session).mark_summaries_outdated()
-        done = 0
-        while True:
-            async with db.session() as session, session.begin():
-                batch = await ArticleRepository(session).outdated_summaries(SUMMARIZER_VERSION)
-                for article in batch:
-                    article.summary = summarize(
-                        article.title,
-                        [text for text, _ in article.paragraphs],
-                        max_chars=SUMMARY_CHARS,
-                        digest=article.digest,
-                    )
-                    article.summary_version = SUMMARIZER_VERSION
-            if not batch:
-                break
-            done += len(batch)
+        done = await resummarize(db, everything=args.all)
         print(f"re-summarized {done} articles (summarizer version {SUMMARIZER_VERSION})")
         return EXIT_OK
 

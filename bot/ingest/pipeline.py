@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -17,6 +17,7 @@ from bot.ingest import sources as src
 from bot.ingest.parser import ParsedPost, ParseError, parse_post
 from bot.settings import Settings
 from bot.summarize import SUMMARIZER_VERSION, summarize
+from bot.summarize.idf import idf_from_documents
 from storage.db import Database
 from storage.models import IngestRun, SourceState
 from storage.records import ArticleRecord
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 SUMMARY_CHARS = 120
+IDF_SAMPLE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +77,13 @@ def content_hash(post: ParsedPost) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def to_record(post: ParsedPost) -> ArticleRecord:
+def to_record(post: ParsedPost, idf: Mapping[str, float] | None = None) -> ArticleRecord:
     summary = summarize(
         post.title,
         [p.text for p in post.paragraphs],
         max_chars=SUMMARY_CHARS,
         digest=post.digest,
+        idf=idf,
     )
     return ArticleRecord(
         key=post.key,
@@ -99,10 +102,19 @@ def to_record(post: ParsedPost) -> ArticleRecord:
     )
 
 
-def prepare(raw: src.RawPost, tz: tzinfo) -> ArticleRecord | Failure:
+async def store_idf(db: Database) -> dict[str, float] | None:
+    """Keyword weights for the summarizer from the newest stored articles (None while few)."""
+    async with db.session() as session:
+        sample = await ArticleRepository(session).lead_texts(IDF_SAMPLE)
+    return idf_from_documents(sample)
+
+
+def prepare(
+    raw: src.RawPost, tz: tzinfo, idf: Mapping[str, float] | None = None
+) -> ArticleRecord | Failure:
     """Parse and summarize one post; any error becomes a reported failure, never a crash."""
     try:
-        return to_record(parse_post(raw.text, raw.filename, tz=tz))
+        return to_record(parse_post(raw.text, raw.filename, tz=tz), idf)
     except ParseError as exc:
         return Failure(raw.origin, str(exc))
     except Exception as exc:  # a parser or summarizer bug must not sink the batch
@@ -201,6 +213,7 @@ async def ingest(
     async with db.session() as session, session.begin():
         session.add(run)
     ingestor = Ingestor(db, report)
+    idf = await store_idf(db)
     own_client = client is None
     client = client or src.make_client()
     try:
@@ -214,7 +227,7 @@ async def ingest(
                     report=report,
                     ingestor=ingestor,
                 ):
-                    prepared = prepare(raw, settings.tz)
+                    prepared = prepare(raw, settings.tz, idf)
                     if isinstance(prepared, Failure):
                         report.failed.append(prepared)
                         continue
@@ -236,3 +249,28 @@ async def ingest(
                 saved.unchanged = report.unchanged
                 saved.failed = report.to_json()["failed"]
     return report
+
+
+async def resummarize(db: Database, *, everything: bool = False, batch_size: int = 500) -> int:
+    """Re-summarize articles stored by an older summarizer (or all of them); returns how many."""
+    idf = await store_idf(db)
+    if everything:
+        async with db.session() as session, session.begin():
+            await ArticleRepository(session).mark_summaries_outdated()
+    done = 0
+    while True:
+        async with db.session() as session, session.begin():
+            repo = ArticleRepository(session)
+            batch = await repo.outdated_summaries(SUMMARIZER_VERSION, limit=batch_size)
+            for article in batch:
+                article.summary = summarize(
+                    article.title,
+                    [text for text, _ in article.paragraphs],
+                    max_chars=SUMMARY_CHARS,
+                    digest=article.digest,
+                    idf=idf,
+                )
+                article.summary_version = SUMMARIZER_VERSION
+        if not batch:
+            return done
+        done += len(batch)

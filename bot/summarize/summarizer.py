@@ -160,8 +160,8 @@ def cut_at_clause(sentence: str, max_chars: int) -> str:
 def _score_window(
     title: str, window: Sequence[str], article: str, idf: Mapping[str, float] | None
 ) -> list[_Scored]:
-    title_terms = set(_terms(title))
-    terms_of = [frozenset(_terms(s)) for s in window]
+    title_terms = set(content_terms(title))
+    terms_of = [frozenset(content_terms(s)) for s in window]
     window_terms = set().union(*terms_of)
     weights = _idf_weights(idf, window_terms | title_terms)
     in_article = {term: article.count(term) for term in window_terms}
@@ -192,7 +192,7 @@ def _score_window(
     return scored
 
 
-def _terms(text: str) -> list[str]:
+def content_terms(text: str) -> list[str]:
     """Content words: jieba tokens of two or more letters or characters, not bare numbers."""
     return [
         word
