@@ -48,13 +48,24 @@ def article(
     )
 
 
+def distinct_text(seed: str, length: int = 60) -> str:
+    """Han text that differs from every other seed's, so no two articles form one story."""
+    digest = b"".join(
+        hashlib.sha256(f"{seed}:{n}".encode()).digest() for n in range(length // 16 + 1)
+    )
+    return "".join(
+        chr(0x4E00 + (digest[2 * i] << 8 | digest[2 * i + 1]) % 8000) for i in range(length)
+    )
+
+
 def batch(prefix: str, count: int, *, start: datetime | None = None) -> list[ArticleRecord]:
+    """`count` unrelated articles keyed `<prefix>-<n>`."""
     first = start or datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
     return [
         article(
             f"{prefix}-{n}",
             f"第{n}条新闻 {prefix}",
-            body=f"编号{prefix}{n}的消息：市场平稳运行，{n}号报道。",
+            body=distinct_text(f"{prefix}-{n}") + "。",
             published=first + timedelta(minutes=n),
         )
         for n in range(count)

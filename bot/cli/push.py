@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
 import time
 from dataclasses import asdict
@@ -30,6 +32,7 @@ def _merge(total: PushReport, part: PushReport) -> None:
     total.paused += part.paused
     total.migrated += part.migrated
     total.lost_lease = total.lost_lease or part.lost_lease
+    total.stopped = total.stopped or part.stopped
 
 
 async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> int:
@@ -50,18 +53,29 @@ async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> i
     pusher = Pusher(db, bot, lease, tz=settings.tz, limits=limits)
     total = PushReport(had_lease=False)
     started = time.monotonic()
+    stop = asyncio.Event()
+
+    def request_stop() -> None:
+        stop.set()
+        pusher.stop()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, request_stop)
     async with bot:
-        while True:
+        while not stop.is_set():
             report = await pusher.run_once()
             if report.had_lease:
                 total.had_lease = True
                 _merge(total, report)
-            if not args.loop and (report.had_lease or time.monotonic() - started > args.wait_lease):
+            waited = time.monotonic() - started
+            if not args.loop and (report.had_lease or waited > args.wait_lease):
                 break
-            await asyncio.sleep(args.interval if report.had_lease else 0.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), args.interval if report.had_lease else 0.2)
     if args.json:
-        print(json.dumps({**asdict(total), "cpu_seconds": time.process_time()}))
-    return EXIT_OK if total.had_lease or args.wait_lease == 0 else EXIT_FAILED
+        print(json.dumps({**asdict(total), "cpu_seconds": time.process_time()}), flush=True)
+    return EXIT_OK if total.had_lease or args.loop else EXIT_FAILED
 
 
 def _run(args: argparse.Namespace) -> int:

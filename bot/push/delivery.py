@@ -59,6 +59,10 @@ class LeaseLost(RuntimeError):
     """Another replica may be pushing now; stop before sending anything more."""
 
 
+class Stopping(RuntimeError):
+    """Asked to stop: the message in flight was finished and recorded."""
+
+
 @dataclass
 class PushReport:
     had_lease: bool = True
@@ -72,6 +76,7 @@ class PushReport:
     paused: list[int] = field(default_factory=list)
     migrated: list[tuple[int, int]] = field(default_factory=list)
     lost_lease: bool = False
+    stopped: bool = False
 
 
 @dataclass
@@ -247,6 +252,11 @@ class Pusher:
         self.max_backoff = max_backoff
         self.clock = clock
         self.sleep = sleep
+        self.stopping = False
+
+    def stop(self) -> None:
+        """Finish the message in flight, then stop (for SIGTERM and SIGINT)."""
+        self.stopping = True
 
     async def run_once(self, now: datetime | None = None) -> PushReport:
         """Plan and send one round, if this replica holds the lease."""
@@ -259,6 +269,8 @@ class Pusher:
         except LeaseLost:
             report.lost_lease = True
             log.warning("push lease lost; another replica takes over")
+        except Stopping:
+            report.stopped = True
         finally:
             await self.lease.release()
         return report
@@ -325,6 +337,8 @@ class Pusher:
         ids = message.delivery_ids
         attempts = 0
         while True:
+            if self.stopping:
+                raise Stopping
             if not await self.lease.held():
                 raise LeaseLost
             await self._wait_turn(target.chat_id)
