@@ -38,12 +38,17 @@ class ArticleFacts:
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionFilter:
-    """Empty parts match everything; include keywords are alternatives, excludes veto."""
+    """Empty parts match everything; include keywords are alternatives, excludes veto.
+
+    Include keywords that yield no token at all (pure punctuation) match nothing, so such a
+    list narrows to nothing rather than widening to everything.
+    """
 
     categories: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
     include: tuple[frozenset[str], ...] = ()
     exclude: tuple[frozenset[str], ...] = ()
+    wants_keywords: bool = False
 
     @classmethod
     def build(
@@ -55,11 +60,13 @@ class SubscriptionFilter:
         exclude: Iterable[str] = (),
         tokenize: Tokenize,
     ) -> SubscriptionFilter:
+        include = [keyword for keyword in include if keyword.strip()]
         return cls(
             categories=_fold(categories),
             tags=_fold(tag.lstrip("#") for tag in tags),
             include=_keywords(include, tokenize),
             exclude=_keywords(exclude, tokenize),
+            wants_keywords=bool(include),
         )
 
     def matches(self, article: ArticleFacts) -> bool:
@@ -69,7 +76,9 @@ class SubscriptionFilter:
             return False
         if any(keyword <= article.tokens for keyword in self.exclude):
             return False
-        return not self.include or any(keyword <= article.tokens for keyword in self.include)
+        if not self.wants_keywords:
+            return True
+        return any(keyword <= article.tokens for keyword in self.include)
 
 
 def _keywords(keywords: Iterable[str], tokenize: Tokenize) -> tuple[frozenset[str], ...]:
