@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from bot.handlers import register_all
+from bot.handlers import register_all, subscriptions
 from bot.handlers.common import BotState, install_state, state_of
 from bot.i18n import Lang, text
 from bot.services.actions import PUBLIC_COMMANDS
@@ -110,6 +110,7 @@ def build_application(
         application, BotState(db=db or Database(settings.database.url), settings=settings)
     )
     register_all(application)
+    subscriptions.register(application)
     if application.job_queue is not None:
         application.job_queue.run_once(warm_up, when=0, name="warm-up")
     if settings.sources and application.job_queue is not None:
