@@ -77,7 +77,9 @@ def _lang(update: Update) -> Lang:
 
 
 async def _reply(message: Message, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
-    await message.reply_text(html.escape(text), parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    await message.reply_text(
+        html.escape(text, quote=False), parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
 
 
 def _thread_of(message: Message | None) -> int | None:
@@ -351,7 +353,7 @@ async def button(update: Update, context: Context) -> None:
     if len(parts) == 3 and parts[1] == "new" and parts[2] in schedules:
         await query.answer()
         await query.edit_message_text(
-            html.escape(push_text("subscribe_choose_category", lang)),
+            html.escape(push_text("subscribe_choose_category", lang), quote=False),
             parse_mode=ParseMode.HTML,
             reply_markup=await _category_keyboard(context, parts[2], lang),
         )
@@ -361,7 +363,7 @@ async def button(update: Update, context: Context) -> None:
         request = SubscribeRequest(categories=categories, schedule=schedules[parts[2]])
         destination = Destination(chat.id, chat.type, _thread_of(query.message), chat.title)
         result = await _create(context, destination, request, update.effective_user, lang)
-        await query.edit_message_text(html.escape(result), parse_mode=ParseMode.HTML)
+        await query.edit_message_text(html.escape(result, quote=False), parse_mode=ParseMode.HTML)
     elif len(parts) == 3 and parts[1] == "rm" and parts[2].isdigit():
         await _remove_by_button(update, context, int(parts[2]), lang)
     else:
@@ -389,7 +391,7 @@ async def _remove_by_button(
     remaining = [sub for sub in visible if sub.id != subscription_id]
     text, keyboard = _listing(remaining, lang)
     await query.edit_message_text(
-        html.escape(text), parse_mode=ParseMode.HTML, reply_markup=keyboard
+        html.escape(text, quote=False), parse_mode=ParseMode.HTML, reply_markup=keyboard
     )
 
 
