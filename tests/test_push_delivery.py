@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from fakebotapi_flood import TOKEN, FloodFakeBotAPI
 from push_support import (
     arrivals,
+    article,
     batch,
+    distinct_text,
     second_replica,
     store_articles,
     subscribe,
@@ -181,3 +183,60 @@ async def test_an_expired_row_lease_passes_to_the_next_replica(sqlite_database: 
     await asyncio.sleep(0.4)
     assert await successor.acquire()
     assert not await crashed.held()
+
+
+async def test_a_digest_waits_for_its_time_then_sends_everything_split_at_the_limit(
+    database: Database, fake: FloodFakeBotAPI, bot: Bot
+) -> None:
+    (digest_id,) = await subscribe(
+        database,
+        [SubscriptionSpec(chat_id=-900, chat_type="supergroup", schedule="every:60", max_items=50)],
+    )
+    job = pusher(database, bot)
+    start = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    assert (await job.run_once(now=start)).planned == 0
+
+    titles = [distinct_text(f"long-{n}", 150) for n in range(40)]
+    await store_articles(database, [article(f"long-{n}", title) for n, title in enumerate(titles)])
+    early = await job.run_once(now=start + timedelta(minutes=59))
+    assert early.planned == 0 and fake.sent == []
+
+    due = await job.run_once(now=start + timedelta(minutes=60))
+    assert due.planned == 40 and due.items_sent == 40
+    assert 1 < due.messages_sent == len(fake.sent) < 40
+    assert all(len(message.text) <= 4096 for message in fake.sent)
+    assert all(message.text.startswith("<b>新闻摘要 · 40 条</b>") for message in fake.sent)
+    assert sorted(arrivals(fake.sent).values()) == [1] * 40
+    stored = (await subscriptions(database))[digest_id]
+    assert stored.next_due_at == start + timedelta(minutes=120)
+
+
+async def test_network_failures_back_off_and_leave_rows_pending_for_the_next_round(
+    database: Database, fake: FloodFakeBotAPI, bot: Bot
+) -> None:
+    await subscribe(database, [SubscriptionSpec(chat_id=808, chat_type="private")])
+    await store_articles(database, batch("offline", 2))
+    waits: list[float] = []
+    virtual_time = [0.0]
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+        virtual_time[0] += seconds
+
+    offline = Bot(TOKEN, base_url="http://127.0.0.1:9/bot")
+    lease = lease_for(database, timedelta(seconds=10))
+    cut_off = Pusher(
+        database, offline, lease, tz=TZ, limits=FAST, sleep=no_wait, clock=lambda: virtual_time[0]
+    )
+    report = await cut_off.run_once()
+    await offline.shutdown()
+
+    assert report.items_left_pending == 2 and report.network_retries == 2 * 7
+    backoffs = [wait for wait in waits if wait in {0.5, 1.0, 2.0, 4.0, 8.0, 16.0}]
+    assert backoffs == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0] * 2
+    async with database.session() as session:
+        assert await PushRepository(session).ledger_counts() == {"pending": 2}
+
+    resumed = await pusher(database, bot).run_once()
+    assert resumed.planned == 0 and resumed.items_sent == 2
+    assert sorted(arrivals(fake.sent)) == [(808, None, "offline-0"), (808, None, "offline-1")]
