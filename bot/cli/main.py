@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "bot.cli.summarize",
     "bot.cli.bot",
     "bot.cli.push",
+    "bot.cli.health",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
