@@ -286,7 +286,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.backend == "sqlite":
         store_file = Path(args.work_dir) / f"bench-{args.posts}.db"
         bare_file = Path(args.work_dir) / f"bare-{args.posts}.db"
-        remove_sqlite_files(store_file, bare_file)
+        if not args.search_only:
+            remove_sqlite_files(store_file, bare_file)
         db = Database(f"sqlite+aiosqlite:///{store_file}")
         sqlite_conn = sqlite3.connect(store_file)
 
@@ -297,11 +298,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         schema = f"bench_{args.posts}"
         dsn = PG_URL.replace("+asyncpg", "")
-        admin = await asyncpg.connect(dsn)
-        for name in (schema, f"{schema}_bare"):
-            await admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-            await admin.execute(f'CREATE SCHEMA "{name}"')
-        await admin.close()
+        if not args.search_only:
+            admin = await asyncpg.connect(dsn)
+            for name in (schema, f"{schema}_bare"):
+                await admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+                await admin.execute(f'CREATE SCHEMA "{name}"')
+            await admin.close()
         db = Database(PG_URL, connect_args={"server_settings": {"search_path": schema}})
         pg_conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
 
@@ -310,30 +312,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             return await pg_conn.fetch(positional, *values)
 
     await db.upgrade()
-    added, ours_seconds, preparing_seconds = await ingest_ours(db, path)
-    if args.backend == "sqlite":
-        bare_added, bare_seconds = ingest_bare_sqlite(bare_file, path, args.batch)
-    else:
-        bare_added, bare_seconds = await ingest_bare_postgres(
-            dsn, f"{schema}_bare", path, args.batch
-        )
-    bare_parse_seconds = time_parsing(path)
-    if args.backend == "postgresql":
-        async with db.engine.begin() as conn:
-            await conn.execute(text("ANALYZE"))
-    searches = await time_searches(db, queries, raw)
-    latest = await time_latest(db)
-    async with db.session() as session:
-        stats = await ArticleRepository(session).stats()
-    await db.dispose()
-    ours_rate = added / ours_seconds
-    bare_rate = bare_added / bare_seconds
-    return {
-        "backend": args.backend,
-        "posts": args.posts,
-        "articles": stats.articles,
-        "stories": stats.stories,
-        "ingest": {
+    ingest: dict[str, Any] = {"skipped": "--search-only: timings of the existing store"}
+    if not args.search_only:
+        added, ours_seconds, preparing_seconds = await ingest_ours(db, path)
+        if args.backend == "sqlite":
+            bare_added, bare_seconds = ingest_bare_sqlite(bare_file, path, args.batch)
+        else:
+            bare_added, bare_seconds = await ingest_bare_postgres(
+                dsn, f"{schema}_bare", path, args.batch
+            )
+        bare_parse_seconds = time_parsing(path)
+        ours_rate = added / ours_seconds
+        bare_rate = bare_added / bare_seconds
+        ingest = {
             "ours_posts_per_s": round(ours_rate, 1),
             "bare_posts_per_s": round(bare_rate, 1),
             "ratio": round(ours_rate / bare_rate, 3),
@@ -343,7 +334,35 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 added / (ours_seconds - preparing_seconds + bare_parse_seconds), 1
             ),
             "bare_seconds": round(bare_seconds, 1),
-        },
+        }
+    if args.backend == "postgresql":
+        async with db.engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+    searches = await time_searches(db, queries, raw)
+    latest = await time_latest(db)
+    async with db.session() as session:
+        stats = await ArticleRepository(session).stats()
+        if args.backend == "sqlite":
+            store_bytes = store_file.stat().st_size
+        else:
+            store_bytes = int(
+                await session.scalar(
+                    text(
+                        "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c"
+                        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+                    )
+                )
+                or 0
+            )
+    await db.dispose()
+    return {
+        "backend": args.backend,
+        "posts": args.posts,
+        "articles": stats.articles,
+        "stories": stats.stories,
+        "store_mb": round(store_bytes / 2**20, 1),
+        "ingest": ingest,
         "search": {
             **{k: v for k, v in searches.items() if k != "queries"},
             "p99_ratio": round(searches["ours"]["p99_ms"] / searches["raw_sql"]["p99_ms"], 3),
@@ -361,6 +380,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--work-dir", default="/tmp/newsbot-bench")
     parser.add_argument("--batch", type=int, default=200, help="baseline batch size")
+    parser.add_argument(
+        "--search-only", action="store_true", help="time searches on the store a run left"
+    )
     print(json.dumps(asyncio.run(run(parser.parse_args())), ensure_ascii=False, indent=2))
 
 

@@ -21,6 +21,11 @@ stops growing does not age). Between equally relevant articles the newer wins; t
 most `1 + RECENCY_WEIGHT` (a fresh article) and halves its excess after `RECENCY_HALF_LIFE_DAYS`,
 so an article more than `1 + RECENCY_WEIGHT` times as relevant always beats a newer one.
 
+An unfiltered query that matches more than `MAX_CANDIDATES` articles ranks only the newest
+`MAX_CANDIDATES` of them (highest ids, i.e. last ingested): both engines then score a bounded
+number of rows, so a word found in most articles costs milliseconds, not seconds, at a million
+posts. A filtered query ranks all its matches (the cap would apply before the filter).
+
 Each story (see `storage.dedup`) shows once: its best-scoring article, naming the other feeds.
 """
 
@@ -44,6 +49,8 @@ log = logging.getLogger(__name__)
 TITLE_WEIGHT = 3.0
 # A longer query is cut to its first terms: still all AND-ed, so results only widen a little.
 MAX_QUERY_TERMS = 32
+# An unfiltered query ranks at most this many of its newest matches (see the module doc).
+MAX_CANDIDATES = 5000
 RECENCY_WEIGHT = 0.5
 RECENCY_HALF_LIFE_DAYS = 7.0
 TOKENIZER_META = "search.tokenizer"
@@ -97,8 +104,9 @@ class SearchBackend(Protocol):
 
     async def clear(self, session: AsyncSession) -> None: ...
 
-    def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
-        """SQL yielding `(id, relevance)` of the articles holding every term, and its params."""
+    def match(self, terms: Sequence[str], newest: int | None = None) -> tuple[str, dict[str, Any]]:
+        """SQL yielding `(id, relevance)` of the articles holding every term (of the `newest`
+        such articles by id, when given), and its params."""
         ...
 
     def age_days(self) -> str:
@@ -122,12 +130,14 @@ class Fts5Backend:
     async def clear(self, session: AsyncSession) -> None:
         await session.execute(text("DELETE FROM article_fts"))
 
-    def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    def match(self, terms: Sequence[str], newest: int | None = None) -> tuple[str, dict[str, Any]]:
         expression = " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
         sql = (
             f"SELECT rowid AS id, -bm25(article_fts, {TITLE_WEIGHT}, 1.0) AS relevance"
             " FROM article_fts WHERE article_fts MATCH :match"
         )
+        if newest is not None:
+            sql += f" ORDER BY rowid DESC LIMIT {int(newest)}"
         return sql, {"match": expression}
 
     def age_days(self) -> str:
@@ -158,10 +168,17 @@ class TsvectorBackend:
     async def clear(self, session: AsyncSession) -> None:
         await session.execute(text("DELETE FROM article_fts"))
 
-    def match(self, terms: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    def match(self, terms: Sequence[str], newest: int | None = None) -> tuple[str, dict[str, Any]]:
+        matching = (
+            "SELECT f.article_id, f.document FROM article_fts f"
+            " WHERE f.document @@ CAST(:match AS tsquery)"
+        )
+        if newest is not None:
+            matching += f" ORDER BY f.article_id DESC LIMIT {int(newest)}"
         sql = (
-            "SELECT f.article_id AS id, ts_rank_cd(f.document, q, 1) AS relevance"
-            " FROM article_fts f, CAST(:match AS tsquery) q WHERE f.document @@ q"
+            "SELECT c.article_id AS id,"
+            " ts_rank_cd(c.document, CAST(:match AS tsquery), 1) AS relevance"
+            f" FROM ({matching}) c"
         )
         return sql, {"match": " & ".join(_pg_lexeme(term) for term in terms)}
 
@@ -235,7 +252,8 @@ def search_sql(
     offset: int,
 ) -> tuple[str, dict[str, Any]]:
     """The one SQL statement of a search: `(id, score, story_size)` of each story's best."""
-    match_sql, params = backend.match(terms)
+    unfiltered = not (filters.category or filters.tag or filters.since or filters.until)
+    match_sql, params = backend.match(terms, MAX_CANDIDATES if unfiltered else None)
     where = []
     if filters.category:
         where.append("a.category_id = (SELECT id FROM categories WHERE slug = :category)")

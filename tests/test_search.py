@@ -236,3 +236,16 @@ async def test_a_very_long_query_is_cut_not_refused(database: Database) -> None:
     long_query = body * 30
     assert len(set(tokenize_query(long_query))) > MAX_QUERY_TERMS
     assert keys(await find(database, long_query)) == ["a"]
+
+
+async def test_a_word_in_too_many_articles_ranks_the_newest_of_them(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("storage.search.MAX_CANDIDATES", 2)
+    await store(
+        database,
+        *(record(f"k{i}", f"央行公开市场操作第{i}期", f"{FILLER}第{i}期。" * (3 - i))
+          for i in range(3)),
+    )  # fmt: skip
+    assert set(keys(await find(database, "央行"))) == {"k1", "k2"}
+    assert set(keys(await find(database, "央行", category="emnews"))) == {"k0", "k1", "k2"}
