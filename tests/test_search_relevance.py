@@ -141,6 +141,11 @@ def test_the_cli_prints_store_articles_with_score_and_snippet(
         main(["trending", "--hours", "720", "--limit", "3", "--json", "--database-url", url]) == 0
     )
     assert len(json.loads(capsys.readouterr().out)) == 3
+    assert main(["search", "韶关", "--limit", "0", "--database-url", url]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", "韶关", "--since", "last week", "--database-url", url])
+    assert exit_.value.code == 2
+    capsys.readouterr()
     assert main(["reindex", "--database-url", url]) == 0
     assert "indexed" in capsys.readouterr().out
     assert main(["search", "韶关", "--json", "--database-url", url]) == 0
