@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -216,16 +216,18 @@ class PushRepository:
                 reason = "over the cap of items per push"
                 rows.append(_ledger_row(plan, article, DeliveryState.SKIPPED, reason, now))
         if rows:
-            for start in range(0, len(rows), 500):
-                await self.session.execute(
-                    _insert_ignoring_duplicates(self.session, rows[start : start + 500])
-                )
+            await self.session.execute(_insert_ignoring_duplicates(self.session), rows)
+        moves: dict[tuple[int, datetime | None], list[int]] = {}
         for plan in plans:
-            await self.session.execute(
-                update(Subscription)
-                .where(Subscription.id == plan.subscription_id)
-                .values(cursor_article_id=plan.cursor, next_due_at=plan.next_due_at)
-            )
+            moves.setdefault((plan.cursor, plan.next_due_at), []).append(plan.subscription_id)
+        for (cursor, next_due_at), ids in moves.items():
+            for start in range(0, len(ids), 500):
+                await self.session.execute(
+                    update(Subscription)
+                    .where(Subscription.id.in_(ids[start : start + 500]))
+                    .values(cursor_article_id=cursor, next_due_at=next_due_at)
+                    .execution_options(synchronize_session=False)
+                )
         return sum(len(plan.picked) for plan in plans)
 
     async def pending(self) -> tuple[list[Subscription], list[QueuedDelivery]]:
@@ -311,51 +313,82 @@ def _ledger_row(
     }
 
 
-def _insert_ignoring_duplicates(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
+def _insert_ignoring_duplicates(session: AsyncSession) -> Any:
+    """An executemany INSERT that leaves rows already in the ledger alone."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     if dialect == "postgresql":
-        return pg_insert(Delivery).values(rows).on_conflict_do_nothing()
+        return pg_insert(Delivery).on_conflict_do_nothing()
     if dialect == "sqlite":
-        return sqlite_insert(Delivery).values(rows).on_conflict_do_nothing()
-    return insert(Delivery).values(rows)
+        return sqlite_insert(Delivery).on_conflict_do_nothing()
+    return insert(Delivery)
+
+
+_BY_IDS = Delivery.id.in_(bindparam("b_ids", expanding=True))
+_MARK_SENT = (
+    update(Delivery)
+    .where(_BY_IDS)
+    .values(
+        state=DeliveryState.SENT,
+        attempts=Delivery.attempts + 1,
+        message_id=bindparam("b_message_id"),
+        sent_at=bindparam("b_at"),
+        last_error=None,
+    )
+)
+_MARK_FAILED = (
+    update(Delivery)
+    .where(_BY_IDS)
+    .values(
+        state=DeliveryState.FAILED, attempts=Delivery.attempts + 1, last_error=bindparam("b_error")
+    )
+)
+_RECORD_ATTEMPT = (
+    update(Delivery)
+    .where(_BY_IDS)
+    .values(attempts=Delivery.attempts + 1, last_error=bindparam("b_error"))
+)
 
 
 class Ledger:
     """The hot path of the fan-out: one short transaction per confirmed message.
 
-    Core statements on a connection, not the ORM, keep the CPU per message low.
+    Each write is one UPDATE, atomic on its own, so the connection held for the fan-out
+    (`async with ledger:`) runs in autocommit: one round trip per message instead of
+    BEGIN, UPDATE and COMMIT, and no ORM or pool checkout on the way.
     """
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Ledger:
+        conn = await self.db.engine.connect()
+        self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
 
     async def mark_sent(self, delivery_ids: Sequence[int], message_id: int | None) -> None:
-        await self._update(
-            delivery_ids,
-            state=DeliveryState.SENT,
-            attempts=Delivery.attempts + 1,
-            message_id=message_id,
-            sent_at=utcnow(),
-            last_error=None,
+        await self._write(
+            _MARK_SENT, {"b_ids": list(delivery_ids), "b_message_id": message_id, "b_at": utcnow()}
         )
 
     async def mark_failed(self, delivery_ids: Sequence[int], error: str) -> None:
-        await self._update(
-            delivery_ids,
-            state=DeliveryState.FAILED,
-            attempts=Delivery.attempts + 1,
-            last_error=error[:1000],
-        )
+        await self._write(_MARK_FAILED, {"b_ids": list(delivery_ids), "b_error": error[:1000]})
 
     async def record_attempt(self, delivery_ids: Sequence[int], error: str) -> None:
         """A try that did not get through; the row stays pending."""
-        await self._update(delivery_ids, attempts=Delivery.attempts + 1, last_error=error[:1000])
+        await self._write(_RECORD_ATTEMPT, {"b_ids": list(delivery_ids), "b_error": error[:1000]})
 
-    async def _update(self, delivery_ids: Sequence[int], **values: Any) -> None:
-        async with self.db.engine.begin() as conn:
-            await conn.execute(
-                update(Delivery).where(Delivery.id.in_(list(delivery_ids))).values(**values)
-            )
+    async def _write(self, statement: Any, values: dict[str, Any]) -> None:
+        if self._conn is None:
+            async with self.db.engine.begin() as conn:
+                await conn.execute(statement, values)
+            return
+        await self._conn.execute(statement, values)
 
     async def pause(self, subscription_id: int, reason: str) -> None:
         async with self.db.session() as session, session.begin():

@@ -265,7 +265,8 @@ class Pusher:
         report = PushReport()
         try:
             report.planned = await plan_due(self.db, now=now or utcnow(), tz=self.tz)
-            await self.send_pending(report)
+            async with self.ledger:
+                await self.send_pending(report)
         except LeaseLost:
             report.lost_lease = True
             log.warning("push lease lost; another replica takes over")
