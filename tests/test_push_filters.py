@@ -228,3 +228,10 @@ def test_the_governor_waits_out_a_flood_answer_for_everyone() -> None:
     governor = SendGovernor()
     governor.hold(12.0)
     assert governor.ready_at(1) == 12.0 and governor.ready_at(-5) == 12.0
+
+
+def test_hashtags_are_escaped_whole_and_capped() -> None:
+    tagged = PushItem(1, "标题", "摘要", None, "R&D", tuple(f"标签{n}" for n in range(20)))
+    text = render_headline(tagged, "zh")
+    assert text.endswith("#R&amp;D #标签0 #标签1 #标签2 #标签3")
+    assert html_error(text) is None

@@ -97,10 +97,6 @@ class _Outgoing:
     preview: bool
 
 
-def _lang(code: str) -> Lang:
-    return language_for(code)
-
-
 def filter_of(
     subscription: Subscription, tokenize: Tokenize = tokenize_query
 ) -> SubscriptionFilter:
@@ -206,7 +202,7 @@ def _item(article: NewArticle) -> PushItem:
 
 def compose(subscription: Subscription, queued: Sequence[QueuedDelivery]) -> list[_Outgoing]:
     """One message per headline, or the digest in as few messages as fit."""
-    lang = _lang(subscription.language)
+    lang = language_for(subscription.language)
     if not Schedule.decode(subscription.schedule).is_digest:
         return [
             _Outgoing(render_headline(_item(row.article), lang), (row.id,), True) for row in queued
@@ -288,7 +284,7 @@ class Pusher:
             if sub.id not in rows_by_sub:
                 continue
             targets[sub.id] = _Target(
-                sub.id, sub.chat_id, sub.message_thread_id, _lang(sub.language)
+                sub.id, sub.chat_id, sub.message_thread_id, language_for(sub.language)
             )
             queues[sub.id] = deque(compose(sub, rows_by_sub[sub.id]))
         order = itertools.count()

@@ -45,8 +45,8 @@ def _link(item: PushItem, lang: Lang) -> str:
 
 def _hashtags(item: PushItem) -> str:
     names = ([item.category] if item.category else []) + list(item.tags)
-    words = ("".join(name.split())[:40] for name in names)
-    return " ".join("#" + html.escape(word) for word in words if word)[: MAX_HASHTAGS * 48]
+    words = [word for word in ("".join(name.split())[:40] for name in names) if word]
+    return " ".join("#" + html.escape(word) for word in words[:MAX_HASHTAGS])
 
 
 def _title(item: PushItem) -> str:
@@ -79,12 +79,13 @@ def render_digest(
     """Messages of whole entries, each at most `limit` long, with the articles each carries."""
     head = f"<b>{html.escape(heading)}</b>"
     messages: list[tuple[str, list[int]]] = []
-    text, carried = head, list[int]()
+    text = head
+    carried: list[int] = []
     for number, item in enumerate(items, start=1):
         entry = _digest_entry(number, item, lang)
         if carried and len(text) + 2 + len(entry) > limit:
             messages.append((text, carried))
-            text, carried = head, list[int]()
+            text, carried = head, []
         text += "\n\n" + entry
         carried.append(item.article_id)
     if carried:
