@@ -43,6 +43,10 @@ def bot_env(api: FakeBotAPI | None, database: Path, **extra: str) -> dict[str, s
 
 
 def newsbot(*args: str) -> list[str]:
+    """The installed `newsbot` script of this environment (the module when not installed)."""
+    script = Path(sys.executable).with_name("newsbot")
+    if script.exists():
+        return [str(script), *args]
     return [sys.executable, "-m", "bot.cli.main", *args]
 
 
