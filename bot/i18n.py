@@ -136,10 +136,6 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
         "zh": "我不认识 /{command} 这个命令。发送 /help 查看全部命令。",
         "en": "I don't know the command /{command}. Send /help for the list.",
     },
-    "plain_text_hint": {
-        "zh": "想搜索的话请用 /search {text}",
-        "en": "To search, use /search {text}",
-    },
     "error_generic": {
         "zh": "抱歉，处理时出了点问题，请稍后再试。",
         "en": "Sorry, something went wrong. Please try again later.",

@@ -600,6 +600,15 @@ class FakeBotAPI:
             raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
         if len(str(params.get("next_offset", "")).encode("utf-8")) > 64:
             raise ApiError(400, "Bad Request: NEXT_OFFSET_INVALID")
+        button = params.get("button")
+        if button is not None and not (
+            button.get("text")
+            and (
+                "web_app" in button
+                or re.fullmatch(r"[A-Za-z0-9_-]{1,64}", button.get("start_parameter", ""))
+            )
+        ):
+            raise ApiError(400, "Bad Request: BUTTON_INVALID")
         ids = [str(result.get("id", "")) for result in results]
         if len(set(ids)) != len(ids) or any(not i or len(i.encode()) > 64 for i in ids):
             raise ApiError(400, "Bad Request: RESULT_ID_INVALID")

@@ -243,7 +243,16 @@ async def test_inline_mode_answers_articles_paginated_with_next_offset(
     assert first["input_message_content"]["parse_mode"] == "HTML"
     assert f'<a href="{SHAOGUAN_URL}">' in first["input_message_content"]["message_text"]
 
+    assert "button" not in answer.params
+    [nothing] = await conversation.inline("xyzzy不存在")
+    assert nothing.params["results"] == []
+    assert nothing.params["button"] == {
+        "text": text("zh", "inline_none", query="xyzzy不存在"),
+        "start_parameter": "inline",
+    }
+
     [newest] = await conversation.inline("")
+    assert newest.params["button"]["text"] == text("zh", "inline_empty")
     assert len(newest.params["results"]) == 10
     assert newest.params["next_offset"] == "10"
     [second] = await conversation.inline("", offset="10")

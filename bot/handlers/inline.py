@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram import (
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Update,
+)
 from telegram.ext import Application, InlineQueryHandler
 
 from bot.handlers.common import Context, render_context, state_of, viewer_of
+from bot.i18n import text
 from bot.render.html import render_inline
 from bot.services.search import inline_search
 
@@ -31,8 +37,17 @@ async def inline_query(update: Update, context: Context) -> None:
                 input_message_content=InputTextMessageContent(article.html),
             )
         )
+    hint = None
+    if not page.results and not query.offset:
+        hint = text(viewer.lang, "inline_none", query=page.query[:40])
+    elif not page.query:
+        hint = text(viewer.lang, "inline_empty")
     await query.answer(
-        results, next_offset=page.next_offset, cache_time=CACHE_SECONDS, is_personal=False
+        results,
+        next_offset=page.next_offset,
+        cache_time=CACHE_SECONDS,
+        is_personal=False,
+        button=InlineQueryResultsButton(text=hint, start_parameter="inline") if hint else None,
     )
 
 
