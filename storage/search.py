@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 TITLE_WEIGHT = 3.0
 # A longer query is cut to its first terms: still all AND-ed, so results only widen a little.
 MAX_QUERY_TERMS = 32
+# Only the start of a very long body is indexed: PostgreSQL refuses a tsvector over 1 MB.
+MAX_INDEXED_BODY_CHARS = 30_000
 # An unfiltered query ranks at most this many of its newest matches (see the module doc).
 MAX_CANDIDATES = 5000
 RECENCY_WEIGHT = 0.5
@@ -87,9 +89,8 @@ def article_body(article: Article) -> str:
 
 
 def indexed_text(article: Article) -> IndexedText:
-    return IndexedText(
-        article.id, tokenize_document(article.title), tokenize_document(article_body(article))
-    )
+    body = article_body(article)[:MAX_INDEXED_BODY_CHARS]
+    return IndexedText(article.id, tokenize_document(article.title), tokenize_document(body))
 
 
 def _index_rows(texts: Sequence[IndexedText]) -> list[dict[str, Any]]:
@@ -322,7 +323,11 @@ async def search(
     articles = {a.id: a for a in await session.scalars(select(Article).where(Article.id.in_(ids)))}
     shared = [articles[row.id] for row in rows if row.story_size > 1]
     others = await _other_sources(session, shared) if shared else {}
-    return [SearchHit(articles[id_], score, others.get(id_, ())) for id_, score in scored]
+    return [
+        SearchHit(articles[id_], score, others.get(id_, ()))
+        for id_, score in scored
+        if id_ in articles
+    ]
 
 
 async def _other_sources(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from storage.dedup import rebuild_stories
 from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
 from storage.search import (
+    MAX_INDEXED_BODY_CHARS,
     MAX_QUERY_TERMS,
     TOKENIZER_ID,
     SearchFilters,
@@ -249,3 +251,11 @@ async def test_a_word_in_too_many_articles_ranks_the_newest_of_them(
     )  # fmt: skip
     assert set(keys(await find(database, "央行"))) == {"k1", "k2"}
     assert set(keys(await find(database, "央行", category="emnews"))) == {"k0", "k1", "k2"}
+
+
+async def test_a_huge_article_is_indexed_by_its_start(database: Database) -> None:
+    rng = random.Random(4)
+    noise = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(MAX_INDEXED_BODY_CHARS * 4))
+    await store(database, record("huge", "超长文章", "开头写着韶关。" + noise + "结尾写着潍柴。"))
+    assert keys(await find(database, "韶关")) == ["huge"]
+    assert await find(database, "潍柴") == []
