@@ -5,6 +5,7 @@ the real handler path, against the search query alone; the running bot's memory;
 
 On a store of N synthetic posts (../shared/tools/synth_corpus.py, ingested through our
 pipeline, cached under --work), in one run:
+Each query is timed three ways back to back (so all three see the same machine load):
 - `raw_sql`: the SQL statement `storage.search.search()` runs, executed raw on the driver;
 - `search_call`: `search()` itself (SQL plus loading the hit articles and their stories);
 - `handler`: `/search QUERY` as a Telegram update through the real `Application` (parsing,
@@ -206,6 +207,7 @@ async def measure_latency(store: Path, runs: int) -> dict[str, Any]:
             for query in QUERIES:  # warm caches and jieba once, outside the samples
                 await search(session, query, limit=PAGE + 1)
         await handler_samples(application, request, [f"/search {q}" for q in QUERIES], 1)
+        handler: list[float] = []
         for _ in range(runs):
             for query in QUERIES:
                 sql, params = search_sql(
@@ -219,9 +221,7 @@ async def measure_latency(store: Path, runs: int) -> dict[str, Any]:
                     started = time.perf_counter()
                     await search(session, query, limit=PAGE + 1)
                     calls.append(time.perf_counter() - started)
-        handler = await handler_samples(
-            application, request, [f"/search {q}" for q in QUERIES], runs
-        )
+                handler += await handler_samples(application, request, [f"/search {query}"], 1)
         latest = await handler_samples(application, request, ["/latest"], runs * 5)
     await db.dispose()
     result = {
