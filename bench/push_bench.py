@@ -30,7 +30,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from fakebotapi_flood import TOKEN, FloodFakeBotAPI  # noqa: E402
-from push_support import arrivals, batch, store_articles, subscribe  # noqa: E402
+from push_support import (  # noqa: E402
+    arrivals,
+    batch,
+    repeats_per_run,
+    store_articles,
+    subscribe,
+)
 
 from storage.db import Database  # noqa: E402
 from storage.push_repository import SubscriptionSpec  # noqa: E402
@@ -151,30 +157,20 @@ async def crash_rounds(
                 if process.poll() is not None:
                     break
                 process.send_signal(signal.SIGKILL)
-                kill_times.append(time.monotonic())
                 await asyncio.to_thread(process.wait)
+                kill_times.append(time.monotonic() + 0.5)
             finisher = start_push(url, fake, 900, "--private-interval", "0")
             await asyncio.to_thread(finisher.communicate)
             after_finish = len(fake.sent)
             clean = start_push(url, fake, 900, "--private-interval", "0")
             await asyncio.to_thread(clean.communicate)
-            per_kill = [0] * len(kill_times)
-            firsts: dict[tuple[int, Any, str], float] = {}
-            for message in fake.sent:
-                for key in arrivals([message]):
-                    if key in firsts:
-                        slot = next(
-                            (i for i, at in enumerate(kill_times) if at > firsts[key]), None
-                        )
-                        if slot is not None:
-                            per_kill[slot] += 1
-                    else:
-                        firsts[key] = message.at
+            *per_kill, after_finish_repeats = repeats_per_run(fake.sent, kill_times)
             return {
                 "backend": backend,
                 "kills": len(kill_times),
                 "duplicates_per_kill": per_kill,
                 "max_duplicates_per_kill": max(per_kill, default=0),
+                "repeats_of_the_finishing_run": after_finish_repeats,
                 "sent_by_clean_restart": len(fake.sent) - after_finish,
                 **delivery_figures(fake, expected),
             }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections import Counter
@@ -109,3 +110,18 @@ async def second_replica(db: Database) -> Database:
     async with db.engine.connect() as conn:
         schema = await conn.scalar(text("SELECT current_schema()"))
     return Database(db.url, connect_args={"server_settings": {"search_path": str(schema)}})
+
+
+def repeats_per_run(sent: Sequence[Sent], run_ends: Sequence[float]) -> list[int]:
+    """How many repeats each push run caused, for runs one after another that ended (were
+    killed) at `run_ends`, and a last run after them: a repeat is blamed on the run that sent
+    the arrival it repeats, which could not record that send."""
+    per_run = [0] * (len(run_ends) + 1)
+    last_arrival: dict[tuple[int, int | None, str], float] = {}
+    for message in sent:
+        for key in arrivals([message]):
+            previous = last_arrival.get(key)
+            last_arrival[key] = message.at
+            if previous is not None:
+                per_run[bisect.bisect_right(run_ends, previous)] += 1
+    return per_run
