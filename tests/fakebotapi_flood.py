@@ -74,6 +74,7 @@ class Sent:
 class FloodFakeBotAPI:
     per_second: int = 30
     group_per_minute: int = 20
+    group_window: float = 60.0
     forbidden: dict[int, str] = field(default_factory=dict)
     migrate: dict[int, int] = field(default_factory=dict)
     reject: dict[int, str] = field(default_factory=dict)
@@ -161,10 +162,10 @@ class FloodFakeBotAPI:
             return max(1, math.ceil(self._global[0] + 1.0 - now))
         sent = self._groups.get(chat_id)
         if sent is not None:
-            while sent and sent[0] <= now - 60.0:
+            while sent and sent[0] <= now - self.group_window:
                 sent.popleft()
             if len(sent) >= self.group_per_minute:
-                return max(1, math.ceil(sent[0] + 60.0 - now))
+                return max(1, math.ceil(sent[0] + self.group_window - now))
         return 0
 
     def max_in_window(self, seconds: float, chat_id: int | None = None) -> int:

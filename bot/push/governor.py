@@ -16,6 +16,8 @@ class FloodLimits:
     per_second: float = 30.0
     per_group_minute: int = 20
     private_interval: float = 1.0
+    group_window: float = 60.0
+    """The group limit's window in seconds: a minute at Telegram, shorter in tests."""
     margin: float = 0.01
     """Extra fraction on every window, for clock jitter between us and Telegram."""
 
@@ -37,7 +39,7 @@ class SendGovernor:
         per_second = self.limits.per_second
         self._global_slots = max(1, int(per_second)) if per_second >= 1 else 1
         self._global_window = (self._global_slots / per_second) * (1 + self.limits.margin)
-        self._group_window = 60.0 * (1 + self.limits.margin)
+        self._group_window = self.limits.group_window * (1 + self.limits.margin)
         self._private_gap = self.limits.private_interval * (1 + self.limits.margin)
 
     def chat_ready_at(self, chat_id: int) -> float:
