@@ -70,15 +70,17 @@ async def fresh_store(backend: str, folder: Path) -> AsyncIterator[tuple[Databas
             await admin.close()
 
 
-def start_push(url: str, fake: FloodFakeBotAPI, rate: float, *extra: str) -> subprocess.Popen[str]:
+def start_push(
+    url: str, fake: FloodFakeBotAPI, rate: float, *extra: str, lease_ttl: float = 30
+) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "NEWSBOT_DATABASE_URL": url,
         "NEWSBOT_TELEGRAM_TOKEN": TOKEN,
         "NEWSBOT_TELEGRAM_BASE_URL": fake.base_url,
     }
-    command = [sys.executable, "-m", "bot.cli.main", "push", "--json", "--lease-ttl", "2"]
-    command += ["--rate", str(rate), "--wait-lease", "30", *extra]
+    command = [sys.executable, "-m", "bot.cli.main", "push", "--json"]
+    command += ["--lease-ttl", str(lease_ttl), "--rate", str(rate), "--wait-lease", "30", *extra]
     return subprocess.Popen(
         command, env=env, cwd=tempfile.gettempdir(), stdout=subprocess.PIPE, text=True
     )
@@ -150,7 +152,7 @@ async def crash_rounds(
             kill_times: list[float] = []
             for _ in range(kills):
                 before = len(fake.sent)
-                process = start_push(url, fake, 900, "--private-interval", "0")
+                process = start_push(url, fake, 900, "--private-interval", "0", lease_ttl=2)
                 target = before + chance.randint(1, max(2, len(expected) // (kills + 2)))
                 while len(fake.sent) < target and process.poll() is None:  # noqa: ASYNC110
                     await asyncio.sleep(0.002)
@@ -159,10 +161,10 @@ async def crash_rounds(
                 process.send_signal(signal.SIGKILL)
                 await asyncio.to_thread(process.wait)
                 kill_times.append(time.monotonic() + 0.5)
-            finisher = start_push(url, fake, 900, "--private-interval", "0")
+            finisher = start_push(url, fake, 900, "--private-interval", "0", lease_ttl=2)
             await asyncio.to_thread(finisher.communicate)
             after_finish = len(fake.sent)
-            clean = start_push(url, fake, 900, "--private-interval", "0")
+            clean = start_push(url, fake, 900, "--private-interval", "0", lease_ttl=2)
             await asyncio.to_thread(clean.communicate)
             *per_kill, after_finish_repeats = repeats_per_run(fake.sent, kill_times)
             return {
