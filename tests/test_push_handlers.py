@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from push_support import article, keys_in, store_articles
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import Application, CallbackContext
 from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
+from bot.handlers.subscriptions import push_tick
 from bot.settings import load_settings
 from storage.db import Database
 from storage.push_repository import PushRepository
@@ -312,3 +314,24 @@ async def test_in_a_private_chat_the_user_manages_their_own_subscriptions(
     await feed(application, command("/unsubscribe", MEMBER, private(MEMBER)))
     assert await chat_subscriptions(database, MEMBER["id"]) == []
     assert api.sent("sendMessage")[-1]["text"] == "Removed 1 subscription(s)."
+
+
+async def test_the_application_push_job_sends_new_headlines_to_subscribers(
+    telegram: tuple[Application, TelegramLike],
+    database: Database,  # type: ignore[type-arg]
+) -> None:
+    application, api = telegram
+    await feed(application, command("/subscribe +央行", MEMBER, private(MEMBER)))
+    await store_articles(
+        database,
+        [
+            article("pboc", "央行下调存款准备金率", body="央行宣布降准。"),
+            article("cars", "新能源汽车销量创新高", body="汽车市场回暖。"),
+        ],
+    )
+
+    await push_tick(CallbackContext(application))
+
+    pushed = [m for m in api.sent("sendMessage") if "news.example.org" in m["text"]]
+    assert [(m["chat_id"], keys_in(m["text"])) for m in pushed] == [(MEMBER["id"], ["pboc"])]
+    assert pushed[0]["text"].startswith("<b>央行下调存款准备金率</b>")
