@@ -10,7 +10,7 @@ import sys
 from typing import Any
 from urllib.parse import urlparse
 
-from bot.cli.store import EXIT_USAGE, add_database_option, settings_from
+from bot.cli.store import EXIT_FAILED, EXIT_USAGE, add_database_option, settings_from
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,15 +34,27 @@ def _run(args: argparse.Namespace) -> int:
         if problem:
             print(f"newsbot: {problem}", file=sys.stderr)
             return EXIT_USAGE
-        asyncio.run(serve_webhook(settings, args))
-        return 0
+    from sqlalchemy.exc import SQLAlchemyError
+    from telegram.error import TelegramError
+
+    try:
+        if args.webhook:
+            asyncio.run(serve_webhook(settings, args))
+        else:
+            run_polling(settings)
+    except (OSError, RuntimeError, SQLAlchemyError, TelegramError) as exc:
+        print(f"newsbot: cannot run the bot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def run_polling(settings: Settings) -> None:
     from telegram import Update
 
     from bot.app import build_application
 
     application = build_application(settings)
     application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
-    return 0
 
 
 def _webhook_problem(args: argparse.Namespace) -> str | None:
