@@ -24,7 +24,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsbot", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Store, search, summarize and push Chinese news; run the Telegram bot.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
