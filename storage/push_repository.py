@@ -51,6 +51,7 @@ class NewArticle:
     share_url: str | None
     category: str | None
     tags: tuple[str, ...]
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,10 @@ class Plan:
     next_due_at: datetime | None
     picked: list[NewArticle] = field(default_factory=list)
     over_cap: list[NewArticle] = field(default_factory=list)
+
+
+LATE_ID_SPAN = 5_000
+"""How far below a cursor to look for late-committed articles (by primary key, so cheap)."""
 
 
 class PushRepository:
@@ -134,9 +139,18 @@ class PushRepository:
     async def newest_article_id(self) -> int:
         return int(await self.session.scalar(select(func.max(Article.id))) or 0)
 
-    async def articles_between(self, after_id: int, upto_id: int) -> list[NewArticle]:
-        """Articles with `after_id < id <= upto_id`, oldest first, bodies flattened for matching."""
-        return await self._articles(Article.id > after_id, Article.id <= upto_id)
+    async def articles_between(
+        self, after_id: int, upto_id: int, stored_since: datetime | None = None
+    ) -> list[NewArticle]:
+        """Articles with `after_id < id <= upto_id`, and any stored since `stored_since` with a
+        lower id (a transaction that committed late), oldest first, bodies flattened."""
+        if stored_since is None:
+            return await self._articles(Article.id > after_id, Article.id <= upto_id)
+        return await self._articles(
+            Article.id > after_id - LATE_ID_SPAN,
+            Article.id <= upto_id,
+            or_(Article.id > after_id, Article.created_at >= stored_since),
+        )
 
     async def _articles(self, *conditions: Any) -> list[NewArticle]:
         rows = (
@@ -149,6 +163,7 @@ class PushRepository:
                     Article.digest,
                     Article.paragraphs,
                     Article.share_url,
+                    Article.created_at,
                     Category.slug,
                 )
                 .outerjoin(Category, Category.id == Article.category_id)
@@ -170,6 +185,7 @@ class PushRepository:
                 share_url=row.share_url,
                 category=row.slug,
                 tags=tuple(tags.get(row.id, ())),
+                created_at=row.created_at,
             )
             for row in rows
         ]

@@ -25,11 +25,13 @@ from push_support import (
     subscribe,
     subscriptions,
 )
+from sqlalchemy import insert
 from telegram import Bot
 
 from bot.push.delivery import Pusher
 from bot.push.governor import FloodLimits
 from storage.db import Database
+from storage.models import Article
 from storage.push_repository import PushRepository, RowLease, SubscriptionSpec, lease_for
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -241,3 +243,38 @@ async def test_network_failures_back_off_and_leave_rows_pending_for_the_next_rou
     resumed = await pusher(database, bot).run_once()
     assert resumed.planned == 0 and resumed.items_sent == 2
     assert sorted(arrivals(fake.sent)) == [(808, None, "offline-0"), (808, None, "offline-1")]
+
+
+async def test_an_article_whose_transaction_commits_late_is_still_pushed(
+    database: Database, fake: FloodFakeBotAPI, bot: Bot
+) -> None:
+    """Two ingests at once (two replicas): a lower id can commit after a higher one was pushed."""
+    if database.dialect == "sqlite":
+        pytest.skip("SQLite has one writer at a time, so ids always commit in order")
+    await subscribe(database, [SubscriptionSpec(chat_id=919, chat_type="private")])
+    job = pusher(database, bot)
+    async with database.engine.connect() as slow_ingest:
+        await slow_ingest.execute(insert(Article).values(**bare_article("late-1")))
+        async with database.engine.begin() as quick_ingest:
+            await quick_ingest.execute(insert(Article).values(**bare_article("late-2")))
+        assert (await job.run_once()).items_sent == 1
+        await slow_ingest.commit()
+
+    assert (await job.run_once()).items_sent == 1
+    assert sorted(arrivals(fake.sent)) == [(919, None, "late-1"), (919, None, "late-2")]
+    assert (await job.run_once()).items_sent == 0
+
+
+def bare_article(key: str) -> dict[str, object]:
+    """Just the article row, as an ingest writes it before its index and story bookkeeping."""
+    record = article(key, f"新闻 {key}")
+    return {
+        "key": key,
+        "title": record.title,
+        "published_at": record.published_at,
+        "paragraphs": [[text, heading] for text, heading in record.paragraphs],
+        "summary": record.summary,
+        "summary_version": 1,
+        "share_url": record.share_url,
+        "content_hash": record.content_hash,
+    }

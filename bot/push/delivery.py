@@ -54,6 +54,10 @@ from storage.tokenizer import tokenize_document, tokenize_query
 
 log = logging.getLogger(__name__)
 
+LATE_COMMIT_WINDOW = timedelta(minutes=10)
+"""How long after it was stored an article below a cursor is still looked at: ids come from
+a sequence in insert order, but transactions may commit out of that order."""
+
 
 class LeaseLost(RuntimeError):
     """Another replica may be pushing now; stop before sending anything more."""
@@ -117,13 +121,24 @@ def choose(
     facts: Callable[[NewArticle, bool], ArticleFacts],
     known_stories: set[tuple[int, int]],
     cap: int,
+    late_since: datetime | None = None,
 ) -> tuple[list[NewArticle], list[NewArticle]]:
-    """The matching articles past the cursor, one per story, newest `cap` kept; and the rest."""
+    """The matching articles past the cursor, one per story, newest `cap` kept; and the rest.
+
+    Articles stored since `late_since` count even below the cursor: their transaction may
+    have committed after a newer id was seen. Their story being in the ledger already is
+    what keeps them from going out twice.
+    """
     needs_tokens = bool(wanted.include or wanted.exclude)
     picked: list[NewArticle] = []
     stories: set[int] = set()
     for article in articles:
-        if article.id <= cursor or article.story_id in stories:
+        late = (
+            late_since is not None
+            and article.created_at is not None
+            and article.created_at >= late_since
+        )
+        if (article.id <= cursor and not late) or article.story_id in stories:
             continue
         if (subscription_id, article.story_id) in known_stories:
             continue
@@ -146,7 +161,8 @@ async def plan_due(
             return 0
         newest = await repo.newest_article_id()
         lowest = min(sub.cursor_article_id for sub in subscriptions)
-        articles = await repo.articles_between(lowest, newest) if newest > lowest else []
+        late_since = utcnow() - LATE_COMMIT_WINDOW
+        articles = await repo.articles_between(lowest, newest, late_since)
         known = await repo.known_stories(
             [sub.id for sub in subscriptions], (article.story_id for article in articles)
         )
@@ -170,14 +186,19 @@ async def plan_due(
             if schedule.is_digest and sub.next_due_at is None:
                 plans.append(Plan(sub.id, sub.cursor_article_id, due_next))
                 continue
-            if newest <= sub.cursor_article_id and not schedule.is_digest:
-                continue
             picked, over_cap = choose(
-                sub.id, sub.cursor_article_id, articles, filter_of(sub), facts, known, sub.max_items
+                sub.id,
+                sub.cursor_article_id,
+                articles,
+                filter_of(sub),
+                facts,
+                known,
+                sub.max_items,
+                max(late_since, sub.created_at),
             )
-            plans.append(
-                Plan(sub.id, max(newest, sub.cursor_article_id), due_next, picked, over_cap)
-            )
+            cursor = max(newest, sub.cursor_article_id)
+            if picked or over_cap or cursor != sub.cursor_article_id or schedule.is_digest:
+                plans.append(Plan(sub.id, cursor, due_next, picked, over_cap))
         return await repo.record_plans(plans)
 
 
