@@ -106,9 +106,9 @@ def build_application(
         .concurrent_updates(CONCURRENT_UPDATES)
         .build()
     )
-    install_state(
-        application, BotState(db=db or Database(settings.database.url), settings=settings)
-    )
+    state = BotState(db=db or Database(settings.database.url), settings=settings)
+    state.ingest_gate.on_new_articles = lambda: subscriptions.request_push(application)
+    install_state(application, state)
     register_all(application)
     subscriptions.register(application)
     if application.job_queue is not None:

@@ -48,6 +48,12 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "cmd_tag": {"zh": "某个标签的新闻", "en": "News with a tag"},
     "cmd_show": {"zh": "查看一篇新闻的摘要和链接", "en": "One article's summary and link"},
     "cmd_trending": {"zh": "近期热词", "en": "Trending terms"},
+    "cmd_subscribe": {
+        "zh": "订阅推送 [cat:分类] [#标签] [+关键词] [-排除词] [every 30m|daily 08:00]",
+        "en": "Subscribe to pushes [cat:slug] [#tag] [+keyword] [-keyword] [every 30m|daily 08:00]",
+    },
+    "cmd_unsubscribe": {"zh": "取消本聊天的订阅", "en": "Cancel this chat's subscriptions"},
+    "cmd_subscriptions": {"zh": "查看和管理订阅", "en": "List and manage subscriptions"},
     "cmd_ingest": {"zh": "立即抓取新闻 [来源]", "en": "Ingest news now [source]"},
     "cmd_sources": {"zh": "抓取来源", "en": "Ingest sources"},
     "cmd_stats": {"zh": "运行统计", "en": "Statistics"},

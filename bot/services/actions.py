@@ -18,6 +18,9 @@ PUBLIC_COMMANDS = (
     "tag",
     "show",
     "trending",
+    "subscribe",
+    "unsubscribe",
+    "subscriptions",
     "help",
 )
 ADMIN_COMMANDS = ("ingest", "sources", "stats")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy import text
@@ -70,8 +70,10 @@ def sources(settings: Settings) -> Sources:
 class IngestGate:
     """Lets one ingest run at a time, whether an admin asked or the schedule did."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_new_articles: Callable[[], None] | None = None) -> None:
         self._lock = asyncio.Lock()
+        self.on_new_articles = on_new_articles
+        """Called after a run that stored new or changed articles (the push job hooks in)."""
 
     @property
     def busy(self) -> bool:
@@ -87,6 +89,8 @@ class IngestGate:
             from bot.ingest.pipeline import ingest
 
             report = await ingest(db, list(source_list), settings=settings)
+        if self.on_new_articles is not None and (report.added or report.updated):
+            self.on_new_articles()
         return IngestSummary(
             added=report.added,
             updated=report.updated,
