@@ -23,8 +23,9 @@ so an article more than `1 + RECENCY_WEIGHT` times as relevant always beats a ne
 
 An unfiltered query that matches more than `MAX_CANDIDATES` articles ranks only the newest
 `MAX_CANDIDATES` of them (highest ids, i.e. last ingested): both engines then score a bounded
-number of rows, so a word found in most articles costs milliseconds, not seconds, at a million
-posts. A filtered query ranks all its matches (the cap would apply before the filter).
+number of rows, so a word found in most articles costs milliseconds, not seconds. (PostgreSQL
+finds the matches through the GIN index alone, by `article_fts_matches` of migration 0002.)
+A filtered query ranks all its matches (the cap would apply before the filter).
 
 Each story (see `storage.dedup`) shows once: its best-scoring article, naming the other feeds.
 """
@@ -52,7 +53,7 @@ MAX_QUERY_TERMS = 32
 # Only the start of a very long body is indexed: PostgreSQL refuses a tsvector over 1 MB.
 MAX_INDEXED_BODY_CHARS = 30_000
 # An unfiltered query ranks at most this many of its newest matches (see the module doc).
-MAX_CANDIDATES = 5000
+MAX_CANDIDATES = 2000
 RECENCY_WEIGHT = 0.5
 RECENCY_HALF_LIFE_DAYS = 7.0
 TOKENIZER_META = "search.tokenizer"
@@ -170,18 +171,13 @@ class TsvectorBackend:
         await session.execute(text("DELETE FROM article_fts"))
 
     def match(self, terms: Sequence[str], newest: int | None = None) -> tuple[str, dict[str, Any]]:
-        matching = (
-            "SELECT f.article_id, f.document FROM article_fts f"
-            " WHERE f.document @@ CAST(:match AS tsquery)"
-        )
-        if newest is not None:
-            matching += f" ORDER BY f.article_id DESC LIMIT {int(newest)}"
         sql = (
             "SELECT c.article_id AS id,"
-            " ts_rank_cd(c.document, CAST(:match AS tsquery), 1) AS relevance"
-            f" FROM ({matching}) c"
+            " ts_rank_cd(f.document, CAST(:match AS tsquery), 1) AS relevance"
+            " FROM article_fts_matches(CAST(:match AS tsquery), :newest) c"
+            " JOIN article_fts f ON f.article_id = c.article_id"
         )
-        return sql, {"match": " & ".join(_pg_lexeme(term) for term in terms)}
+        return sql, {"match": " & ".join(_pg_lexeme(term) for term in terms), "newest": newest}
 
     def age_days(self) -> str:
         return f"(EXTRACT(EPOCH FROM ({NEWEST} - a.published_at)) / 86400.0)"
