@@ -37,9 +37,9 @@ from telegram.ext import (
 
 from bot.handlers.common import Context, state_of
 from bot.i18n import Lang, language_for
+from bot.i18n import text as catalog_text
 from bot.push.commands import ArgumentError, SubscribeRequest, parse_subscribe
 from bot.push.delivery import Pusher
-from bot.push.messages import push_text
 from bot.push.schedule import Schedule
 from storage.push_repository import PushRepository, SubscriptionSpec, lease_for
 from storage.repository import ArticleRepository
@@ -110,20 +110,20 @@ async def _channel(bot: Bot, name: str, user: User, lang: Lang) -> Destination |
     try:
         chat = await bot.get_chat(name)
     except (BadRequest, Forbidden):
-        return push_text("channel_not_found", lang, channel=name)
+        return catalog_text(lang, "channel_not_found", channel=name)
     if chat.type != ChatType.CHANNEL:
-        return push_text("channel_not_found", lang, channel=name)
+        return catalog_text(lang, "channel_not_found", channel=name)
     if not await is_chat_admin(bot, chat, user, None):
-        return push_text("channel_admins_only", lang, channel=name)
+        return catalog_text(lang, "channel_admins_only", channel=name)
     try:
         me = await bot.get_chat_member(chat.id, bot.id)
     except (BadRequest, Forbidden):
-        return push_text("channel_cannot_post", lang, channel=name)
+        return catalog_text(lang, "channel_cannot_post", channel=name)
     can_post = isinstance(me, ChatMemberOwner) or (
         isinstance(me, ChatMemberAdministrator) and bool(me.can_post_messages)
     )
     if not can_post:
-        return push_text("channel_cannot_post", lang, channel=name)
+        return catalog_text(lang, "channel_cannot_post", channel=name)
     return Destination(chat.id, ChatType.CHANNEL, None, chat.username and f"@{chat.username}")
 
 
@@ -134,10 +134,10 @@ async def _destination(update: Update, context: Context, channel: str | None) ->
     assert chat is not None
     if channel is not None:
         if chat.type != ChatType.PRIVATE or user is None:
-            return push_text("channel_from_private", lang)
+            return catalog_text(lang, "channel_from_private")
         return await _channel(context.bot, channel, user, lang)
     if not await is_chat_admin(context.bot, chat, user, message):
-        return push_text("admins_only", lang)
+        return catalog_text(lang, "admins_only")
     return Destination(chat.id, chat.type, _thread_of(message), chat.title)
 
 
@@ -145,29 +145,29 @@ def describe(subscription: Subscription, lang: Lang) -> str:
     parts = []
     if subscription.categories:
         parts.append(
-            push_text("summary_categories", lang, value=", ".join(subscription.categories))
+            catalog_text(lang, "summary_categories", value=", ".join(subscription.categories))
         )
     if subscription.tags:
         tags = " ".join("#" + tag for tag in subscription.tags)
-        parts.append(push_text("summary_tags", lang, value=tags))
+        parts.append(catalog_text(lang, "summary_tags", value=tags))
     if subscription.include_keywords:
         words = "、".join(subscription.include_keywords)
-        parts.append(push_text("summary_include", lang, value=words))
+        parts.append(catalog_text(lang, "summary_include", value=words))
     if subscription.exclude_keywords:
         words = "、".join(subscription.exclude_keywords)
-        parts.append(push_text("summary_exclude", lang, value=words))
+        parts.append(catalog_text(lang, "summary_exclude", value=words))
     if not parts:
-        parts.append(push_text("summary_all", lang))
+        parts.append(catalog_text(lang, "summary_all"))
     schedule = Schedule.decode(subscription.schedule)
     if schedule.kind == "interval":
-        parts.append(push_text("schedule_interval", lang, minutes=schedule.minutes))
+        parts.append(catalog_text(lang, "schedule_interval", minutes=schedule.minutes))
     elif schedule.kind == "daily" and schedule.at is not None:
-        parts.append(push_text("schedule_daily", lang, at=f"{schedule.at:%H:%M}"))
+        parts.append(catalog_text(lang, "schedule_daily", at=f"{schedule.at:%H:%M}"))
     else:
-        parts.append(push_text("schedule_immediate", lang))
-    parts.append(push_text("summary_max", lang, value=subscription.max_items))
+        parts.append(catalog_text(lang, "schedule_immediate"))
+    parts.append(catalog_text(lang, "summary_max", value=subscription.max_items))
     if subscription.paused_at is not None:
-        parts.append(push_text("paused", lang, reason=subscription.paused_reason or ""))
+        parts.append(catalog_text(lang, "paused", reason=subscription.paused_reason or ""))
     if subscription.chat_type == ChatType.CHANNEL and subscription.title:
         parts.insert(0, subscription.title)
     return " · ".join(parts)
@@ -184,7 +184,7 @@ async def _create(
         repo = PushRepository(session)
         existing = await repo.for_chat(destination.chat_id)
         if len(existing) >= MAX_PER_CHAT:
-            return push_text("too_many", lang, limit=MAX_PER_CHAT)
+            return catalog_text(lang, "too_many", limit=MAX_PER_CHAT)
         subscription = await repo.add(
             SubscriptionSpec(
                 chat_id=destination.chat_id,
@@ -201,8 +201,8 @@ async def _create(
                 created_by=user.id if user else None,
             )
         )
-        return push_text(
-            "subscribed", lang, id=subscription.id, summary=describe(subscription, lang)
+        return catalog_text(
+            lang, "subscribed", id=subscription.id, summary=describe(subscription, lang)
         )
 
 
@@ -210,7 +210,7 @@ def _schedule_keyboard(lang: Lang) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(push_text(label, lang), callback_data=f"push:new:{code}")
+                InlineKeyboardButton(catalog_text(lang, label), callback_data=f"push:new:{code}")
                 for code, label, _ in _SCHEDULE_BUTTONS
             ]
         ]
@@ -224,15 +224,15 @@ async def subscribe(update: Update, context: Context) -> None:
     try:
         request = parse_subscribe(context.args or [])
     except ArgumentError as exc:
-        text = push_text("bad_argument", lang, value=exc.word) + "\n"
-        await _reply(message, text + push_text("subscribe_usage", lang))
+        text = catalog_text(lang, "bad_argument", value=exc.word) + "\n"
+        await _reply(message, text + catalog_text(lang, "subscribe_usage"))
         raise ApplicationHandlerStop from None
     destination = await _destination(update, context, request.channel)
     if isinstance(destination, str):
         await _reply(message, destination)
     elif not context.args:
         await _reply(
-            message, push_text("subscribe_choose_schedule", lang), _schedule_keyboard(lang)
+            message, catalog_text(lang, "subscribe_choose_schedule"), _schedule_keyboard(lang)
         )
     else:
         await _reply(
@@ -257,13 +257,13 @@ def _listing(
     subscriptions: Sequence[Subscription], lang: Lang
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if not subscriptions:
-        return push_text("no_subscriptions", lang), None
-    lines = [push_text("subscriptions_title", lang)]
+        return catalog_text(lang, "no_subscriptions"), None
+    lines = [catalog_text(lang, "subscriptions_title")]
     lines += [f"{sub.id}. {describe(sub, lang)}" for sub in subscriptions]
     buttons = [
         [
             InlineKeyboardButton(
-                push_text("button_remove", lang, id=sub.id), callback_data=f"push:rm:{sub.id}"
+                catalog_text(lang, "button_remove", id=sub.id), callback_data=f"push:rm:{sub.id}"
             )
         ]
         for sub in subscriptions
@@ -311,18 +311,18 @@ async def unsubscribe(update: Update, context: Context) -> None:
             for word in args:
                 found = await repo.get(int(word)) if word.isdigit() else None
                 if found is None:
-                    await _reply(message, push_text("unknown_subscription", lang, id=word[:20]))
+                    await _reply(message, catalog_text(lang, "unknown_subscription", id=word[:20]))
                     raise ApplicationHandlerStop
                 chosen.append(found)
     else:
         chosen = await _visible(context, chat, None, _thread_of(message))
     for subscription in chosen:
         if not await _may_change(context, subscription, update):
-            await _reply(message, push_text("admins_only", lang))
+            await _reply(message, catalog_text(lang, "admins_only"))
             raise ApplicationHandlerStop
     async with state_of(context).db.session() as session, session.begin():
         removed = await PushRepository(session).remove(sub.id for sub in chosen)
-    await _reply(message, push_text("unsubscribed", lang, count=removed))
+    await _reply(message, catalog_text(lang, "unsubscribed", count=removed))
     raise ApplicationHandlerStop
 
 
@@ -330,7 +330,7 @@ async def _category_keyboard(context: Context, code: str, lang: Lang) -> InlineK
     async with state_of(context).db.session() as session:
         counts = await ArticleRepository(session).category_counts()
     rows = [
-        [InlineKeyboardButton(push_text("button_all", lang), callback_data=f"push:new:{code}:*")]
+        [InlineKeyboardButton(catalog_text(lang, "button_all"), callback_data=f"push:new:{code}:*")]
     ]
     for slug, _count in counts[:BUTTON_CATEGORIES]:
         data = f"push:new:{code}:{slug}"
@@ -347,13 +347,13 @@ async def button(update: Update, context: Context) -> None:
     parts = (query.data or "").split(":", 3)
     chat = update.effective_chat
     if not await is_chat_admin(context.bot, chat, update.effective_user, None):
-        await query.answer(push_text("admins_only", lang), show_alert=True)
+        await query.answer(catalog_text(lang, "admins_only"), show_alert=True)
         raise ApplicationHandlerStop
     schedules = {code: schedule for code, _, schedule in _SCHEDULE_BUTTONS}
     if len(parts) == 3 and parts[1] == "new" and parts[2] in schedules:
         await query.answer()
         await query.edit_message_text(
-            html.escape(push_text("subscribe_choose_category", lang), quote=False),
+            html.escape(catalog_text(lang, "subscribe_choose_category"), quote=False),
             parse_mode=ParseMode.HTML,
             reply_markup=await _category_keyboard(context, parts[2], lang),
         )
@@ -380,14 +380,14 @@ async def _remove_by_button(
         subscription = await PushRepository(session).get(subscription_id)
     visible = await _visible(context, chat, update.effective_user, _thread_of(query.message))
     if subscription is None or subscription.id not in {sub.id for sub in visible}:
-        await query.answer(push_text("unknown_subscription", lang, id=subscription_id))
+        await query.answer(catalog_text(lang, "unknown_subscription", id=subscription_id))
         return
     if not await _may_change(context, subscription, update):
-        await query.answer(push_text("admins_only", lang), show_alert=True)
+        await query.answer(catalog_text(lang, "admins_only"), show_alert=True)
         return
     async with state_of(context).db.session() as session, session.begin():
         await PushRepository(session).remove([subscription_id])
-    await query.answer(push_text("unsubscribed", lang, count=1))
+    await query.answer(catalog_text(lang, "unsubscribed", count=1))
     remaining = [sub for sub in visible if sub.id != subscription_id]
     text, keyboard = _listing(remaining, lang)
     await query.edit_message_text(

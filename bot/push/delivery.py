@@ -34,9 +34,9 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.i18n import Lang, language_for
+from bot.i18n import text as catalog_text
 from bot.push.filters import ArticleFacts, SubscriptionFilter, Tokenize
 from bot.push.governor import FloodLimits, SendGovernor
-from bot.push.messages import push_text
 from bot.push.render import PushItem, render_digest, render_headline
 from bot.push.schedule import Schedule, next_due
 from storage.db import Database
@@ -229,7 +229,7 @@ def compose(subscription: Subscription, queued: Sequence[QueuedDelivery]) -> lis
             _Outgoing(render_headline(_item(row.article), lang), (row.id,), True) for row in queued
         ]
     ids_by_article = {row.article.id: row.id for row in queued}
-    heading = push_text("digest_heading", lang, count=len(queued))
+    heading = catalog_text(lang, "digest_heading", count=len(queued))
     return [
         _Outgoing(text, tuple(ids_by_article[a] for a in article_ids), False)
         for text, article_ids in render_digest(
