@@ -169,6 +169,11 @@ class ArticleRepository:
             await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         )
 
+    async def category_exists(self, slug: str) -> bool:
+        return (
+            await self.session.scalar(select(Category.id).where(Category.slug == slug)) is not None
+        )
+
     async def story_siblings(self, article: Article) -> list[Article]:
         """The other articles of the same story (the same news from other feeds)."""
         if article.story_id is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bot.services.articles import LIST_TOTALS
 from bot.services.replies import (
     IngestFailure,
     IngestSummary,
@@ -89,8 +90,10 @@ class IngestGate:
             from bot.ingest.pipeline import ingest
 
             report = await ingest(db, list(source_list), settings=settings)
-        if self.on_new_articles is not None and (report.added or report.updated):
-            self.on_new_articles()
+        if report.added or report.updated:
+            LIST_TOTALS.clear()
+            if self.on_new_articles is not None:
+                self.on_new_articles()
         return IngestSummary(
             added=report.added,
             updated=report.updated,

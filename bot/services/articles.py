@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from bot.services.replies import (
@@ -23,6 +24,35 @@ MAX_PAGE = 10
 GROUP_MAX_PAGE = 5
 MAX_ARGUMENT_CHARS = 100
 DETAIL_SUMMARY_CHARS = 300
+
+
+class ListTotals:
+    """Totals shown as "共 N 条", remembered for a minute: counting every story of a large
+    store on each page turn would cost more than the page itself."""
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._cache: dict[tuple[str, str | None, str | None], tuple[float, int]] = {}
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    async def get(
+        self, db: Database, repo: ArticleRepository, category: str | None, tag: str | None
+    ) -> int:
+        key = (db.url, category, tag)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        total = await repo.count(category=category, tag=tag)
+        if len(self._cache) > 1000:
+            self._cache.clear()
+        self._cache[key] = (now, total)
+        return total
+
+
+LIST_TOTALS = ListTotals()
 
 
 def page_size(viewer: Viewer, wanted: int | None = None) -> int:
@@ -72,7 +102,7 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
         articles = await repo.latest(
             category=page.category, tag=page.tag, limit=page.limit + 1, offset=page.offset
         )
-        total = await repo.count(category=page.category, tag=page.tag)
+        total = await LIST_TOTALS.get(db, repo, page.category, page.tag)
         items = tuple(item_from_article(a) for a in articles[: page.limit])
     return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)
 
@@ -113,7 +143,7 @@ async def _category_or_tag(db: Database, name: str) -> tuple[str | None, str | N
     """A bare word is a category slug, or a tag when no category has that name."""
     async with db.session() as session:
         repo = ArticleRepository(session)
-        if await repo.count(category=name) or not await repo.count(tag=name):
+        if await repo.category_exists(name) or not await repo.count(tag=name):
             return name, None
     return None, name
 
