@@ -262,6 +262,10 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "no_subscriptions": {"zh": "这里还没有订阅。", "en": "There are no subscriptions here."},
     "subscriptions_title": {"zh": "订阅列表", "en": "Subscriptions"},
     "paused": {"zh": "已暂停：{reason}", "en": "paused: {reason}"},
+    "resumed": {
+        "zh": "已恢复 {count} 个暂停的订阅，从现在起推送新闻。",
+        "en": "Resumed {count} paused subscription(s); news from now on will be pushed.",
+    },
     "unsubscribed": {"zh": "已取消 {count} 个订阅。", "en": "Removed {count} subscription(s)."},
     "unknown_subscription": {
         "zh": "没有编号为 {id} 的订阅。",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -76,6 +76,8 @@ class Plan:
 
 LATE_ID_SPAN = 5_000
 """How far below a cursor to look for late-committed articles (by primary key, so cheap)."""
+
+MISSED_WHILE_PAUSED = "stored while the chat was paused"
 
 
 class PushRepository:
@@ -292,6 +294,104 @@ class PushRepository:
             )
             .values(state=DeliveryState.FAILED, last_error=reason)
         )
+
+    async def pause_chat(self, chat_id: int, reason: str) -> list[int]:
+        """Pause every active subscription of a chat at once (the bot was removed or blocked),
+        so the push job does not even try; their open rows close with the reason. Subscriptions
+        paused already keep their first reason. Returns the ids paused now."""
+        ids = list(
+            await self.session.scalars(
+                select(Subscription.id)
+                .where(Subscription.chat_id == chat_id, Subscription.paused_at.is_(None))
+                .order_by(Subscription.id)
+            )
+        )
+        if not ids:
+            return []
+        await self.session.execute(
+            update(Subscription)
+            .where(Subscription.id.in_(ids))
+            .values(paused_at=utcnow(), paused_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.subscription_id.in_(ids), Delivery.state == DeliveryState.PENDING)
+            .values(state=DeliveryState.FAILED, last_error=reason)
+        )
+        return ids
+
+    async def resume_chat(
+        self, chat_id: int, *, skip_stored_since: datetime | None = None
+    ) -> list[int]:
+        """Resume a chat's paused subscriptions from now on. Returns the ids resumed.
+
+        Their cursor moves to the newest stored article, so a chat coming back is not flooded
+        with everything stored while the bot was away: only news stored after the resume is
+        pushed. The push job also looks below a cursor for articles stored recently (late
+        commits); those stored since `skip_stored_since` get a `skipped` ledger row so they do
+        not slip through that window either, and rows still pending are skipped the same way.
+        """
+        ids = list(
+            await self.session.scalars(
+                select(Subscription.id)
+                .where(Subscription.chat_id == chat_id, Subscription.paused_at.is_not(None))
+                .order_by(Subscription.id)
+            )
+        )
+        if not ids:
+            return []
+        newest = await self.newest_article_id()
+        await self.session.execute(
+            update(Subscription)
+            .where(Subscription.id.in_(ids))
+            .values(
+                paused_at=None,
+                paused_reason=None,
+                cursor_article_id=case(
+                    (Subscription.cursor_article_id < newest, newest),
+                    else_=Subscription.cursor_article_id,
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.subscription_id.in_(ids), Delivery.state == DeliveryState.PENDING)
+            .values(state=DeliveryState.SKIPPED, last_error=MISSED_WHILE_PAUSED)
+        )
+        if skip_stored_since is not None:
+            await self._skip_stored_since(ids, newest, skip_stored_since)
+        return ids
+
+    async def _skip_stored_since(
+        self, subscription_ids: Sequence[int], upto_id: int, since: datetime
+    ) -> None:
+        missed = (
+            await self.session.execute(
+                select(Article.id, Article.story_id).where(
+                    Article.id > upto_id - LATE_ID_SPAN,
+                    Article.id <= upto_id,
+                    Article.created_at >= since,
+                )
+            )
+        ).all()
+        now = utcnow()
+        rows = [
+            {
+                "subscription_id": subscription_id,
+                "article_id": row.id,
+                "story_id": row.story_id if row.story_id is not None else row.id,
+                "state": DeliveryState.SKIPPED,
+                "attempts": 0,
+                "last_error": MISSED_WHILE_PAUSED,
+                "created_at": now,
+            }
+            for subscription_id in subscription_ids
+            for row in missed
+        ]
+        if rows:
+            await self.session.execute(_insert_ignoring_duplicates(self.session), rows)
 
     async def resume(self, subscription_id: int) -> None:
         await self.session.execute(

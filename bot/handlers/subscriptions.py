@@ -3,7 +3,9 @@
 In groups only chat administrators may change subscriptions (asked with `getChatMember`);
 a channel is subscribed from a private chat by one of its administrators, once the bot has
 checked it may post there. Handlers run in their own group ahead of the catch-all command and
-button handlers and stop the update once they took it.
+button handlers and stop the update once they took it. The bot's own membership updates
+(`my_chat_member`) pause a chat's subscriptions while the bot is removed or blocked there and
+resume them when it is back; `/subscribe` in a paused chat resumes them too.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
 )
 
@@ -40,6 +43,7 @@ from bot.i18n import Lang, language_for
 from bot.i18n import text as catalog_text
 from bot.push.commands import ArgumentError, SubscribeRequest, parse_subscribe
 from bot.push.delivery import Pusher
+from bot.push.membership import follow_membership, resume_chat
 from bot.push.schedule import Schedule
 from storage.push_repository import PushRepository, SubscriptionSpec, lease_for
 from storage.repository import ArticleRepository
@@ -230,14 +234,18 @@ async def subscribe(update: Update, context: Context) -> None:
     destination = await _destination(update, context, request.channel)
     if isinstance(destination, str):
         await _reply(message, destination)
-    elif not context.args:
+        raise ApplicationHandlerStop
+    resumed = await resume_chat(state_of(context).db, destination.chat_id)
+    notice = catalog_text(lang, "resumed", count=len(resumed)) + "\n" if resumed else ""
+    if not context.args:
         await _reply(
-            message, catalog_text(lang, "subscribe_choose_schedule"), _schedule_keyboard(lang)
+            message,
+            notice + catalog_text(lang, "subscribe_choose_schedule"),
+            _schedule_keyboard(lang),
         )
     else:
-        await _reply(
-            message, await _create(context, destination, request, update.effective_user, lang)
-        )
+        created = await _create(context, destination, request, update.effective_user, lang)
+        await _reply(message, notice + created)
     raise ApplicationHandlerStop
 
 
@@ -413,6 +421,21 @@ async def push_tick(context: Context) -> None:
         )
 
 
+async def bot_membership_changed(update: Update, context: Context) -> None:
+    """The bot was added, promoted, removed, blocked or unblocked somewhere: pause that chat's
+    subscriptions while it cannot post there, resume them (from now on) once it can."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    outcome = await follow_membership(
+        state_of(context).db, change.chat.id, change.chat.type, change.new_chat_member
+    )
+    if outcome.paused:
+        log.info("chat %s: paused %s (%s)", change.chat.id, outcome.paused, outcome.reason)
+    if outcome.resumed:
+        log.info("chat %s: resumed %s", change.chat.id, outcome.resumed)
+
+
 def request_push(application: Application) -> None:  # type: ignore[type-arg]
     """Push right away, e.g. after an ingest, instead of waiting for the next tick."""
     if application.job_queue is not None:
@@ -426,6 +449,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
             CommandHandler("unsubscribe", unsubscribe),
             CommandHandler("subscriptions", list_subscriptions),
             CallbackQueryHandler(button, pattern=f"^{CALLBACK_PREFIX}"),
+            ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
         ],
         group=HANDLER_GROUP,
     )
