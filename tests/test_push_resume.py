@@ -510,3 +510,42 @@ async def test_a_membership_change_in_an_unrelated_chat_changes_nothing(
     assert other_before[0][2] == REMOVED
     async with database.session() as session:
         assert await session.scalar(select(Delivery.id).limit(1)) is None
+
+
+async def test_a_group_upgraded_to_a_supergroup_takes_its_paused_subscriptions_along(
+    telegram: tuple[App, RecordingTelegram], database: Database
+) -> None:
+    application, api = telegram
+    old_group: dict[str, Any] = {"id": -77, "type": "group", "title": "小群"}
+    new_group: dict[str, Any] = {"id": -1_000_077, "type": "supergroup", "title": "小群"}
+    await feed(application, command("/subscribe now", old_group))
+    await feed(
+        application,
+        membership(old_group, bot_member("member"), bot_member("kicked", until_date=0)),
+    )
+
+    upgraded = {"message_id": next(_ids), "date": 0, "from": OWNER}
+    await feed(
+        application,
+        {
+            "update_id": next(_ids),
+            "message": {**upgraded, "chat": old_group, "migrate_to_chat_id": new_group["id"]},
+        },
+    )
+    await feed(
+        application,
+        {
+            "update_id": next(_ids),
+            "message": {**upgraded, "chat": new_group, "migrate_from_chat_id": old_group["id"]},
+        },
+    )
+
+    assert await of_chat(database, old_group["id"]) == []
+    (moved,) = await of_chat(database, new_group["id"])
+    assert (moved.chat_type, moved.paused_reason) == ("supergroup", REMOVED)
+
+    await feed(application, membership(new_group, bot_member("left"), bot_member("member")))
+    await store(database, PBOC)
+    await push_round(application)
+    assert links(api.sent_to(new_group["id"])) == ["pboc"]
+    assert links(api.sent_to(old_group["id"])) == []

@@ -5,7 +5,8 @@ a channel is subscribed from a private chat by one of its administrators, once t
 checked it may post there. Handlers run in their own group ahead of the catch-all command and
 button handlers and stop the update once they took it. The bot's own membership updates
 (`my_chat_member`) pause a chat's subscriptions while the bot is removed or blocked there and
-resume them when it is back; `/subscribe` in a paused chat resumes them too.
+resume them when it is back; `/subscribe` in a paused chat resumes them too, and a group's
+upgrade to a supergroup moves its subscriptions to the new chat id.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    MessageHandler,
+    filters,
 )
 
 from bot.handlers.common import Context, state_of
@@ -43,7 +46,7 @@ from bot.i18n import Lang, language_for
 from bot.i18n import text as catalog_text
 from bot.push.commands import ArgumentError, SubscribeRequest, parse_subscribe
 from bot.push.delivery import Pusher
-from bot.push.membership import follow_membership, resume_chat
+from bot.push.membership import follow_membership, follow_migration, resume_chat
 from bot.push.schedule import Schedule
 from storage.push_repository import PushRepository, SubscriptionSpec, lease_for
 from storage.repository import ArticleRepository
@@ -436,6 +439,21 @@ async def bot_membership_changed(update: Update, context: Context) -> None:
         log.info("chat %s: resumed %s", change.chat.id, outcome.resumed)
 
 
+async def chat_migrated(update: Update, context: Context) -> None:
+    """The service messages of a group's upgrade carry both chat ids; subscriptions follow."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id is not None:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id is not None:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    await follow_migration(state_of(context).db, old, new)
+    log.info("chat %s migrated to %s", old, new)
+
+
 def request_push(application: Application) -> None:  # type: ignore[type-arg]
     """Push right away, e.g. after an ingest, instead of waiting for the next tick."""
     if application.job_queue is not None:
@@ -450,6 +468,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
             CommandHandler("subscriptions", list_subscriptions),
             CallbackQueryHandler(button, pattern=f"^{CALLBACK_PREFIX}"),
             ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+            MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),
         ],
         group=HANDLER_GROUP,
     )

@@ -1,5 +1,5 @@
 """The bot's own place in each chat: pause a chat's pushes the moment the bot is removed or
-blocked there, and resume them when it is back.
+blocked there, resume them when it is back, and follow a group that became a supergroup.
 
 Telegram reports every change of the bot's membership as a `my_chat_member` update; acting on
 it keeps the push job from failing against a chat it cannot reach, and brings a chat back
@@ -78,3 +78,11 @@ async def follow_membership(
     if reason is None:
         return MembershipOutcome(resumed=await resume_chat(db, chat_id))
     return MembershipOutcome(paused=await pause_chat(db, chat_id, reason), reason=reason)
+
+
+async def follow_migration(db: Database, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup (Telegram sends no `my_chat_member` for the old group): its
+    subscriptions, paused or not, move to the new chat id before a push has to learn it from a
+    `ChatMigrated` error. Running it twice, once per service message, is harmless."""
+    async with db.session() as session, session.begin():
+        await PushRepository(session).move_chat(old_chat_id, new_chat_id)
