@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.dedup import assign_stories
 from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags
@@ -57,6 +58,7 @@ class ArticleRepository:
         await self._load_names(records)
         outcomes: list[UpsertOutcome] = []
         fresh: list[Article] = []
+        tags_of: dict[int, tuple[Article, tuple[str, ...]]] = {}
         for record in records:
             article = existing.get(record.key)
             if article is not None and (
@@ -71,6 +73,7 @@ class ArticleRepository:
                 self.session.add(article)
                 fresh.append(article)
             self._fill(article, record)
+            tags_of[id(article)] = (article, tuple(dict.fromkeys(record.tags)))
             outcomes.append(UpsertOutcome(record.key, status, article))
         await self.session.flush()
         for article in fresh:
@@ -80,15 +83,35 @@ class ArticleRepository:
         changed = list(
             {o.article.id: o.article for o in outcomes if o.status != "unchanged"}.values()
         )
+        await self._link_tags(list(tags_of.values()))
         await assign_stories(self.session, changed)
         await index_articles(self.session, changed)
         return outcomes
+
+    async def _link_tags(self, tagged: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
+        """Rewrite the tag links of changed articles, each carrying the article's date."""
+        if not tagged:
+            return
+        ids = [article.id for article, _ in tagged]
+        await self.session.execute(delete(article_tags).where(article_tags.c.article_id.in_(ids)))
+        links = [
+            {
+                "article_id": article.id,
+                "tag_id": self._tags[name].id,
+                "published_at": article.published_at,
+            }
+            for article, names in tagged
+            for name in names
+        ]
+        if links:
+            await self.session.execute(insert(article_tags), links)
+        for article, names in tagged:
+            set_committed_value(article, "tags", [self._tags[name] for name in names])
 
     def _fill(self, article: Article, record: ArticleRecord) -> None:
         article.title = record.title
         article.published_at = record.published_at
         article.category = self._categories[record.category] if record.category else None
-        article.tags = [self._tags[name] for name in dict.fromkeys(record.tags)]
         article.source = record.source
         article.digest = record.digest
         article.paragraphs = [[text, heading] for text, heading in record.paragraphs]
@@ -135,13 +158,8 @@ class ArticleRepository:
                 == select(Category.id).where(Category.slug == category).scalar_subquery()
             )
         if tag:
-            stmt = stmt.where(
-                Article.id.in_(
-                    select(article_tags.c.article_id).where(
-                        article_tags.c.tag_id
-                        == select(Tag.id).where(Tag.name == tag).scalar_subquery()
-                    )
-                )
+            stmt = stmt.join(article_tags, article_tags.c.article_id == Article.id).where(
+                article_tags.c.tag_id == select(Tag.id).where(Tag.name == tag).scalar_subquery()
             )
         return stmt
 
@@ -154,13 +172,13 @@ class ArticleRepository:
         offset: int = 0,
     ) -> list[Article]:
         """Newest first, one article per story."""
-        stmt = select(Article).where(Article.id == Article.story_id)
-        stmt = self._filtered(stmt, category, tag)
-        stmt = (
-            stmt.order_by(Article.published_at.desc(), Article.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
+        stmt = self._filtered(select(Article).where(Article.id == Article.story_id), category, tag)
+        if tag:
+            # The same order, read off the (tag_id, published_at, article_id) index.
+            order = (article_tags.c.published_at.desc(), article_tags.c.article_id.desc())
+        else:
+            order = (Article.published_at.desc(), Article.id.desc())
+        stmt = stmt.order_by(*order).limit(limit).offset(offset)
         return list(await self.session.scalars(stmt))
 
     async def count(self, *, category: str | None = None, tag: str | None = None) -> int:

@@ -162,3 +162,40 @@ async def test_an_older_copy_under_the_same_key_does_not_replace_the_newer(datab
     async with database.session() as session:
         article = await ArticleRepository(session).get(newer.key)
     assert article is not None and article.title == newer.title
+
+
+async def test_tag_listing_follows_a_changed_date(database):
+    await upsert(database, [record(1, tags=("韶关",)), record(2, tags=("韶关",))])
+    moved = replace(record(1, tags=("韶关",)), published_at=BASE + timedelta(days=3), content_hash="x")
+    assert await upsert(database, [moved]) == ["updated"]
+    async with database.session() as session:
+        listed = await ArticleRepository(session).latest(tag="韶关")
+    assert [a.title for a in listed] == ["第1条新闻", "第2条新闻"]
+
+
+async def test_migration_0004_dates_existing_tag_links(tmp_path):
+    from sqlalchemy import text
+
+    from storage.db import Database, upgrade
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    await upgrade(db.engine, "0003")
+    async with db.engine.begin() as conn:
+        await conn.execute(text("INSERT INTO tags (id, name) VALUES (1, '科技')"))
+        await conn.execute(
+            text(
+                "INSERT INTO articles (id, key, title, published_at, paragraphs, summary,"
+                " summary_version, content_hash, story_id, created_at, updated_at) VALUES"
+                " (7, 'k', 't', '2022-04-20 06:01:57', '[]', '', 0, 'h', 7,"
+                " '2022-04-20 06:01:57', '2022-04-20 06:01:57')"
+            )
+        )
+        await conn.execute(text("INSERT INTO article_tags (article_id, tag_id) VALUES (7, 1)"))
+    await db.upgrade()
+    async with db.session() as session:
+        [article] = await ArticleRepository(session).latest(tag="科技")
+    assert article.key == "k"
+    async with db.engine.connect() as conn:
+        dated = await conn.scalar(text("SELECT published_at FROM article_tags"))
+    assert str(dated).startswith("2022-04-20 06:01:57")
+    await db.dispose()
