@@ -29,7 +29,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from fakebotapi_flood import TOKEN, FloodFakeBotAPI  # noqa: E402
+from fakebotapi import TOKEN, FakeBotAPI  # noqa: E402
 from push_support import (  # noqa: E402
     arrivals,
     batch,
@@ -71,7 +71,7 @@ async def fresh_store(backend: str, folder: Path) -> AsyncIterator[tuple[Databas
 
 
 def start_push(
-    url: str, fake: FloodFakeBotAPI, rate: float, *extra: str, lease_ttl: float = 30
+    url: str, fake: FakeBotAPI, rate: float, *extra: str, lease_ttl: float = 30
 ) -> subprocess.Popen[str]:
     env = {
         **os.environ,
@@ -99,7 +99,7 @@ async def seed(db: Database, chats: int, articles: int, prefix: str) -> set[tupl
     return {(first + c, None, f"{prefix}-{a}") for c in range(chats) for a in range(articles)}
 
 
-def delivery_figures(fake: FloodFakeBotAPI, expected: set[tuple[int, Any, str]]) -> dict[str, Any]:
+def delivery_figures(fake: FakeBotAPI, expected: set[tuple[int, Any, str]]) -> dict[str, Any]:
     delivered = arrivals(fake.sent)
     return {
         "expected": len(expected),
@@ -120,7 +120,7 @@ async def fan_out(
     """
     async with fresh_store(backend, folder) as (db, url):
         expected = await seed(db, chats, articles, "fan")
-        with FloodFakeBotAPI(per_second=limit) as fake:
+        with FakeBotAPI(token_required=TOKEN, flood_limits=True, global_per_second=limit) as fake:
             process = start_push(url, fake, limit, "--private-interval", "1")
             out, _ = await asyncio.to_thread(process.communicate)
             report = json.loads(out)
@@ -148,7 +148,7 @@ async def crash_rounds(
     chance = random.Random(2026)
     async with fresh_store(backend, folder) as (db, url):
         expected = await seed(db, chats, articles, "crash")
-        with FloodFakeBotAPI(per_second=1_000) as fake:
+        with FakeBotAPI(token_required=TOKEN, flood_limits=True, global_per_second=1_000) as fake:
             kill_times: list[float] = []
             for _ in range(kills):
                 before = len(fake.sent)

@@ -1,4 +1,5 @@
-"""A fake Telegram Bot API on 127.0.0.1 for tests: it records every call, long-polls updates,
+"""A fake Telegram Bot API on 127.0.0.1 for the bot and push tests and benchmarks: it records
+every call (and every accepted message with the moment it was accepted), long-polls updates,
 validates Telegram's HTML subset like the real server, and can be told to misbehave.
 
     with FakeBotAPI() as api:
@@ -6,9 +7,10 @@ validates Telegram's HTML subset like the real server, and can be told to misbeh
         api.push_update(api.message_update(chat, user, "/start"))
         api.wait_for(lambda call: call.method == "sendMessage")
 
-Off by default, on request: flood limits (30 messages/s overall, 20 a minute per group chat,
-answered with 429 and `parameters.retry_after`), `Forbidden` for a chat, and
-`migrate_to_chat_id` for a group that became a supergroup.
+Off by default, on request: flood limits (`flood_limits=True`: 30 messages/s overall, 20 per
+60 s window per group chat, each configurable, answered with 429 and `parameters.retry_after`),
+a token check (`token_required`, else 401), and per chat `Forbidden`, `migrate_to_chat_id` for
+a group that became a supergroup, or any other `Bad Request`.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ from starlette.routing import Route
 
 BOT_ID = 7000001
 BOT_USERNAME = "newsbot_test_bot"
+TOKEN = "123456:FAKE-TOKEN"
 MAX_TEXT = 4096
 GLOBAL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20
+GROUP_WINDOW = 60.0
 
 # Telegram's HTML subset: tag → attributes it accepts (None: any value; a set: those values).
 ALLOWED_TAGS: dict[str, dict[str, set[str] | None]] = {
@@ -162,6 +166,15 @@ def _check_start_tag(name: str, attributes: str, offset: int) -> None:
         raise EntityError(f'Tag "{name}" must have attribute "{required}"')
 
 
+def html_error(text: str) -> str | None:
+    """Why Telegram would reject `text` as HTML, or None when it is valid."""
+    try:
+        parse_telegram_html(text)
+    except EntityError as exc:
+        return str(exc)
+    return None
+
+
 def validate_message_text(text: str, parse_mode: str | None) -> str:
     """The shown text of a message, or EntityError/ValueError with Telegram's description."""
     shown = parse_telegram_html(text) if (parse_mode or "").upper() == "HTML" else text
@@ -185,6 +198,18 @@ class Call:
         return self.status == 200
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A message the fake accepted: its HTML as the bot sent it, at the moment it was accepted
+    (the moment the flood limits counted)."""
+
+    chat_id: int
+    thread_id: int | None
+    text: str
+    at: float
+    message_id: int
+
+
 class ApiError(Exception):
     def __init__(self, status: int, description: str, parameters: dict[str, Any] | None = None):
         super().__init__(description)
@@ -202,19 +227,28 @@ def _chat_type(chat_id: int) -> str:
 class FakeBotAPI:
     """The fake server; use as a context manager, or `start()` and `stop()`."""
 
-    def __init__(self, *, token_required: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token_required: str | None = None,
+        flood_limits: bool = False,
+        global_per_second: int = GLOBAL_PER_SECOND,
+        group_per_minute: int = GROUP_PER_MINUTE,
+        group_window: float = GROUP_WINDOW,
+    ) -> None:
         self.token_required = token_required
+        self.flood_limits = flood_limits
+        self.global_per_second = global_per_second
+        self.group_per_minute = group_per_minute
+        self.group_window = group_window
         self.calls: list[Call] = []
+        self.sent: list[Sent] = []
         self.updates: list[dict[str, Any]] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.chats: dict[int, dict[str, Any]] = {}
         self.members: dict[tuple[int, int], str] = {}
-        self.forbidden: dict[int, str] = {}
-        self.migrations: dict[int, int] = {}
-        self.flood_limits = False
-        self.global_per_second = GLOBAL_PER_SECOND
-        self.group_per_minute = GROUP_PER_MINUTE
+        self.failures: dict[int, ApiError] = {}
         self._sent_times: deque[float] = deque()
         self._group_times: dict[int, deque[float]] = defaultdict(deque)
         self._update_ids = itertools.count(1)
@@ -250,7 +284,9 @@ class FakeBotAPI:
         return f"http://127.0.0.1:{self.port}/bot"
 
     def start(self) -> FakeBotAPI:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP spelled out, or asyncio leaves Nagle on for accepted connections and
+        # every answer waits ~40 ms for a delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
@@ -333,11 +369,36 @@ class FakeBotAPI:
                 self._condition.wait(left)
             return self.first_poll_at
 
+    @property
+    def too_many_requests(self) -> int:
+        """How many calls were refused with 429."""
+        with self._condition:
+            return sum(1 for call in self.calls if call.status == 429)
+
+    def max_in_window(self, seconds: float, chat_id: int | None = None) -> int:
+        """The most messages accepted within any `seconds`-long window (for one chat if given)."""
+        with self._condition:
+            times = [m.at for m in self.sent if chat_id is None or m.chat_id == chat_id]
+        best, start = 0, 0
+        for end, at in enumerate(times):
+            while at - times[start] >= seconds:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
     def forbid(self, chat_id: int, description: str = "bot was kicked from the group chat") -> None:
-        self.forbidden[chat_id] = f"Forbidden: {description}"
+        self.failures[chat_id] = ApiError(403, f"Forbidden: {description}")
 
     def migrate(self, chat_id: int, new_chat_id: int) -> None:
-        self.migrations[chat_id] = new_chat_id
+        self.failures[chat_id] = ApiError(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            {"migrate_to_chat_id": new_chat_id},
+        )
+
+    def reject(self, chat_id: int, description: str) -> None:
+        """Answer every call aimed at the chat with `Bad Request: <description>`."""
+        self.failures[chat_id] = ApiError(400, f"Bad Request: {description}")
 
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
         self.members[(chat_id, user_id)] = status
@@ -503,35 +564,34 @@ class FakeBotAPI:
             chat_id = int(params["chat_id"])
         except (KeyError, TypeError, ValueError):
             raise ApiError(400, "Bad Request: chat not found") from None
-        if chat_id in self.forbidden:
-            raise ApiError(403, self.forbidden[chat_id])
-        if chat_id in self.migrations:
-            raise ApiError(
-                400,
-                "Bad Request: group chat was upgraded to a supergroup chat",
-                {"migrate_to_chat_id": self.migrations[chat_id]},
-            )
+        failure = self.failures.get(chat_id)
+        if failure is not None:
+            raise ApiError(failure.status, failure.description, failure.parameters)
         return chat_id
 
-    def _check_flood(self, chat_id: int) -> None:
-        if not self.flood_limits:
-            return
-        now = time.monotonic()
+    def _accept(self, chat_id: int, thread_id: int | None, text: str) -> Sent:
+        """Count the message against the flood limits (429 past them) and record it."""
         with self._condition:
-            while self._sent_times and now - self._sent_times[0] >= 1.0:
-                self._sent_times.popleft()
-            group = self._group_times[chat_id]
-            while group and now - group[0] >= 60.0:
-                group.popleft()
-            if len(self._sent_times) >= self.global_per_second:
-                wait = 1.0 - (now - self._sent_times[0])
-                raise ApiError(429, _flood(wait), {"retry_after": max(1, math.ceil(wait))})
-            if chat_id < 0 and len(group) >= self.group_per_minute:
-                wait = 60.0 - (now - group[0])
-                raise ApiError(429, _flood(wait), {"retry_after": max(1, math.ceil(wait))})
-            self._sent_times.append(now)
-            if chat_id < 0:
-                group.append(now)
+            now = time.monotonic()
+            if self.flood_limits:
+                self._check_flood(chat_id, now)
+            message = Sent(chat_id, thread_id, text, now, next(self._message_ids[chat_id]))
+            self.sent.append(message)
+            return message
+
+    def _check_flood(self, chat_id: int, now: float) -> None:
+        while self._sent_times and now - self._sent_times[0] >= 1.0:
+            self._sent_times.popleft()
+        group = self._group_times[chat_id]
+        while group and now - group[0] >= self.group_window:
+            group.popleft()
+        if len(self._sent_times) >= self.global_per_second:
+            raise _flood(1.0 - (now - self._sent_times[0]))
+        if chat_id < 0 and len(group) >= self.group_per_minute:
+            raise _flood(self.group_window - (now - group[0]))
+        self._sent_times.append(now)
+        if chat_id < 0:
+            group.append(now)
 
     @staticmethod
     def _shown_text(params: dict[str, Any]) -> str:
@@ -545,16 +605,17 @@ class FakeBotAPI:
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._target_chat(params)
         shown = self._shown_text(params)
-        self._check_flood(chat_id)
+        thread = params.get("message_thread_id")
+        accepted = self._accept(chat_id, None if thread is None else int(thread), params["text"])
         message: dict[str, Any] = {
-            "message_id": next(self._message_ids[chat_id]),
+            "message_id": accepted.message_id,
             "date": int(time.time()),
             "chat": self.chat(chat_id),
             "from": self._bot_user(),
             "text": shown,
         }
-        if params.get("message_thread_id") is not None:
-            message["message_thread_id"] = int(params["message_thread_id"])
+        if accepted.thread_id is not None:
+            message["message_thread_id"] = accepted.thread_id
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
         with self._condition:
@@ -672,5 +733,6 @@ class FakeBotAPI:
         return dict(self.chat(target), accent_color_id=0, max_reaction_count=11)
 
 
-def _flood(wait: float) -> str:
-    return f"Too Many Requests: retry after {max(1, math.ceil(wait))}"
+def _flood(wait: float) -> ApiError:
+    seconds = max(1, math.ceil(wait))
+    return ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})

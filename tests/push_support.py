@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from fakebotapi_flood import Sent
+from fakebotapi import Sent
 from sqlalchemy import select, text
 
 from storage.db import Database

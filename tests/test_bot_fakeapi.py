@@ -1,16 +1,17 @@
 """The fake Bot API misbehaves like Telegram when told to, and python-telegram-bot reads its
-answers as the matching exceptions: flood control, a bot kicked from a group, a migrated chat."""
+answers as the matching exceptions: flood control, a bot kicked from a group, a migrated chat,
+a rejected request, a wrong token. Accepted messages are recorded with when they arrived."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from fakebotapi import FakeBotAPI
+from fakebotapi import TOKEN, FakeBotAPI
 from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
 
-TOKEN = "123456:FAKE"
 GROUP = -100555
 
 
@@ -66,6 +67,45 @@ async def test_forbidden_and_migrated_chats(api: FakeBotAPI, bot: Bot) -> None:
     assert caught.value.new_chat_id == -100777
     await bot.send_message(-100777, "hello again")
     assert [c.status for c in api.calls_to("sendMessage")] == [403, 400, 200]
+
+
+async def test_a_group_window_can_be_shortened_and_accepted_messages_are_timed(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    api.flood_limits = True
+    api.group_per_minute, api.group_window = 2, 1.0
+    for _ in range(2):
+        await bot.send_message(GROUP, "news")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(GROUP, "too soon")
+    await asyncio.sleep(1.0)
+    await bot.send_message(GROUP, "the window has moved on")
+    assert api.too_many_requests == 1
+    assert [message.text for message in api.sent] == ["news", "news", "the window has moved on"]
+    assert api.max_in_window(1.0, GROUP) == 2
+    assert api.max_in_window(10.0, GROUP) == 3
+
+
+async def test_a_chat_told_to_reject_answers_bad_request(api: FakeBotAPI, bot: Bot) -> None:
+    api.reject(-300, "message thread not found")
+    with pytest.raises(BadRequest, match="Message thread not found"):
+        await bot.send_message(-300, "hello", message_thread_id=9)
+    await bot.send_message(301, "hello")
+    assert [(message.chat_id, message.text) for message in api.sent] == [(301, "hello")]
+
+
+async def test_a_required_token_turns_other_tokens_away() -> None:
+    with FakeBotAPI(token_required=TOKEN) as guarded:
+        async with Bot(TOKEN, base_url=guarded.base_url) as right:
+            await right.send_message(42, "hello")
+        with pytest.raises(InvalidToken):
+            async with Bot("654321:OTHER", base_url=guarded.base_url):
+                pytest.fail("a bot with another token got through getMe")
+    assert [(call.method, call.status) for call in guarded.calls] == [
+        ("getMe", 200),
+        ("sendMessage", 200),
+        ("getMe", 401),
+    ]
 
 
 async def test_bad_html_is_refused_like_telegram(api: FakeBotAPI, bot: Bot) -> None:

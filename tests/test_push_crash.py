@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import IN_CI, PG_URL
-from fakebotapi_flood import TOKEN, FloodFakeBotAPI
+from fakebotapi import TOKEN, FakeBotAPI
 from push_support import arrivals, batch, repeats_per_run, store_articles, subscribe
 
 from storage.db import Database
@@ -79,14 +79,12 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 @pytest.fixture
-def fake() -> Iterator[FloodFakeBotAPI]:
-    with FloodFakeBotAPI(per_second=1_000) as server:
+def fake() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI(token_required=TOKEN, flood_limits=True, global_per_second=1_000) as server:
         yield server
 
 
-def start_push(
-    store: Store, fake: FloodFakeBotAPI, cwd: Path, *extra: str
-) -> subprocess.Popen[str]:
+def start_push(store: Store, fake: FakeBotAPI, cwd: Path, *extra: str) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "NEWSBOT_DATABASE_URL": store.url,
@@ -102,7 +100,7 @@ def start_push(
 
 
 async def until_sent(
-    fake: FloodFakeBotAPI, count: int, within: float, process: subprocess.Popen[str] | None = None
+    fake: FakeBotAPI, count: int, within: float, process: subprocess.Popen[str] | None = None
 ) -> None:
     """Wait until the fake has accepted `count` messages (or the process has ended)."""
     deadline = time.monotonic() + within
@@ -119,7 +117,7 @@ def expected_pairs(first_chat: int, prefix: str) -> set[tuple[int, int | None, s
 
 
 async def test_killed_five_times_mid_fan_out_nothing_is_lost(
-    store: Store, fake: FloodFakeBotAPI, tmp_path: Path
+    store: Store, fake: FakeBotAPI, tmp_path: Path
 ) -> None:
     await subscribe(
         store.db,
@@ -161,7 +159,7 @@ async def test_killed_five_times_mid_fan_out_nothing_is_lost(
 
 
 async def test_two_processes_at_once_never_send_an_article_twice_to_a_chat(
-    store: Store, fake: FloodFakeBotAPI, tmp_path: Path
+    store: Store, fake: FakeBotAPI, tmp_path: Path
 ) -> None:
     await subscribe(
         store.db,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from fakebotapi_flood import TOKEN, FloodFakeBotAPI
+from fakebotapi import TOKEN, FakeBotAPI
 from push_support import (
     arrivals,
     article,
@@ -39,13 +39,13 @@ FAST = FloodLimits(per_second=150, per_group_minute=20, private_interval=1.0)
 
 
 @pytest.fixture
-def fake() -> Iterator[FloodFakeBotAPI]:
-    with FloodFakeBotAPI(per_second=150) as server:
+def fake() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI(token_required=TOKEN, flood_limits=True, global_per_second=150) as server:
         yield server
 
 
 @pytest.fixture
-async def bot(fake: FloodFakeBotAPI) -> AsyncIterator[Bot]:
+async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
     async with Bot(TOKEN, base_url=fake.base_url) as client:
         yield client
 
@@ -56,7 +56,7 @@ def pusher(db: Database, bot: Bot, limits: FloodLimits = FAST) -> Pusher:
 
 @pytest.mark.slow
 async def test_a_thousand_subscriptions_get_every_article_exactly_once(
-    database: Database, fake: FloodFakeBotAPI, bot: Bot
+    database: Database, fake: FakeBotAPI, bot: Bot
 ) -> None:
     users = [SubscriptionSpec(chat_id=10_000 + n, chat_type="private") for n in range(941)]
     groups = [SubscriptionSpec(chat_id=-1_000_000 - n, chat_type="supergroup") for n in range(50)]
@@ -69,8 +69,8 @@ async def test_a_thousand_subscriptions_get_every_article_exactly_once(
     ids = await subscribe(database, users + groups + topics + blocked + upgraded)
     assert len(ids) == 1_000
     for spec in blocked:
-        fake.forbidden[spec.chat_id] = "bot was blocked by the user"
-    fake.migrate[-77] = -1_000_777
+        fake.forbid(spec.chat_id, "bot was blocked by the user")
+    fake.migrate(-77, -1_000_777)
 
     await store_articles(database, batch("fanout", 2))
     report = await pusher(database, bot).run_once()
@@ -105,10 +105,10 @@ async def test_a_thousand_subscriptions_get_every_article_exactly_once(
 
 
 async def test_flood_answers_are_waited_out_and_nothing_is_dropped(
-    database: Database, fake: FloodFakeBotAPI, bot: Bot
+    database: Database, fake: FakeBotAPI, bot: Bot
 ) -> None:
     """A governor that believes in a higher limit than the server's still loses nothing."""
-    fake.per_second = 5
+    fake.global_per_second = 5
     await subscribe(
         database, [SubscriptionSpec(chat_id=500 + n, chat_type="private") for n in range(12)]
     )
@@ -122,7 +122,7 @@ async def test_flood_answers_are_waited_out_and_nothing_is_dropped(
 
 
 async def test_a_group_at_its_limit_waits_while_other_chats_keep_flowing(
-    database: Database, fake: FloodFakeBotAPI, bot: Bot
+    database: Database, fake: FakeBotAPI, bot: Bot
 ) -> None:
     """The group limit with a two-second window instead of a minute, on both sides."""
     fake.group_per_minute, fake.group_window = 2, 2.0
@@ -144,7 +144,7 @@ async def test_a_group_at_its_limit_waits_while_other_chats_keep_flowing(
 
 
 async def test_a_bad_request_for_one_item_is_recorded_and_the_rest_still_go(
-    database: Database, fake: FloodFakeBotAPI, bot: Bot
+    database: Database, fake: FakeBotAPI, bot: Bot
 ) -> None:
     await subscribe(
         database,
@@ -153,7 +153,7 @@ async def test_a_bad_request_for_one_item_is_recorded_and_the_rest_still_go(
             SubscriptionSpec(chat_id=301, chat_type="private"),
         ],
     )
-    fake.reject[-300] = "message thread not found"
+    fake.reject(-300, "message thread not found")
     await store_articles(database, batch("bad", 2))
 
     report = await pusher(database, bot).run_once()
@@ -189,7 +189,7 @@ async def test_an_expired_row_lease_passes_to_the_next_replica(sqlite_database: 
 
 
 async def test_a_digest_waits_for_its_time_then_sends_everything_split_at_the_limit(
-    database: Database, fake: FloodFakeBotAPI, bot: Bot
+    database: Database, fake: FakeBotAPI, bot: Bot
 ) -> None:
     (digest_id,) = await subscribe(
         database,
@@ -215,7 +215,7 @@ async def test_a_digest_waits_for_its_time_then_sends_everything_split_at_the_li
 
 
 async def test_network_failures_back_off_and_leave_rows_pending_for_the_next_round(
-    database: Database, fake: FloodFakeBotAPI, bot: Bot
+    database: Database, fake: FakeBotAPI, bot: Bot
 ) -> None:
     await subscribe(database, [SubscriptionSpec(chat_id=808, chat_type="private")])
     await store_articles(database, batch("offline", 2))
@@ -246,7 +246,7 @@ async def test_network_failures_back_off_and_leave_rows_pending_for_the_next_rou
 
 
 async def test_an_article_whose_transaction_commits_late_is_still_pushed(
-    database: Database, fake: FloodFakeBotAPI, bot: Bot
+    database: Database, fake: FakeBotAPI, bot: Bot
 ) -> None:
     """Two ingests at once (two replicas): a lower id can commit after a higher one was pushed."""
     if database.dialect == "sqlite":

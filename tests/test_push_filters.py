@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from fakebotapi_flood import html_error
+from fakebotapi import html_error
 
 from bot.push.delivery import choose
 from bot.push.filters import ArticleFacts, SubscriptionFilter
