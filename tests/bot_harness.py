@@ -3,12 +3,14 @@ corpus, and a conversation helper that sends updates and returns the calls they 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from fakebotapi import Call, FakeBotAPI
 from telegram import Update
 from telegram.ext import Application
+from telegram.request import BaseRequest, RequestData
 
 from bot.ingest.pipeline import ingest
 from bot.settings import Settings, load_settings
@@ -81,3 +83,40 @@ def buttons(call: Call) -> list[dict[str, Any]]:
 
 def button_data(call: Call) -> list[str]:
     return [b["callback_data"] for b in buttons(call) if "callback_data" in b]
+
+
+class RecordingRequest(BaseRequest):
+    """A Bot API transport inside the test process: records every call; a subclass answers."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float:
+        return 5.0
+
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and JSON body Telegram would send for `method`."""
+        raise NotImplementedError
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        self.calls.append((name, params))
+        status, body = self.answer(name, params)
+        return status, json.dumps(body).encode()

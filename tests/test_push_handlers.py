@@ -4,15 +4,14 @@ like Telegram and records every call; chat membership decides who is an administ
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from bot_harness import RecordingRequest
 from push_support import article, keys_in, store_articles
 from telegram import Update
 from telegram.ext import Application, CallbackContext
-from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
 from bot.handlers.subscriptions import push_tick
@@ -42,24 +41,14 @@ RIGHTS = {
 }
 
 
-class TelegramLike(BaseRequest):
+class TelegramLike(RecordingRequest):
     """Answers the Bot API methods these handlers use; `statuses[(chat, user)]` sets roles."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
+        super().__init__()
         self.statuses: dict[tuple[int, int], str] = {}
         self.bot_can_post = True
         self._ids = itertools.count(100)
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    @property
-    def read_timeout(self) -> float:
-        return 5.0
 
     def sent(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
@@ -111,24 +100,15 @@ class TelegramLike(BaseRequest):
             }
         return True
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
-        self.calls.append((name, params))
-        result = self._answer(name, params)
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        result = self._answer(method, params)
         if result is None:
-            body = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
-            return 400, json.dumps(body).encode()
-        return 200, json.dumps({"ok": True, "result": result}).encode()
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: chat not found",
+            }
+        return 200, {"ok": True, "result": result}
 
 
 @pytest.fixture

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from bot_harness import RecordingRequest
 from sqlalchemy import select
 from telegram import ChatMember, Update
 from telegram.ext import Application, CallbackContext
-from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
 from bot.handlers.subscriptions import push_tick
@@ -70,24 +69,14 @@ def private(user: dict[str, Any]) -> dict[str, Any]:
     return {"id": user["id"], "type": "private", "first_name": user["first_name"]}
 
 
-class RecordingTelegram(BaseRequest):
+class RecordingTelegram(RecordingRequest):
     """Answers the Bot API calls of the subscription handlers and the push job, records them;
     chats in `forbidden` answer 403 to `sendMessage`, as Telegram does once the bot is gone."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
+        super().__init__()
         self.forbidden: dict[int, str] = {}
         self._message_ids = itertools.count(100)
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    @property
-    def read_timeout(self) -> float:
-        return 5.0
 
     def sent_to(self, chat_id: int) -> list[str]:
         return [
@@ -96,7 +85,7 @@ class RecordingTelegram(BaseRequest):
             if name == "sendMessage" and int(params["chat_id"]) == chat_id
         ]
 
-    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method == "getMe":
             return 200, {"ok": True, "result": BOT}
         if method == "getChatMember":
@@ -112,22 +101,6 @@ class RecordingTelegram(BaseRequest):
             message = {"message_id": next(self._message_ids), "date": 0, "chat": chat}
             return 200, {"ok": True, "result": {**message, "text": params["text"]}}
         return 200, {"ok": True, "result": True}
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        params = dict(request_data.parameters) if request_data else {}
-        self.calls.append((name, params))
-        status, body = self._answer(name, params)
-        return status, json.dumps(body).encode()
 
 
 App = Application[Any, Any, Any, Any, Any, Any]
