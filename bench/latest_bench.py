@@ -2,7 +2,8 @@
 
 Loads N synthetic posts (`../shared/tools/synth_corpus.py --jsonl`) into a SQLite store of our
 schema, parsed by our parser but written with plain executemany and without the search index
-(which `latest` never reads), so a million-post store takes minutes rather than hours. Then times
+(which `latest` never reads; `--index` fills it on every core for `search_bench.py
+--search-only`), so a million-post store takes minutes rather than hours. Then times
 the newest-first listing overall, by category and by tag, each next to the raw statement on a
 plain sqlite3 connection, interleaved so both see the same machine load. Prints JSON.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import sqlite3
 import statistics
 import sys
@@ -26,6 +28,8 @@ from zoneinfo import ZoneInfo
 from bot.ingest.parser import ParseError, parse_post
 from storage.db import Database
 from storage.repository import ArticleRepository
+from storage.search import MAX_INDEXED_BODY_CHARS
+from storage.tokenizer import tokenize_document
 
 TZ = ZoneInfo("Asia/Shanghai")
 RUNS = 300
@@ -63,7 +67,8 @@ def load(jsonl: Path, db_path: Path, limit: int | None) -> dict[str, float]:
             articles,
         )
         conn.executemany(
-            "INSERT OR IGNORE INTO article_tags (article_id, tag_id, published_at) VALUES (?, ?, ?)",
+            "INSERT OR IGNORE INTO article_tags (article_id, tag_id, published_at)"
+            " VALUES (?, ?, ?)",
             links,
         )
         articles.clear()
@@ -114,6 +119,31 @@ def load(jsonl: Path, db_path: Path, limit: int | None) -> dict[str, float]:
     }
 
 
+def _tokens(row: tuple[int, str, str]) -> tuple[int, str, str]:
+    article_id, title, paragraphs = row
+    body = "\n".join(str(item[0]) for item in json.loads(paragraphs))[:MAX_INDEXED_BODY_CHARS]
+    return article_id, " ".join(tokenize_document(title)), " ".join(tokenize_document(body))
+
+
+def index(db_path: Path, processes: int) -> dict[str, float]:
+    """Fill the FTS5 index of a loaded store with our tokenizer, on every core, so that
+    `search_bench.py --search-only` can time searches on it."""
+    started = time.perf_counter()
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("DELETE FROM article_fts")
+    rows = conn.execute("SELECT id, title, paragraphs FROM articles ORDER BY id")
+    insert = "INSERT INTO article_fts (rowid, title, body) VALUES (?, ?, ?)"
+    done = 0
+    with multiprocessing.Pool(processes) as pool:
+        while chunk := rows.fetchmany(5000):
+            conn.executemany(insert, pool.map(_tokens, chunk, chunksize=256))
+            done += len(chunk)
+    conn.commit()
+    conn.close()
+    return {"indexed": done, "index_seconds": round(time.perf_counter() - started, 1)}
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
@@ -143,7 +173,7 @@ def pick_filters(db_path: Path) -> dict[str, tuple[str | None, str | None]]:
     common_category, rare_category = (
         by_category.most_common()[0][0],
         min(by_category, key=by_category.get),
-    )  # type: ignore[arg-type]  # noqa: E501
+    )  # type: ignore[arg-type]
     common_tag, rare_tag = by_tag.most_common()[0][0], min(by_tag, key=by_tag.get)  # type: ignore[arg-type]
     return {
         "all": (None, None),
@@ -196,15 +226,21 @@ async def main() -> int:
     parser.add_argument("--posts", type=int, help="load at most this many posts")
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--skip-load", action="store_true", help="time the store a run left")
+    parser.add_argument(
+        "--index", action="store_true", help="also fill the search index (for search_bench)"
+    )
+    parser.add_argument("--processes", type=int, default=multiprocessing.cpu_count())
     args = parser.parse_args()
     report: dict[str, object] = {"backend": "sqlite"}
     if not args.skip_load:
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+            Path(f"{args.db}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
         db = Database(f"sqlite+aiosqlite:///{args.db}")
         await db.upgrade()
         await db.dispose()
         report["load"] = load(args.jsonl, args.db, args.posts)
+    if args.index:
+        report["index"] = index(args.db, args.processes)
     report["store_mb"] = round(args.db.stat().st_size / 2**20, 1)
     report["latest"] = await time_latest(args.db, args.runs)
     print(json.dumps(report, ensure_ascii=False, indent=2))
