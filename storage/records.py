@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -21,4 +21,3 @@ class ArticleRecord:
     share_url: str | None
     file: str | None
     content_hash: str
-    extra: dict[str, object] = field(default_factory=dict)

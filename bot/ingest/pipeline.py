@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -204,7 +204,6 @@ async def ingest(
     settings: Settings,
     progress: bool = False,
     client: httpx.AsyncClient | None = None,
-    on_record: Callable[[ArticleRecord], None] | None = None,
 ) -> IngestReport:
     """Ingest every source; good posts are stored even when others fail."""
     started = time.perf_counter()
@@ -231,8 +230,6 @@ async def ingest(
                     if isinstance(prepared, Failure):
                         report.failed.append(prepared)
                         continue
-                    if on_record:
-                        on_record(prepared)
                     await ingestor.add(prepared)
             except (ValueError, OSError, httpx.HTTPError) as exc:
                 report.failed.append(Failure(source, str(exc) or type(exc).__name__))
