@@ -261,6 +261,15 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     },
     "no_subscriptions": {"zh": "这里还没有订阅。", "en": "There are no subscriptions here."},
     "subscriptions_title": {"zh": "订阅列表", "en": "Subscriptions"},
+    "pause_blocked": {"zh": "用户屏蔽了机器人", "en": "blocked by the user"},
+    "pause_removed": {"zh": "机器人被移出了聊天", "en": "removed from the chat"},
+    "pause_left": {"zh": "机器人已离开聊天", "en": "left the chat"},
+    "pause_muted": {"zh": "机器人没有发言权限", "en": "not allowed to send messages"},
+    "pause_cannot_post": {
+        "zh": "机器人没有在频道发布的权限",
+        "en": "not allowed to post in the channel",
+    },
+    "pause_forbidden": {"zh": "Telegram 拒绝发送（{detail}）", "en": "Telegram refused ({detail})"},
     "paused": {"zh": "已暂停：{reason}", "en": "paused: {reason}"},
     "resumed": {
         "zh": "已恢复 {count} 个暂停的订阅，从现在起推送新闻。",

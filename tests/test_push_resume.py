@@ -421,7 +421,9 @@ async def test_forbidden_while_pushing_shows_in_the_listing_and_subscribe_resume
 
     await feed(application, command("/subscriptions", GROUP))
     listing = api.sent_to(GROUP["id"])[-1]
-    assert "paused: forbidden: Forbidden: bot was kicked from the supergroup chat" in listing
+    assert (
+        "paused: Telegram refused (Forbidden: bot was kicked from the supergroup chat)" in listing
+    )
 
     await feed(application, command("/subscribe +汽车", GROUP))
     reply = api.sent_to(GROUP["id"])[-1]
@@ -522,3 +524,14 @@ async def test_a_group_upgraded_to_a_supergroup_takes_its_paused_subscriptions_a
     await push_round(application)
     assert links(api.sent_to(new_group["id"])) == ["pboc"]
     assert links(api.sent_to(old_group["id"])) == []
+
+
+def test_pause_reasons_are_told_in_the_readers_language():
+    from bot.push.membership import describe_reason
+
+    assert describe_reason(REMOVED, "zh") == "机器人被移出了聊天"
+    assert describe_reason(BLOCKED, "en") == "blocked by the user"
+    assert describe_reason("forbidden: Forbidden: bot was blocked by the user", "zh") == (
+        "Telegram 拒绝发送（Forbidden: bot was blocked by the user）"
+    )
+    assert describe_reason("something new", "zh") == "something new"

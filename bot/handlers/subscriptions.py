@@ -46,7 +46,12 @@ from bot.i18n import Lang, language_for
 from bot.i18n import text as catalog_text
 from bot.push.commands import ArgumentError, SubscribeRequest, parse_subscribe
 from bot.push.delivery import Pusher
-from bot.push.membership import follow_membership, follow_migration, resume_chat
+from bot.push.membership import (
+    describe_reason,
+    follow_membership,
+    follow_migration,
+    resume_chat,
+)
 from bot.push.schedule import Schedule
 from storage.push_repository import PushRepository, SubscriptionSpec, lease_for
 from storage.repository import ArticleRepository
@@ -174,7 +179,8 @@ def describe(subscription: Subscription, lang: Lang) -> str:
         parts.append(catalog_text(lang, "schedule_immediate"))
     parts.append(catalog_text(lang, "summary_max", value=subscription.max_items))
     if subscription.paused_at is not None:
-        parts.append(catalog_text(lang, "paused", reason=subscription.paused_reason or ""))
+        reason = describe_reason(subscription.paused_reason, lang)
+        parts.append(catalog_text(lang, "paused", reason=reason))
     if subscription.chat_type == ChatType.CHANNEL and subscription.title:
         parts.insert(0, subscription.title)
     return " · ".join(parts)

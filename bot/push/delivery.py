@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 LATE_COMMIT_WINDOW = timedelta(minutes=10)
 """How long after it was stored an article below a cursor is still looked at: ids come from
 a sequence in insert order, but transactions may commit out of that order."""
+FORBIDDEN_PREFIX = "forbidden: "
+"""Start of a pause reason that quotes Telegram's Forbidden answer."""
 
 
 class LeaseLost(RuntimeError):
@@ -367,7 +369,7 @@ class Pusher:
                 self.governor.hold(self.clock() + _retry_after(exc))
                 continue
             except Forbidden as exc:
-                reason = f"forbidden: {exc.message}"
+                reason = f"{FORBIDDEN_PREFIX}{exc.message}"
                 await self.ledger.pause(target.subscription_id, reason)
                 target.paused = True
                 report.paused.append(target.subscription_id)

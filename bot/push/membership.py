@@ -19,7 +19,8 @@ from telegram import (
 )
 from telegram.constants import ChatType
 
-from bot.push.delivery import LATE_COMMIT_WINDOW
+from bot.i18n import Lang, text
+from bot.push.delivery import FORBIDDEN_PREFIX, LATE_COMMIT_WINDOW
 from storage.db import Database
 from storage.models import utcnow
 from storage.push_repository import PushRepository
@@ -29,6 +30,22 @@ REMOVED = "removed from the chat"
 LEFT = "left the chat"
 MUTED = "not allowed to send messages"
 CANNOT_POST = "not allowed to post in the channel"
+_REASON_MESSAGES = {
+    BLOCKED: "pause_blocked",
+    REMOVED: "pause_removed",
+    LEFT: "pause_left",
+    MUTED: "pause_muted",
+    CANNOT_POST: "pause_cannot_post",
+}
+
+
+def describe_reason(reason: str | None, lang: Lang) -> str:
+    """A stored pause reason in the reader's language; Telegram's own wording stays as it came."""
+    if reason in _REASON_MESSAGES:
+        return text(lang, _REASON_MESSAGES[reason])
+    if reason and reason.startswith(FORBIDDEN_PREFIX):
+        return text(lang, "pause_forbidden", detail=reason.removeprefix(FORBIDDEN_PREFIX))
+    return reason or ""
 
 
 def absence_reason(member: ChatMember, chat_type: str) -> str | None:
