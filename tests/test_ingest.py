@@ -49,7 +49,8 @@ def write_bad_inputs(folder: Path) -> set[str]:
     )
     (folder / "no-front-matter.md").write_text("<p>只有正文，没有前言。</p>\n", encoding="utf-8")
     (folder / "impossible-date.md").write_text(
-        '---\ntitle: "日期不对"\ndate: 2022-13-45 25:61:00 +0800\ncategories: x\n---\n<p>正文。</p>\n',
+        '---\ntitle: "日期不对"\ndate: 2022-13-45 25:61:00 +0800\ncategories: x\n---\n'
+        "<p>正文。</p>\n",
         encoding="utf-8",
     )
     with (folder / "huge.md").open("wb") as f:
@@ -124,7 +125,8 @@ def test_cli_ingest_json_contract_and_exit_codes(tmp_path, capsys):
     listed = json.loads(capsys.readouterr().out)
     assert [a["title"] for a in listed] == ["测试新闻：好消息2", "测试新闻：好消息1"]
     assert set(listed[0]) == {
-        "key", "title", "published_at", "category", "tags", "source", "summary", "share_url", "file",
+        "key", "title", "published_at", "category", "tags", "source", "summary", "share_url",
+        "file",
     }  # fmt: skip
     assert listed[0]["published_at"] == "2023-05-02T09:30:00+08:00"
     assert listed[0]["source"] == "测试日报"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from test_ingest import write_good_posts
+
 from bot.services.admin import IngestGate
 from bot.settings import load_settings
-from test_ingest import write_good_posts
 
 
 async def test_new_articles_wake_the_push_job_and_a_rerun_does_not(sqlite_database, tmp_path):

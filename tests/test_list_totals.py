@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from test_store import record, upsert
+
 from bot.services.articles import ListTotals
 from storage.repository import ArticleRepository
-from test_store import record, upsert
 
 
 async def test_a_total_is_counted_once_then_recounted_after_clear(sqlite_database):

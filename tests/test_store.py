@@ -166,7 +166,8 @@ async def test_an_older_copy_under_the_same_key_does_not_replace_the_newer(datab
 
 async def test_tag_listing_follows_a_changed_date(database):
     await upsert(database, [record(1, tags=("韶关",)), record(2, tags=("韶关",))])
-    moved = replace(record(1, tags=("韶关",)), published_at=BASE + timedelta(days=3), content_hash="x")
+    newer = BASE + timedelta(days=3)
+    moved = replace(record(1, tags=("韶关",)), published_at=newer, content_hash="x")
     assert await upsert(database, [moved]) == ["updated"]
     async with database.session() as session:
         listed = await ArticleRepository(session).latest(tag="韶关")
