@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import column, table
 
 from storage.models import Article
+from storage.scan import article_batches
 from storage.search import article_body
 from storage.tokenizer import normalize
 
@@ -207,20 +208,11 @@ async def _stored_neighbours(
 async def rebuild_stories(session: AsyncSession, batch_size: int = 500) -> int:
     """Recompute every fingerprint and story from scratch, oldest article first."""
     await session.execute(delete(article_bands))
-    done, after = 0, 0
-    while True:
-        batch = list(
-            await session.scalars(
-                select(Article).where(Article.id > after).order_by(Article.id).limit(batch_size)
-            )
-        )
-        if not batch:
-            break
+    done = 0
+    async for batch in article_batches(session, batch_size):
         for article in batch:
             article.story_id, article.fingerprint = article.id, None
         await assign_stories(session, batch)
         await session.flush()
         done += len(batch)
-        after = batch[-1].id
-        session.expunge_all()
     return done

@@ -43,6 +43,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Article, Category, MetaEntry
+from storage.scan import article_batches
 from storage.tokenizer import TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_document, tokenize_query
 
 log = logging.getLogger(__name__)
@@ -223,19 +224,10 @@ async def rebuild_index(session: AsyncSession, batch_size: int = 500) -> int:
     """Drop and rebuild the whole index with the current tokenizer; returns articles indexed."""
     backend = backend_for(session)
     await backend.clear(session)
-    done, after = 0, 0
-    while True:
-        batch = list(
-            await session.scalars(
-                select(Article).where(Article.id > after).order_by(Article.id).limit(batch_size)
-            )
-        )
-        if not batch:
-            break
+    done = 0
+    async for batch in article_batches(session, batch_size):
         await backend.write(session, [indexed_text(a) for a in batch])
         done += len(batch)
-        after = batch[-1].id
-        session.expunge_all()
     await _record_tokenizer(session, rebuilt=True)
     return done
 
