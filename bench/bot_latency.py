@@ -28,22 +28,21 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from telegram import Update
-from telegram.request import BaseRequest, RequestData
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from bot_harness import RecordingRequest  # noqa: E402
+from common import percentiles, read_posts, synth_corpus  # noqa: E402
 from fakebotapi import FakeBotAPI  # noqa: E402
 
 from bot.app import build_application  # noqa: E402
 from bot.ingest.pipeline import Ingestor, IngestReport, prepare  # noqa: E402
-from bot.ingest.sources import RawPost  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.records import ArticleRecord  # noqa: E402
@@ -55,7 +54,6 @@ from storage.search import (  # noqa: E402
 )
 from storage.tokenizer import tokenize_query  # noqa: E402
 
-SYNTH = REPO.parent / "shared" / "tools" / "synth_corpus.py"
 QUERIES = ["中国", "经济", "市场", "银行", "央行 降准", "人民币 汇率", "A股", "5G", "猪", "xyzzy"]
 TOKEN = "123456:BENCH"
 USER_ID = 4242
@@ -64,30 +62,12 @@ PACING = 0.04
 """Seconds between updates, so AIORateLimiter's 30 messages/s never holds one back."""
 
 
-def synth_posts(posts: int, work: Path) -> Path:
-    path = work / f"synth-{posts}.jsonl"
-    if not path.exists():
-        work.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        command = [sys.executable, str(SYNTH), "--count", str(posts), "--jsonl", str(partial)]
-        subprocess.run(command, check=True)
-        partial.rename(path)
-    return path
-
-
-def read_posts(path: Path) -> Iterator[RawPost]:
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            item = json.loads(line)
-            yield RawPost(origin=item["name"], filename=item["name"], text=item["text"])
-
-
 async def build_store(posts: int, work: Path) -> tuple[Path, float | None]:
     """The store of N posts, built once through our pipeline's batch writer and reused."""
     store = work / f"bot-{posts}.db"
     if store.exists():
         return store, None
-    source = synth_posts(posts, work)
+    source = synth_corpus(posts, work)
     partial = store.with_suffix(".part.db")
     partial.unlink(missing_ok=True)
     db = Database(f"sqlite+aiosqlite:///{partial}")
@@ -106,47 +86,17 @@ async def build_store(posts: int, work: Path) -> tuple[Path, float | None]:
     return store, seconds
 
 
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 3),
-        "p99_ms": round(p99 * 1000, 3),
-        "samples": len(ordered),
-    }
-
-
-class InstantRequest(BaseRequest):
+class InstantRequest(RecordingRequest):
     """A transport that answers every Bot API call at once and notes when `sendMessage` left."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.sent_at: list[float] = []
 
-    @property
-    def read_timeout(self) -> float | None:
-        return None
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data else {}
-        if name == "getMe":
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "getMe":
             result: Any = {"id": 1, "is_bot": True, "first_name": "B", "username": "bench_bot"}
-        elif name in {"sendMessage", "editMessageText"}:
+        elif method in {"sendMessage", "editMessageText"}:
             self.sent_at.append(time.perf_counter())
             result = {
                 "message_id": len(self.sent_at),
@@ -156,7 +106,7 @@ class InstantRequest(BaseRequest):
             }
         else:
             result = True
-        return 200, json.dumps({"ok": True, "result": result}).encode()
+        return 200, {"ok": True, "result": result}
 
 
 def message_update(update_id: int, command: str) -> dict[str, Any]:

@@ -17,13 +17,14 @@ import asyncio
 import json
 import multiprocessing
 import sqlite3
-import statistics
 import sys
 import time
 from collections import Counter
 from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from common import percentiles
 
 from bot.ingest.parser import ParseError, parse_post
 from storage.db import Database
@@ -144,14 +145,6 @@ def index(db_path: Path, processes: int) -> dict[str, float]:
     conn.commit()
     conn.close()
     return {"indexed": done, "index_seconds": round(time.perf_counter() - started, 1)}
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 3),
-        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 3),
-    }
 
 
 def pick_filters(db_path: Path) -> dict[str, tuple[str | None, str | None]]:

@@ -24,19 +24,17 @@ import re
 import resource
 import sqlite3
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import jieba
+from common import percentiles, read_posts, synth_corpus
 from sqlalchemy import text
 
 from bot.ingest.parser import parse_post
 from bot.ingest.pipeline import Ingestor, IngestReport, prepare
-from bot.ingest.sources import RawPost
 from bot.settings import load_settings
 from storage.db import Database
 from storage.records import ArticleRecord
@@ -50,7 +48,6 @@ from storage.search import (
 from storage.tokenizer import search_segmenter, tokenize_query
 
 REPO = Path(__file__).resolve().parent.parent
-SYNTH = REPO.parent / "shared" / "tools" / "synth_corpus.py"
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 COMMON_QUERIES = ["中国", "经济", "发展", "市场", "企业", "人民", "银行", "记者"]
 OTHER_QUERIES = ["央行 降准", "人民币 汇率", "A股", "5G", "猪", "中证500", "量子纠缠", "xyzzy"]
@@ -59,30 +56,10 @@ RUNS_PER_QUERY = 15
 LATEST_RUNS = 300
 
 
-def corpus_file(posts: int, folder: Path) -> Path:
-    path = folder / f"synth-{posts}.jsonl"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        subprocess.run(
-            [sys.executable, str(SYNTH), "--count", str(posts), "--jsonl", str(partial)],
-            check=True,
-        )
-        partial.rename(path)
-    return path
-
-
 def remove_sqlite_files(*files: Path) -> None:
     for file in files:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{file}{suffix}").unlink(missing_ok=True)
-
-
-def read_posts(path: Path) -> Iterator[RawPost]:
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            item = json.loads(line)
-            yield RawPost(origin=item["name"], filename=item["name"], text=item["text"])
 
 
 def rare_queries(path: Path) -> list[str]:
@@ -100,12 +77,6 @@ def rare_queries(path: Path) -> list[str]:
             if len(codes) >= RARE_PER_KIND:
                 break
     return codes + names
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 3), "p99_ms": round(p99 * 1000, 3)}
 
 
 async def timed(action: Callable[[], Awaitable[Any]], runs: int) -> list[float]:
@@ -278,7 +249,7 @@ async def time_latest(db: Database) -> dict[str, float]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    path = corpus_file(args.posts, Path(args.work_dir))
+    path = synth_corpus(args.posts, Path(args.work_dir))
     queries = COMMON_QUERIES + OTHER_QUERIES + rare_queries(path)
     jieba.setLogLevel(60)
     jieba.initialize()
