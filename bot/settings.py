@@ -7,6 +7,7 @@ is the top-level `settings.timezone`.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from functools import lru_cache
@@ -64,8 +65,14 @@ class AdminSettings(BaseModel):
     ids: Annotated[list[int], NoDecode, BeforeValidator(_split_list)] = Field(default_factory=list)
 
 
+def _default_workers() -> int:
+    return min(4, os.cpu_count() or 1)
+
+
 class IngestSettings(BaseModel):
     interval: Annotated[timedelta, BeforeValidator(parse_duration)] = timedelta(minutes=15)
+    workers: int = Field(default_factory=_default_workers, ge=1, le=64)
+    """Processes that parse, summarize and tokenize a large source (1: all in the bot's own)."""
 
 
 class Settings(BaseSettings):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -18,6 +20,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+READER_THREADS = 4
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -56,6 +62,44 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+class SqliteReader:
+    """Read-only queries on a SQLite file, each run whole in one of a few threads.
+
+    Through aiosqlite every statement, fetch and rollback is a hop to its thread and back
+    (about 1 ms for a short listing, 3 ms at p99, against 0.06 ms of SQL); here a whole read is
+    one hop, on its own connection (WAL lets it read while the writer writes).
+    """
+
+    def __init__(self, url: str) -> None:
+        sync_url = make_url(url).set(drivername="sqlite+pysqlite")
+        self.engine = sqlalchemy.create_engine(sync_url, pool_size=READER_THREADS, max_overflow=0)
+        event.listen(self.engine, "connect", _sqlite_reader_pragmas)
+        self._threads = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="newsbot-read")
+
+    @staticmethod
+    def usable(url: str) -> bool:
+        database = make_url(url).database
+        return bool(database) and database != ":memory:" and "mode=memory" not in url
+
+    async def run(self, query: Callable[[Session], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, query)
+
+    def _run(self, query: Callable[[Session], T]) -> T:
+        with Session(self.engine) as session:
+            return query(session)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        self.engine.dispose()
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -117,6 +161,7 @@ class Database:
         self.engine = create_engine(self.url, **engine_kwargs)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._lock = asyncio.Lock()
+        self._reader: SqliteReader | None = None
 
     @property
     def dialect(self) -> str:
@@ -144,5 +189,19 @@ class Database:
         async with self.sessionmaker() as session:
             yield session
 
+    async def read(self, query: Callable[[Session], T]) -> T:
+        """Run a read-only query function on a plain `Session`, the cheapest way per backend:
+        on a SQLite file in a reader thread (`SqliteReader`), elsewhere through the async
+        session's `run_sync`. What it returns is detached: load what you need eagerly."""
+        if self.dialect == "sqlite" and SqliteReader.usable(self.url):
+            if self._reader is None:
+                self._reader = SqliteReader(self.url)
+            return await self._reader.run(query)
+        async with self.session() as session:
+            return await session.run_sync(query)
+
     async def dispose(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         await self.engine.dispose()

@@ -16,19 +16,11 @@ on at least one band (pigeonhole), so candidates are found by equality on a band
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import and_, delete, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import column, table
 
-from storage.models import Article
-from storage.scan import article_batches
-from storage.search import article_body
 from storage.tokenizer import normalize
 
 SHINGLE_CHARS = 4
@@ -98,121 +90,3 @@ def bands(fingerprint: int) -> list[int]:
 
 def distance(a: int, b: int) -> int:
     return (to_unsigned(a) ^ to_unsigned(b)).bit_count()
-
-
-def article_fingerprint(article: Article) -> int:
-    return to_signed(fingerprint(f"{article.title}\n{article_body(article)}"))
-
-
-@dataclass(frozen=True, slots=True)
-class _Fingerprinted:
-    id: int
-    story_id: int
-    fingerprint: int
-
-
-class _BandIndex:
-    """Fingerprints in memory, looked up by band like `article_bands` in the store."""
-
-    def __init__(self) -> None:
-        self._by_band: dict[tuple[int, int], list[_Fingerprinted]] = defaultdict(list)
-
-    def add(self, item: _Fingerprinted) -> None:
-        for key in enumerate(bands(item.fingerprint)):
-            self._by_band[key].append(item)
-
-    def sharing_a_band(self, fingerprint: int) -> list[_Fingerprinted]:
-        found = {}
-        for key in enumerate(bands(fingerprint)):
-            for item in self._by_band.get(key, ()):
-                found[item.id] = item
-        return list(found.values())
-
-
-async def assign_stories(session: AsyncSession, articles: Sequence[Article]) -> None:
-    """Fingerprint these (flushed) articles; a new one joins the story of its nearest twin.
-
-    Only an article fingerprinted for the first time can join a story, so updating a post never
-    moves it, nor the articles that joined its story.
-    """
-    if not articles:
-        return
-    first_seen = {a.id for a in articles if a.fingerprint is None}
-    for article in articles:
-        article.fingerprint = article_fingerprint(article)
-    ids = [a.id for a in articles]
-    if len(first_seen) < len(ids):
-        await session.execute(delete(article_bands).where(article_bands.c.article_id.in_(ids)))
-    known = _BandIndex()
-    for stored in await _stored_neighbours(session, [a.fingerprint or 0 for a in articles], ids):
-        known.add(stored)
-    for article in sorted(articles, key=lambda a: a.id):
-        fingerprint = article.fingerprint or 0
-        if article.id in first_seen and article.story_id in (None, article.id):
-            twin = _nearest(article.id, fingerprint, known.sharing_a_band(fingerprint))
-            if twin is not None:
-                article.story_id = twin
-        known.add(_Fingerprinted(article.id, article.story_id or article.id, fingerprint))
-    await session.execute(
-        insert(article_bands),
-        [
-            {"band": band, "value": value, "article_id": a.id}
-            for a in articles
-            for band, value in enumerate(bands(a.fingerprint or 0))
-        ],
-    )
-
-
-def _nearest(article_id: int, fingerprint: int, others: Sequence[_Fingerprinted]) -> int | None:
-    """The story of the closest earlier article within `MAX_DISTANCE` bits, if any."""
-    best: tuple[int, int] | None = None
-    for other in others:
-        if other.id >= article_id:
-            continue
-        gap = distance(fingerprint, other.fingerprint)
-        if gap <= MAX_DISTANCE and (best is None or gap < best[0]):
-            best = (gap, other.story_id)
-    return best[1] if best else None
-
-
-async def _stored_neighbours(
-    session: AsyncSession, fingerprints: Sequence[int], exclude: Sequence[int]
-) -> list[_Fingerprinted]:
-    """Stored articles (but `exclude`) sharing a band with any of `fingerprints`."""
-    values: list[set[int]] = [set() for _ in range(BANDS)]
-    for fingerprint in fingerprints:
-        for band, value in enumerate(bands(fingerprint)):
-            values[band].add(value)
-    matches = (
-        select(article_bands.c.article_id)
-        .where(
-            or_(
-                *(
-                    and_(article_bands.c.band == band, article_bands.c.value.in_(sorted(wanted)))
-                    for band, wanted in enumerate(values)
-                )
-            )
-        )
-        .where(article_bands.c.article_id.not_in(list(exclude)))
-    )
-    rows = await session.execute(
-        select(Article.id, Article.story_id, Article.fingerprint).where(Article.id.in_(matches))
-    )
-    return [
-        _Fingerprinted(id_, story_id or id_, fingerprint)
-        for id_, story_id, fingerprint in rows
-        if fingerprint is not None
-    ]
-
-
-async def rebuild_stories(session: AsyncSession, batch_size: int = 500) -> int:
-    """Recompute every fingerprint and story from scratch, oldest article first."""
-    await session.execute(delete(article_bands))
-    done = 0
-    async for batch in article_batches(session, batch_size):
-        for article in batch:
-            article.story_id, article.fingerprint = article.id, None
-        await assign_stories(session, batch)
-        await session.flush()
-        done += len(batch)
-    return done

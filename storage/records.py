@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+
+def body_text(paragraphs: Sequence[Sequence[object]] | None, digest: str | None) -> str:
+    """An article's body as indexed and fingerprinted: the paragraphs, or else the digest."""
+    texts = [str(item[0]) for item in paragraphs or []]
+    return "\n".join(texts) if texts else digest or ""
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """What the store derives from an article's text before writing it: its search-index
+    tokens (space-joined, title and body) and its near-duplicate fingerprint (signed 64-bit).
+
+    Computed by `storage.derive.derive` from plain values, so an ingest pipeline can compute it
+    in worker processes and hand the store only what it writes.
+    """
+
+    index_title: str
+    index_body: str
+    fingerprint: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +42,5 @@ class ArticleRecord:
     share_url: str | None
     file: str | None
     content_hash: str
+    derived: Derived | None = None
+    """Left out, the store derives it while writing."""

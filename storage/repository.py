@@ -5,25 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
-from storage.dedup import assign_stories
+from storage.derive import with_derived
 from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags
-from storage.records import ArticleRecord
-from storage.search import index_articles
+from storage.records import ArticleRecord, Derived
+from storage.search import IndexRow, write_index
+from storage.stories import StoryCandidate, place_in_stories
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
+
+
+def _never() -> Derived:
+    raise AssertionError("with_derived always derives")
 
 
 @dataclass(frozen=True, slots=True)
 class UpsertOutcome:
     key: str
     status: UpsertStatus
-    article: Article
+    article_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,110 +41,171 @@ class StoreStats:
     last_ingest: IngestRun | None
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A record to write: `article_id` is None until a new article is inserted."""
+
+    record: ArticleRecord
+    derived: Derived
+    article_id: int | None
+    story_id: int | None = None
+
+
+ARTICLES = cast(Table, Article.__table__)
+CATEGORIES = cast(Table, Category.__table__)
+TAGS = cast(Table, Tag.__table__)
+
+
 class ArticleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._categories: dict[str, Category] = {}
-        self._tags: dict[str, Tag] = {}
+        self._category_ids: dict[str, int] = {}
+        self._tag_ids: dict[str, int] = {}
 
     async def upsert_many(self, records: Sequence[ArticleRecord]) -> list[UpsertOutcome]:
         """Insert new keys, update changed ones in place (by content hash), skip the rest.
 
         A version dated before the stored one is a stale copy (the corpus has such pairs
         under one article id) and is left alone, so re-ingesting both always converges.
+        Written with bulk statements, not the ORM's unit of work: this is the ingest's hot path.
         """
         keys = list(dict.fromkeys(record.key for record in records))
-        existing = {
-            article.key: article
-            for article in (
-                await self.session.scalars(select(Article).where(Article.key.in_(keys)))
+        stored = {
+            row.key: row
+            for row in await self.session.execute(
+                select(
+                    Article.id,
+                    Article.key,
+                    Article.content_hash,
+                    Article.published_at,
+                    Article.story_id,
+                ).where(Article.key.in_(keys))
             )
         }
-        await self._load_names(records)
-        outcomes: list[UpsertOutcome] = []
-        fresh: list[Article] = []
-        tags_of: dict[int, tuple[Article, tuple[str, ...]]] = {}
+        current: dict[str, tuple[str, datetime]] = {
+            key: (row.content_hash, row.published_at) for key, row in stored.items()
+        }
+        pending: dict[str, _Pending] = {}
+        statuses: list[tuple[str, UpsertStatus]] = []
         for record in records:
-            article = existing.get(record.key)
-            if article is not None and (
-                article.content_hash == record.content_hash
-                or record.published_at < article.published_at
+            seen = current.get(record.key)
+            if seen is not None and (
+                seen[0] == record.content_hash or record.published_at < seen[1]
             ):
-                outcomes.append(UpsertOutcome(record.key, "unchanged", article))
+                statuses.append((record.key, "unchanged"))
                 continue
-            status: UpsertStatus = "updated" if article is not None else "added"
-            if article is None:
-                article = existing[record.key] = Article(key=record.key)
-                self.session.add(article)
-                fresh.append(article)
-            self._fill(article, record)
-            tags_of[id(article)] = (article, tuple(dict.fromkeys(record.tags)))
-            outcomes.append(UpsertOutcome(record.key, status, article))
-        await self.session.flush()
-        for article in fresh:
-            if article.story_id is None:
-                article.story_id = article.id
-        await self.session.flush()
-        changed = list(
-            {o.article.id: o.article for o in outcomes if o.status != "unchanged"}.values()
-        )
-        await self._link_tags(list(tags_of.values()))
-        await assign_stories(self.session, changed)
-        await index_articles(self.session, changed)
-        return outcomes
+            row = stored.get(record.key)
+            statuses.append((record.key, "updated" if seen is not None else "added"))
+            current[record.key] = (record.content_hash, record.published_at)
+            pending[record.key] = _Pending(
+                record,
+                with_derived(record).derived or _never(),
+                row.id if row else None,
+                row.story_id if row else None,
+            )
+        if pending:
+            await self._write(list(pending.values()))
+        ids = {key: row.id for key, row in stored.items()}
+        ids.update({key: p.article_id for key, p in pending.items() if p.article_id})
+        return [UpsertOutcome(key, status, ids[key]) for key, status in statuses]
 
-    async def _link_tags(self, tagged: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
-        """Rewrite the tag links of changed articles, each carrying the article's date."""
-        if not tagged:
-            return
-        ids = [article.id for article, _ in tagged]
-        await self.session.execute(delete(article_tags).where(article_tags.c.article_id.in_(ids)))
+    async def _write(self, pending: list[_Pending]) -> None:
+        await self._load_names([p.record for p in pending])
+        new = [p for p in pending if p.article_id is None]
+        old = [p for p in pending if p.article_id is not None]
+        if new:
+            inserted = await self.session.execute(
+                insert(ARTICLES).returning(ARTICLES.c.id, sort_by_parameter_order=True),
+                [self._values(p) for p in new],
+            )
+            for p, (id_,) in zip(new, inserted, strict=True):
+                p.article_id = id_
+        if old:
+            await self.session.execute(
+                update(ARTICLES).where(ARTICLES.c.id == bindparam("b_id")),
+                [{"b_id": p.article_id, **self._values(p)} for p in old],
+            )
+        stories = await place_in_stories(
+            self.session,
+            [
+                StoryCandidate(p.article_id or 0, p.derived.fingerprint, p.story_id, not p.story_id)
+                for p in pending
+            ],
+        )
+        placed = [p for p in pending if stories[p.article_id or 0] != p.story_id]
+        if placed:
+            await self.session.execute(
+                update(ARTICLES).where(ARTICLES.c.id == bindparam("b_id")),
+                [{"b_id": p.article_id, "story_id": stories[p.article_id or 0]} for p in placed],
+            )
+        await self._link_tags(pending, replace=bool(old))
+        rows = [
+            IndexRow(p.article_id or 0, p.derived.index_title, p.derived.index_body)
+            for p in pending
+        ]
+        await write_index(self.session, rows, new=not old)
+
+    def _values(self, p: _Pending) -> dict[str, object]:
+        record = p.record
+        return {
+            "key": record.key,
+            "title": record.title,
+            "published_at": record.published_at,
+            "category_id": self._category_ids[record.category] if record.category else None,
+            "source": record.source,
+            "digest": record.digest,
+            "paragraphs": [[text, heading] for text, heading in record.paragraphs],
+            "summary": record.summary,
+            "summary_version": record.summary_version,
+            "share_url": record.share_url,
+            "file": record.file,
+            "content_hash": record.content_hash,
+            "fingerprint": p.derived.fingerprint,
+        }
+
+    async def _link_tags(self, pending: Sequence[_Pending], *, replace: bool) -> None:
+        """Write the tag links of these articles, each carrying the article's date."""
+        ids = [p.article_id for p in pending]
+        if replace:
+            await self.session.execute(
+                delete(article_tags).where(article_tags.c.article_id.in_(ids))
+            )
         links = [
             {
-                "article_id": article.id,
-                "tag_id": self._tags[name].id,
-                "published_at": article.published_at,
+                "article_id": p.article_id,
+                "tag_id": self._tag_ids[name],
+                "published_at": p.record.published_at,
             }
-            for article, names in tagged
-            for name in names
+            for p in pending
+            for name in dict.fromkeys(p.record.tags)
         ]
         if links:
             await self.session.execute(insert(article_tags), links)
-        for article, names in tagged:
-            set_committed_value(article, "tags", [self._tags[name] for name in names])
-
-    def _fill(self, article: Article, record: ArticleRecord) -> None:
-        article.title = record.title
-        article.published_at = record.published_at
-        article.category = self._categories[record.category] if record.category else None
-        article.source = record.source
-        article.digest = record.digest
-        article.paragraphs = [[text, heading] for text, heading in record.paragraphs]
-        article.summary = record.summary
-        article.summary_version = record.summary_version
-        article.share_url = record.share_url
-        article.file = record.file
-        article.content_hash = record.content_hash
 
     async def _load_names(self, records: Iterable[ArticleRecord]) -> None:
         """Get or create the categories and tags the records name, once per batch."""
         records = list(records)
-        slugs = {r.category for r in records if r.category} - set(self._categories)
-        names = {t for r in records for t in r.tags} - set(self._tags)
+        slugs = {r.category for r in records if r.category} - set(self._category_ids)
+        names = {t for r in records for t in r.tags} - set(self._tag_ids)
         if slugs:
-            for category in await self.session.scalars(
-                select(Category).where(Category.slug.in_(slugs))
-            ):
-                self._categories[category.slug] = category
-            for slug in sorted(slugs - set(self._categories)):
-                self._categories[slug] = Category(slug=slug)
-                self.session.add(self._categories[slug])
+            await self._get_or_create(CATEGORIES, "slug", slugs, self._category_ids)
         if names:
-            for tag in await self.session.scalars(select(Tag).where(Tag.name.in_(names))):
-                self._tags[tag.name] = tag
-            for name in sorted(names - set(self._tags)):
-                self._tags[name] = Tag(name=name)
-                self.session.add(self._tags[name])
+            await self._get_or_create(TAGS, "name", names, self._tag_ids)
+
+    async def _get_or_create(
+        self, table: Table, column: str, wanted: set[str], ids: dict[str, int]
+    ) -> None:
+        found = await self.session.execute(
+            select(table.c[column], table.c.id).where(table.c[column].in_(sorted(wanted)))
+        )
+        ids.update({name: id_ for name, id_ in found})
+        missing = sorted(wanted - set(ids))
+        if missing:
+            created = await self.session.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                [{column: name} for name in missing],
+            )
+            ids.update(zip(missing, created.scalars(), strict=True))
 
     async def get(self, key: str) -> Article | None:
         return await self.session.scalar(select(Article).where(Article.key == key))
@@ -149,20 +215,6 @@ class ArticleRepository:
         order = {id_: i for i, id_ in enumerate(ids)}
         return sorted(rows, key=lambda a: order[a.id])
 
-    def _filtered(
-        self, stmt: Select[Article], category: str | None, tag: str | None
-    ) -> Select[Article]:
-        if category:
-            stmt = stmt.where(
-                Article.category_id
-                == select(Category.id).where(Category.slug == category).scalar_subquery()
-            )
-        if tag:
-            stmt = stmt.join(article_tags, article_tags.c.article_id == Article.id).where(
-                article_tags.c.tag_id == select(Tag.id).where(Tag.name == tag).scalar_subquery()
-            )
-        return stmt
-
     async def latest(
         self,
         *,
@@ -171,18 +223,13 @@ class ArticleRepository:
         limit: int = 10,
         offset: int = 0,
     ) -> list[Article]:
-        """Newest first, one article per story."""
-        stmt = self._filtered(select(Article).where(Article.id == Article.story_id), category, tag)
-        if tag:
-            # The same order, read off the (tag_id, published_at, article_id) index.
-            order = (article_tags.c.published_at.desc(), article_tags.c.article_id.desc())
-        else:
-            order = (Article.published_at.desc(), Article.id.desc())
-        stmt = stmt.order_by(*order).limit(limit).offset(offset)
-        return list(await self.session.scalars(stmt))
+        """Newest first, one article per story (see `latest_articles`)."""
+        return await self.session.run_sync(
+            latest_articles, category=category, tag=tag, limit=limit, offset=offset
+        )
 
     async def count(self, *, category: str | None = None, tag: str | None = None) -> int:
-        stmt = self._filtered(select(Article).where(Article.id == Article.story_id), category, tag)
+        stmt = _filtered(select(Article).where(Article.id == Article.story_id), category, tag)
         return int(
             await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         )
@@ -276,3 +323,34 @@ class MetaRepository:
             self.session.add(MetaEntry(name=name, value=value))
         else:
             entry.value = value
+
+
+def _filtered(stmt: Select[Any], category: str | None, tag: str | None) -> Select[Any]:
+    if category:
+        stmt = stmt.where(
+            Article.category_id
+            == select(Category.id).where(Category.slug == category).scalar_subquery()
+        )
+    if tag:
+        stmt = stmt.join(article_tags, article_tags.c.article_id == Article.id).where(
+            article_tags.c.tag_id == select(Tag.id).where(Tag.name == tag).scalar_subquery()
+        )
+    return stmt
+
+
+def latest_articles(
+    session: Session,
+    *,
+    category: str | None = None,
+    tag: str | None = None,
+    limit: int = 10,
+    offset: int = 0,
+) -> list[Article]:
+    """Newest first, one article per story; category and tags loaded (for `Database.read`)."""
+    stmt = _filtered(select(Article).where(Article.id == Article.story_id), category, tag)
+    if tag:
+        # The same order, read off the (tag_id, published_at, article_id) index.
+        order = (article_tags.c.published_at.desc(), article_tags.c.article_id.desc())
+    else:
+        order = (Article.published_at.desc(), Article.id.desc())
+    return list(session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))

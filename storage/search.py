@@ -41,18 +41,19 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from storage.derive import index_text
 from storage.models import Article, Category, MetaEntry
+from storage.records import body_text
 from storage.scan import article_batches
-from storage.tokenizer import TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_document, tokenize_query
+from storage.tokenizer import TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_query
 
 log = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 3.0
 # A longer query is cut to its first terms: still all AND-ed, so results only widen a little.
 MAX_QUERY_TERMS = 32
-# Only the start of a very long body is indexed: PostgreSQL refuses a tsvector over 1 MB.
-MAX_INDEXED_BODY_CHARS = 30_000
 # An unfiltered query ranks at most this many of its newest matches (see the module doc).
 MAX_CANDIDATES = 2000
 RECENCY_WEIGHT = 0.5
@@ -78,32 +79,32 @@ class SearchFilters:
 
 
 @dataclass(frozen=True, slots=True)
-class IndexedText:
+class IndexRow:
+    """One article's index entry: its title and body tokens, each joined by spaces."""
+
     article_id: int
-    title_tokens: list[str]
-    body_tokens: list[str]
+    title: str
+    body: str
 
 
 def article_body(article: Article) -> str:
-    """The text indexed as body: the paragraphs, or the digest when there are none."""
-    paragraphs = [str(item[0]) for item in article.paragraphs or []]
-    return "\n".join(paragraphs) if paragraphs else article.digest or ""
+    return body_text(article.paragraphs, article.digest)
 
 
-def indexed_text(article: Article) -> IndexedText:
-    body = article_body(article)[:MAX_INDEXED_BODY_CHARS]
-    return IndexedText(article.id, tokenize_document(article.title), tokenize_document(body))
+def index_row(article: Article) -> IndexRow:
+    return IndexRow(article.id, *index_text(article.title, article_body(article)))
 
 
-def _index_rows(texts: Sequence[IndexedText]) -> list[dict[str, Any]]:
-    return [
-        {"id": t.article_id, "title": " ".join(t.title_tokens), "body": " ".join(t.body_tokens)}
-        for t in texts
-    ]
+def _index_params(rows: Sequence[IndexRow]) -> list[dict[str, Any]]:
+    return [{"id": r.article_id, "title": r.title, "body": r.body} for r in rows]
 
 
 class SearchBackend(Protocol):
-    async def write(self, session: AsyncSession, texts: Sequence[IndexedText]) -> None: ...
+    async def write(
+        self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
+    ) -> None:
+        """Index these articles, replacing their entries (`new`: they have none yet)."""
+        ...
 
     async def clear(self, session: AsyncSession) -> None: ...
 
@@ -120,14 +121,17 @@ class SearchBackend(Protocol):
 
 
 class Fts5Backend:
-    async def write(self, session: AsyncSession, texts: Sequence[IndexedText]) -> None:
-        if not texts:
+    async def write(
+        self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
+    ) -> None:
+        if not rows:
             return
-        ids = [{"id": t.article_id} for t in texts]
-        await session.execute(text("DELETE FROM article_fts WHERE rowid = :id"), ids)
+        if not new:
+            ids = [{"id": r.article_id} for r in rows]
+            await session.execute(text("DELETE FROM article_fts WHERE rowid = :id"), ids)
         await session.execute(
             text("INSERT INTO article_fts (rowid, title, body) VALUES (:id, :title, :body)"),
-            _index_rows(texts),
+            _index_params(rows),
         )
 
     async def clear(self, session: AsyncSession) -> None:
@@ -155,8 +159,10 @@ def _pg_lexeme(token: str) -> str:
 
 
 class TsvectorBackend:
-    async def write(self, session: AsyncSession, texts: Sequence[IndexedText]) -> None:
-        if not texts:
+    async def write(
+        self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
+    ) -> None:
+        if not rows:
             return
         await session.execute(
             text(
@@ -165,7 +171,7 @@ class TsvectorBackend:
                 " || setweight(to_tsvector('simple', :body), 'B'))"
                 " ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document"
             ),
-            _index_rows(texts),
+            _index_params(rows),
         )
 
     async def clear(self, session: AsyncSession) -> None:
@@ -187,17 +193,17 @@ class TsvectorBackend:
         return value.astimezone(UTC)
 
 
-def backend_for(session: AsyncSession) -> SearchBackend:
+def backend_for(session: AsyncSession | Session) -> SearchBackend:
     if session.get_bind().dialect.name == "sqlite":
         return Fts5Backend()
     return TsvectorBackend()
 
 
-async def index_articles(session: AsyncSession, articles: Sequence[Article]) -> None:
-    """(Re)index these articles; call after a flush so they have ids."""
-    if not articles:
+async def write_index(session: AsyncSession, rows: Sequence[IndexRow], *, new: bool) -> None:
+    """(Re)index these articles (`new`: never indexed before)."""
+    if not rows:
         return
-    await backend_for(session).write(session, [indexed_text(a) for a in articles])
+    await backend_for(session).write(session, rows, new=new)
     await _record_tokenizer(session)
 
 
@@ -226,7 +232,7 @@ async def rebuild_index(session: AsyncSession, batch_size: int = 500) -> int:
     await backend.clear(session)
     done = 0
     async for batch in article_batches(session, batch_size):
-        await backend.write(session, [indexed_text(a) for a in batch])
+        await backend.write(session, [index_row(a) for a in batch])
         done += len(batch)
     await _record_tokenizer(session, rebuilt=True)
     return done
@@ -295,6 +301,18 @@ async def search(
     limit: int = 10,
     offset: int = 0,
 ) -> list[SearchHit]:
+    """`search_articles` in an async session."""
+    return await session.run_sync(search_articles, query, filters, limit=limit, offset=offset)
+
+
+def search_articles(
+    session: Session,
+    query: str,
+    filters: SearchFilters | None = None,
+    *,
+    limit: int = 10,
+    offset: int = 0,
+) -> list[SearchHit]:
     """The best-scoring article of each matching story, best first (see the module doc)."""
     terms = tokenize_query(query)[:MAX_QUERY_TERMS]
     if not terms or limit <= 0:
@@ -303,14 +321,14 @@ async def search(
     sql, params = search_sql(
         backend, terms, filters or SearchFilters(), limit=limit, offset=max(offset, 0)
     )
-    rows = (await session.execute(text(sql), params)).all()
+    rows = session.execute(text(sql), params).all()
     if not rows:
         return []
     scored = [(int(row.id), float(row.score)) for row in rows]
     ids = [id_ for id_, _ in scored]
-    articles = {a.id: a for a in await session.scalars(select(Article).where(Article.id.in_(ids)))}
+    articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
     shared = [articles[row.id] for row in rows if row.story_size > 1]
-    others = await _other_sources(session, shared) if shared else {}
+    others = _other_sources(session, shared) if shared else {}
     return [
         SearchHit(articles[id_], score, others.get(id_, ()))
         for id_, score in scored
@@ -318,14 +336,12 @@ async def search(
     ]
 
 
-async def _other_sources(
-    session: AsyncSession, articles: Sequence[Article]
-) -> dict[int, tuple[str, ...]]:
+def _other_sources(session: Session, articles: Sequence[Article]) -> dict[int, tuple[str, ...]]:
     """For each article, the feeds (category slugs) of the other articles of its story."""
     by_story = {a.story_id: a.id for a in articles if a.story_id is not None}
     if not by_story:
         return {}
-    rows = await session.execute(
+    rows = session.execute(
         select(Article.id, Article.story_id, Category.slug, Article.source, Article.key)
         .outerjoin(Category, Category.id == Article.category_id)
         .where(Article.story_id.in_(list(by_story)))

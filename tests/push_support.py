@@ -76,7 +76,7 @@ def batch(prefix: str, count: int, *, start: datetime | None = None) -> list[Art
 async def store_articles(db: Database, records: Sequence[ArticleRecord]) -> list[int]:
     async with db.session() as session, session.begin():
         outcomes = await ArticleRepository(session).upsert_many(records)
-        return [outcome.article.id for outcome in outcomes]
+        return [outcome.article_id for outcome in outcomes]
 
 
 async def subscribe(db: Database, specs: Iterable[SubscriptionSpec]) -> list[int]:

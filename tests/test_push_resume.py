@@ -170,7 +170,7 @@ def article(key: str, title: str, body: str) -> ArticleRecord:
 async def store(db: Database, *items: tuple[str, str, str]) -> list[int]:
     async with db.session() as session, session.begin():
         outcomes = await ArticleRepository(session).upsert_many([article(*item) for item in items])
-        return [outcome.article.id for outcome in outcomes]
+        return [outcome.article_id for outcome in outcomes]
 
 
 async def subscribe(db: Database, *specs: SubscriptionSpec) -> list[int]:

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from storage.db import Database
-from storage.dedup import rebuild_stories
+from storage.derive import MAX_INDEXED_BODY_CHARS
 from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
 from storage.search import (
-    MAX_INDEXED_BODY_CHARS,
     MAX_QUERY_TERMS,
     TOKENIZER_ID,
     SearchFilters,
@@ -24,6 +23,7 @@ from storage.search import (
     rebuild_index,
     search,
 )
+from storage.stories import rebuild_stories
 from storage.tokenizer import tokenize_query
 
 DAY = datetime(2023, 5, 10, 9, 30, tzinfo=UTC)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from bot.settings import load_settings
 from storage.db import DatabaseURLError, normalize_url
 from storage.records import ArticleRecord
-from storage.repository import ArticleRepository
+from storage.repository import ArticleRepository, latest_articles
 
 BASE = datetime(2022, 4, 20, 6, 0, tzinfo=UTC)
 
@@ -87,6 +91,31 @@ async def test_latest_is_newest_first_and_filters_by_category_and_tag(database):
         assert [a.title for a in await repo.latest(limit=1, offset=1)] == ["第2条新闻"]
         assert await repo.latest(category="nothing") == []
         assert await repo.count(category="kejiribao") == 2
+
+
+async def test_reads_run_off_the_session_see_committed_writes_with_tags_loaded(database):
+    """`Database.read` (a reader thread on SQLite) sees what was committed, and what it
+    returns is usable after its session closed."""
+    await upsert(database, [record(1), record(2, tags=("科技日报新闻", "韶关"))])
+    newest = await database.read(partial(latest_articles, limit=5))
+    assert [(a.title, a.category_slug, a.tag_names) for a in newest] == [
+        ("第2条新闻", "kejiribao", ["科技日报新闻", "韶关"]),
+        ("第1条新闻", "kejiribao", ["科技日报新闻"]),
+    ]
+    await upsert(database, [record(3)])
+    assert [a.title for a in await database.read(partial(latest_articles, tag="科技日报新闻"))] == [
+        "第3条新闻",
+        "第2条新闻",
+        "第1条新闻",
+    ]
+
+
+async def test_reads_cannot_write(sqlite_database):
+    def write(session: Session) -> None:
+        session.execute(text("CREATE TABLE sneaky (id INTEGER)"))
+
+    with pytest.raises(OperationalError, match="readonly"):
+        await sqlite_database.read(write)
 
 
 async def test_counts_per_category_and_tag(database):

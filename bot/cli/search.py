@@ -119,8 +119,8 @@ def _trending(args: argparse.Namespace) -> int:
 
 
 def _reindex(args: argparse.Namespace) -> int:
-    from storage.dedup import rebuild_stories
     from storage.search import TOKENIZER_ID, rebuild_index
+    from storage.stories import rebuild_stories
 
     async def body(db: Database, settings: Settings) -> int:
         async with db.session() as session, session.begin():

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import multiprocessing
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -19,6 +23,7 @@ from bot.settings import Settings
 from bot.summarize import SUMMARIZER_VERSION, summarize
 from bot.summarize.idf import idf_from_documents
 from storage.db import Database
+from storage.derive import with_derived
 from storage.models import IngestRun, SourceState
 from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
@@ -26,6 +31,10 @@ from storage.repository import ArticleRepository
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+# A worker process costs about a second to start (imports, jieba's dictionary), so a source is
+# prepared in this process until it has shown this many posts.
+POOL_THRESHOLD = 256
+CHUNK_SIZE = 32
 SUMMARY_CHARS = 120
 IDF_SAMPLE = 1000
 
@@ -112,14 +121,111 @@ async def store_idf(db: Database) -> dict[str, float] | None:
 def prepare(
     raw: src.RawPost, tz: tzinfo, idf: Mapping[str, float] | None = None
 ) -> ArticleRecord | Failure:
-    """Parse and summarize one post; any error becomes a reported failure, never a crash."""
+    """Parse, summarize and tokenize one post; any error becomes a reported failure, never a
+    crash."""
     try:
-        return to_record(parse_post(raw.text, raw.filename, tz=tz), idf)
+        return with_derived(to_record(parse_post(raw.text, raw.filename, tz=tz), idf))
     except ParseError as exc:
         return Failure(raw.origin, str(exc))
     except Exception as exc:  # a parser or summarizer bug must not sink the batch
         log.exception("unexpected error on %s", raw.origin)
         return Failure(raw.origin, f"internal error: {type(exc).__name__}: {exc}")
+
+
+_worker_context: tuple[tzinfo, Mapping[str, float] | None] | None = None
+
+
+def _start_worker(tz: tzinfo, idf: Mapping[str, float] | None) -> None:
+    global _worker_context
+    _worker_context = (tz, idf)
+
+
+def _prepare_chunk(raws: list[src.RawPost]) -> list[ArticleRecord | Failure]:
+    assert _worker_context is not None, "runs in a worker started by _start_worker"
+    return [prepare(raw, *_worker_context) for raw in raws]
+
+
+class Preparer:
+    """Turns raw posts into records, in order: in this process while a source is small, in
+    worker processes once it proves large (`POOL_THRESHOLD` posts), while this process writes.
+
+    Parsing, summarizing and tokenizing are most of an ingest's CPU time and need no database,
+    so they spread over processes; the store has one writer anyway.
+    """
+
+    def __init__(
+        self,
+        tz: tzinfo,
+        idf: Mapping[str, float] | None,
+        *,
+        workers: int,
+        threshold: int = POOL_THRESHOLD,
+    ) -> None:
+        self.tz, self.idf, self.workers, self.threshold = tz, idf, workers, threshold
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = False
+
+    async def run(self, raws: Iterable[src.RawPost]) -> AsyncIterator[ArticleRecord | Failure]:
+        in_flight: deque[tuple[list[src.RawPost], asyncio.Future[list[ArticleRecord | Failure]]]]
+        in_flight = deque()
+        chunk: list[src.RawPost] = []
+        broken_off: ValueError | OSError | None = None
+        try:
+            for number, raw in enumerate(raws, start=1):
+                if self._pool is None and (self.workers < 2 or number <= self.threshold):
+                    yield prepare(raw, self.tz, self.idf)
+                    continue
+                chunk.append(raw)
+                if len(chunk) >= CHUNK_SIZE:
+                    in_flight.append((chunk, self._submit(chunk)))
+                    chunk = []
+                while len(in_flight) > 4 * self.workers:
+                    for prepared in await self._result(*in_flight.popleft()):
+                        yield prepared
+        except (ValueError, OSError) as exc:
+            broken_off = exc  # what the source gave before it broke off is still stored
+        if chunk:
+            in_flight.append((chunk, self._submit(chunk)))
+        while in_flight:
+            for prepared in await self._result(*in_flight.popleft()):
+                yield prepared
+        if broken_off is not None:
+            raise broken_off
+
+    def _submit(self, chunk: list[src.RawPost]) -> asyncio.Future[list[ArticleRecord | Failure]]:
+        loop = asyncio.get_running_loop()
+        if self._broken:
+            return loop.run_in_executor(None, self._prepare_here, chunk)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self.tz, self.idf),
+            )
+        return loop.run_in_executor(self._pool, _prepare_chunk, chunk)
+
+    def _prepare_here(self, chunk: list[src.RawPost]) -> list[ArticleRecord | Failure]:
+        return [prepare(raw, self.tz, self.idf) for raw in chunk]
+
+    async def _result(
+        self,
+        chunk: list[src.RawPost],
+        future: asyncio.Future[list[ArticleRecord | Failure]],
+    ) -> list[ArticleRecord | Failure]:
+        try:
+            return await future
+        except BrokenExecutor:
+            # A worker died (killed, out of memory): nothing of its chunk is lost, this
+            # process prepares it and the rest of the source.
+            log.warning("an ingest worker died; preparing the rest in the main process")
+            self._broken = True
+            return self._prepare_here(chunk)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 class Ingestor:
@@ -149,31 +255,26 @@ class Ingestor:
             else:
                 self.report.unchanged += 1
             if outcome.status != "unchanged":
-                self.report.changed_ids.append(outcome.article.id)
+                self.report.changed_ids.append(outcome.article_id)
 
 
-async def _raw_posts(
-    source: str,
-    *,
-    db: Database,
-    client: httpx.AsyncClient,
-    progress: bool,
-    report: IngestReport,
-    ingestor: Ingestor,
-) -> AsyncIterator[src.RawPost]:
-    kind = src.classify_source(source)
-    if kind in ("folder", "file"):
-        items: Iterable[src.RawPost | src.SourceFailure] = (
-            src.read_folder(source, progress=progress)
-            if kind == "folder"
-            else [src.read_file(source)]
-        )
-        for item in items:
-            if isinstance(item, src.SourceFailure):
-                report.failed.append(Failure(item.origin, item.error))
-            else:
-                yield item
-        return
+def _local_posts(
+    source: str, kind: str, *, progress: bool, report: IngestReport
+) -> Iterator[src.RawPost]:
+    items: Iterable[src.RawPost | src.SourceFailure] = (
+        src.read_folder(source, progress=progress) if kind == "folder" else [src.read_file(source)]
+    )
+    for item in items:
+        if isinstance(item, src.SourceFailure):
+            report.failed.append(Failure(item.origin, item.error))
+        else:
+            yield item
+
+
+async def _fetch(
+    source: str, *, db: Database, client: httpx.AsyncClient, report: IngestReport
+) -> tuple[list[src.RawPost], src.Validators | None]:
+    """The posts of a URL, fetched conditionally on what it answered last time."""
     async with db.session() as session:
         state = await session.get(SourceState, source)
         validators = (
@@ -183,18 +284,16 @@ async def _raw_posts(
     report.failed.extend(Failure(f.origin, f.error) for f in result.failures)
     if result.not_modified:
         report.not_modified.append(source)
-    for post in result.posts:
-        yield post
-    if result.validators is not None:
-        # Remembered only after every post of this response is stored, so a crash in between
-        # makes the next fetch unconditional instead of losing posts behind a 304.
-        await ingestor.flush()
-        async with db.session() as session, session.begin():
-            state = await session.get(SourceState, source) or SourceState(source=source)
-            state.etag = result.validators.etag
-            state.last_modified = result.validators.last_modified
-            state.fetched_at = datetime.now(UTC)
-            session.add(state)
+    return result.posts, result.validators
+
+
+async def _remember_validators(db: Database, source: str, validators: src.Validators) -> None:
+    async with db.session() as session, session.begin():
+        state = await session.get(SourceState, source) or SourceState(source=source)
+        state.etag = validators.etag
+        state.last_modified = validators.last_modified
+        state.fetched_at = datetime.now(UTC)
+        session.add(state)
 
 
 async def ingest(
@@ -204,6 +303,7 @@ async def ingest(
     settings: Settings,
     progress: bool = False,
     client: httpx.AsyncClient | None = None,
+    pool_threshold: int = POOL_THRESHOLD,
 ) -> IngestReport:
     """Ingest every source; good posts are stored even when others fail."""
     started = time.perf_counter()
@@ -212,29 +312,40 @@ async def ingest(
     async with db.session() as session, session.begin():
         session.add(run)
     ingestor = Ingestor(db, report)
-    idf = await store_idf(db)
+    preparer = Preparer(
+        settings.tz,
+        await store_idf(db),
+        workers=settings.ingest.workers,
+        threshold=pool_threshold,
+    )
     own_client = client is None
     client = client or src.make_client()
     try:
         for source in sources:
             try:
-                async for raw in _raw_posts(
-                    source,
-                    db=db,
-                    client=client,
-                    progress=progress,
-                    report=report,
-                    ingestor=ingestor,
-                ):
-                    prepared = prepare(raw, settings.tz, idf)
+                kind = src.classify_source(source)
+                validators = None
+                raws: Iterable[src.RawPost]
+                if kind in ("folder", "file"):
+                    raws = _local_posts(source, kind, progress=progress, report=report)
+                else:
+                    raws, validators = await _fetch(source, db=db, client=client, report=report)
+                async for prepared in preparer.run(raws):
                     if isinstance(prepared, Failure):
                         report.failed.append(prepared)
-                        continue
-                    await ingestor.add(prepared)
+                    else:
+                        await ingestor.add(prepared)
+                if validators is not None:
+                    # Remembered only after every post of this response is stored, so a crash in
+                    # between makes the next fetch unconditional instead of losing posts behind
+                    # a 304.
+                    await ingestor.flush()
+                    await _remember_validators(db, source, validators)
             except (ValueError, OSError, httpx.HTTPError) as exc:
                 report.failed.append(Failure(source, str(exc) or type(exc).__name__))
         await ingestor.flush()
     finally:
+        preparer.close()
         if own_client:
             await client.aclose()
         report.seconds = time.perf_counter() - started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 
 from bot.services.replies import (
     ArticleDetail,
@@ -16,7 +17,7 @@ from bot.services.replies import (
 from bot.services.text import longer_summary
 from storage.db import Database
 from storage.models import Article
-from storage.repository import ArticleRepository
+from storage.repository import ArticleRepository, latest_articles
 
 PRIVATE_PAGE = 5
 GROUP_PAGE = 3
@@ -97,13 +98,18 @@ def article_summary(article: Article) -> str:
 
 async def list_page(db: Database, page: PageQuery) -> ArticleList:
     """One page of a newest-first list; `search` pages go through the search service."""
-    async with db.session() as session:
-        repo = ArticleRepository(session)
-        articles = await repo.latest(
-            category=page.category, tag=page.tag, limit=page.limit + 1, offset=page.offset
+    articles = await db.read(
+        partial(
+            latest_articles,
+            category=page.category,
+            tag=page.tag,
+            limit=page.limit + 1,
+            offset=page.offset,
         )
-        total = await LIST_TOTALS.get(db, repo, page.category, page.tag)
-        items = tuple(item_from_article(a) for a in articles[: page.limit])
+    )
+    async with db.session() as session:
+        total = await LIST_TOTALS.get(db, ArticleRepository(session), page.category, page.tag)
+    items = tuple(item_from_article(a) for a in articles[: page.limit])
     return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)
 
 

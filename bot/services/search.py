@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from bot.services.articles import (
     GROUP_PAGE,
@@ -22,8 +23,7 @@ from bot.services.replies import (
 )
 from bot.services.text import query_snippet
 from storage.db import Database
-from storage.search import SearchFilters
-from storage.search import search as search_store
+from storage.search import SearchFilters, search_articles
 
 MAX_QUERY_CHARS = 200
 SNIPPET_CHARS = 160
@@ -61,22 +61,25 @@ async def _items(
     db: Database, query: str, *, tag: str | None, limit: int, offset: int, chars: int
 ) -> tuple[list[ArticleItem], bool]:
     """One page of hits as items with snippets, and whether more hits follow."""
-    async with db.session() as session:
-        hits = await search_store(
-            session, query, SearchFilters(tag=tag), limit=limit + 1, offset=offset
+    hits = await db.read(
+        partial(
+            search_articles,
+            query=query,
+            filters=SearchFilters(tag=tag),
+            limit=limit + 1,
+            offset=offset,
         )
-        items = []
-        for hit in hits[:limit]:
-            article = hit.article
-            paragraphs = [(str(t), bool(h)) for t, h in article.paragraphs or []]
-            text, spans = query_snippet(
-                article.title, paragraphs, query, chars, fallback=article_summary(article)
-            )
-            items.append(
-                item_from_article(
-                    article, text=text, highlights=spans, other_sources=hit.other_sources
-                )
-            )
+    )
+    items = []
+    for hit in hits[:limit]:
+        article = hit.article
+        paragraphs = [(str(t), bool(h)) for t, h in article.paragraphs or []]
+        text, spans = query_snippet(
+            article.title, paragraphs, query, chars, fallback=article_summary(article)
+        )
+        items.append(
+            item_from_article(article, text=text, highlights=spans, other_sources=hit.other_sources)
+        )
     return items, len(hits) > limit
 
 

@@ -1,0 +1,36 @@
+"""Index tokens and fingerprint of an article's text: pure, so they can be computed anywhere.
+
+The store writes exactly these values (see `storage.records.Derived`); index and query stay
+segmented the same way because both come from `storage.tokenizer`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from storage.dedup import fingerprint, to_signed
+from storage.records import ArticleRecord, Derived, body_text
+from storage.tokenizer import tokenize_document
+
+# Only the start of a very long body is indexed: PostgreSQL refuses a tsvector over 1 MB.
+MAX_INDEXED_BODY_CHARS = 30_000
+
+
+def index_text(title: str, body: str) -> tuple[str, str]:
+    """Title and body as the index stores them: their tokens, joined by spaces."""
+    return (
+        " ".join(tokenize_document(title)),
+        " ".join(tokenize_document(body[:MAX_INDEXED_BODY_CHARS])),
+    )
+
+
+def derive(title: str, body: str) -> Derived:
+    index_title, index_body = index_text(title, body)
+    return Derived(index_title, index_body, to_signed(fingerprint(f"{title}\n{body}")))
+
+
+def with_derived(record: ArticleRecord) -> ArticleRecord:
+    if record.derived is not None:
+        return record
+    body = body_text(record.paragraphs, record.digest)
+    return replace(record, derived=derive(record.title, body))

@@ -1,0 +1,157 @@
+"""Story ids for written articles: each new article joins the story of its nearest earlier
+near-duplicate (see `storage.dedup` for the fingerprint and its bands), else starts its own."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dedup import BANDS, MAX_DISTANCE, article_bands, bands, distance, to_signed
+from storage.dedup import fingerprint as text_fingerprint
+from storage.models import Article
+from storage.records import body_text
+from storage.scan import article_batches
+
+
+def article_fingerprint(article: Article) -> int:
+    return to_signed(
+        text_fingerprint(f"{article.title}\n{body_text(article.paragraphs, article.digest)}")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Fingerprinted:
+    id: int
+    story_id: int
+    fingerprint: int
+
+
+class _BandIndex:
+    """Fingerprints in memory, looked up by band like `article_bands` in the store."""
+
+    def __init__(self) -> None:
+        self._by_band: dict[tuple[int, int], list[_Fingerprinted]] = defaultdict(list)
+
+    def add(self, item: _Fingerprinted) -> None:
+        for key in enumerate(bands(item.fingerprint)):
+            self._by_band[key].append(item)
+
+    def sharing_a_band(self, fingerprint: int) -> list[_Fingerprinted]:
+        found = {}
+        for key in enumerate(bands(fingerprint)):
+            for item in self._by_band.get(key, ()):
+                found[item.id] = item
+        return list(found.values())
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCandidate:
+    """An article just written: `story_id` is its current story (None when new)."""
+
+    id: int
+    fingerprint: int
+    story_id: int | None
+    first_seen: bool
+
+
+async def place_in_stories(
+    session: AsyncSession, articles: Sequence[StoryCandidate]
+) -> dict[int, int]:
+    """The story id of each article, and their bands written.
+
+    Only an article fingerprinted for the first time can join a story, so updating a post never
+    moves it, nor the articles that joined its story.
+    """
+    if not articles:
+        return {}
+    seen_before = [a.id for a in articles if not a.first_seen]
+    if seen_before:
+        await session.execute(
+            delete(article_bands).where(article_bands.c.article_id.in_(seen_before))
+        )
+    known = _BandIndex()
+    ids = [a.id for a in articles]
+    for stored in await _stored_neighbours(session, [a.fingerprint for a in articles], ids):
+        known.add(stored)
+    stories: dict[int, int] = {}
+    for article in sorted(articles, key=lambda a: a.id):
+        story = article.story_id or article.id
+        if article.first_seen and story == article.id:
+            story = (
+                _nearest(article.id, article.fingerprint, known.sharing_a_band(article.fingerprint))
+                or story
+            )
+        stories[article.id] = story
+        known.add(_Fingerprinted(article.id, story, article.fingerprint))
+    await session.execute(
+        insert(article_bands),
+        [
+            {"band": band, "value": value, "article_id": a.id}
+            for a in articles
+            for band, value in enumerate(bands(a.fingerprint))
+        ],
+    )
+    return stories
+
+
+async def rebuild_stories(session: AsyncSession, batch_size: int = 500) -> int:
+    """Recompute every fingerprint and story from scratch, oldest article first."""
+    await session.execute(delete(article_bands))
+    done = 0
+    async for batch in article_batches(session, batch_size):
+        fingerprints = {a.id: article_fingerprint(a) for a in batch}
+        stories = await place_in_stories(
+            session, [StoryCandidate(a.id, fingerprints[a.id], None, True) for a in batch]
+        )
+        for article in batch:
+            article.fingerprint = fingerprints[article.id]
+            article.story_id = stories[article.id]
+        await session.flush()
+        done += len(batch)
+    return done
+
+
+def _nearest(article_id: int, fingerprint: int, others: Sequence[_Fingerprinted]) -> int | None:
+    """The story of the closest earlier article within `MAX_DISTANCE` bits, if any."""
+    best: tuple[int, int] | None = None
+    for other in others:
+        if other.id >= article_id:
+            continue
+        gap = distance(fingerprint, other.fingerprint)
+        if gap <= MAX_DISTANCE and (best is None or gap < best[0]):
+            best = (gap, other.story_id)
+    return best[1] if best else None
+
+
+async def _stored_neighbours(
+    session: AsyncSession, fingerprints: Sequence[int], exclude: Sequence[int]
+) -> list[_Fingerprinted]:
+    """Stored articles (but `exclude`) sharing a band with any of `fingerprints`."""
+    values: list[set[int]] = [set() for _ in range(BANDS)]
+    for fingerprint in fingerprints:
+        for band, value in enumerate(bands(fingerprint)):
+            values[band].add(value)
+    matches = (
+        select(article_bands.c.article_id)
+        .where(
+            or_(
+                *(
+                    and_(article_bands.c.band == band, article_bands.c.value.in_(sorted(wanted)))
+                    for band, wanted in enumerate(values)
+                )
+            )
+        )
+        .where(article_bands.c.article_id.not_in(list(exclude)))
+    )
+    rows = await session.execute(
+        select(Article.id, Article.story_id, Article.fingerprint).where(Article.id.in_(matches))
+    )
+    return [
+        _Fingerprinted(id_, story_id or id_, fingerprint)
+        for id_, story_id, fingerprint in rows
+        if fingerprint is not None
+    ]
