@@ -9,9 +9,12 @@ Builds the posts with ../shared/tools/synth_corpus.py (cached as JSONL), then in
   in one process: parse, jieba `cut_for_search` (by the segmenter our tokenizer uses: rjieba
   when installed), and raw inserts of the article row and its index row (executemany on the
   driver, no summaries, no stories, no tags);
-- times our `search()` on a fixed list of common, rare, mixed and empty queries against the
-  very SQL statement it runs, executed raw on the driver (same terms, same parameters);
-- times `ArticleRepository.latest()`;
+- times our search as `/search` runs it (`Database.read` of `search_articles`: the statement,
+  the articles and their tags, the other sources of shared stories) on a fixed list of common,
+  rare, mixed and empty queries against the very SQL statement it runs, executed raw on the
+  driver (same terms, same parameters), interleaved;
+- times `latest` as `/latest` runs it (`Database.read` of `latest_views`), and
+  `ArticleRepository.latest()` in an async session;
 and prints one JSON object (rates in posts/s, times in ms, peak RSS in MB).
 """
 
@@ -26,6 +29,7 @@ import sqlite3
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +47,11 @@ from storage.search import (
     SearchFilters,
     backend_for,
     search,
+    search_articles,
     search_sql,
 )
 from storage.tokenizer import search_segmenter, tokenize_query
+from storage.views import latest_views
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -79,12 +85,16 @@ def rare_queries(path: Path) -> list[str]:
     return codes + names
 
 
-async def timed(action: Callable[[], Awaitable[Any]], runs: int) -> list[float]:
-    samples = []
+async def timed_pair(
+    first: Callable[[], Awaitable[Any]], second: Callable[[], Awaitable[Any]], runs: int
+) -> tuple[list[float], list[float]]:
+    """Both actions timed `runs` times, interleaved so they see the same machine load."""
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):
-        started = time.perf_counter()
-        await action()
-        samples.append(time.perf_counter() - started)
+        for action, into in ((first, samples[0]), (second, samples[1])):
+            started = time.perf_counter()
+            await action()
+            into.append(time.perf_counter() - started)
     return samples
 
 
@@ -211,10 +221,14 @@ async def time_searches(
             sql, params = search_sql(
                 backend, tokenize_query(query), SearchFilters(), limit=10, offset=0
             )
-            await search(session, query)
+            read = partial(search_articles, query=query)
+            await db.read(read)
             await raw(sql, params)
-            mine = await timed(lambda q=query: search(session, q), RUNS_PER_QUERY)  # type: ignore[misc]
-            theirs = await timed(lambda s=sql, p=params: raw(s, p), RUNS_PER_QUERY)  # type: ignore[misc]
+            mine, theirs = await timed_pair(
+                lambda r=read: db.read(r),  # type: ignore[misc]
+                lambda s=sql, p=params: raw(s, p),  # type: ignore[misc]
+                RUNS_PER_QUERY,
+            )
             hits = len(await search(session, query, limit=1000))
             per_query[query] = {
                 "hits_top1000": hits,
@@ -226,12 +240,17 @@ async def time_searches(
     return {"ours": percentiles(ours), "raw_sql": percentiles(bare), "queries": per_query}
 
 
-async def time_latest(db: Database) -> dict[str, float]:
+async def time_latest(db: Database) -> dict[str, Any]:
+    """`/latest`'s path (`Database.read`) and `ArticleRepository.latest` in an async session."""
+    ours = partial(latest_views, limit=10)
     async with db.session() as session:
         repository = ArticleRepository(session)
+        await db.read(ours)
         await repository.latest(limit=10)
-        samples = await timed(lambda: repository.latest(limit=10), LATEST_RUNS)
-    return percentiles(samples)
+        read, in_session = await timed_pair(
+            lambda: db.read(ours), lambda: repository.latest(limit=10), LATEST_RUNS
+        )
+    return {**percentiles(read), "async_session": percentiles(in_session)}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article
 from storage.records import ArticleRecord, Derived
 from storage.search import IndexRow, write_index
 from storage.stories import StoryCandidate, place_in_stories
+from storage.views import filtered, newest_first
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
 
@@ -229,7 +230,7 @@ class ArticleRepository:
         )
 
     async def count(self, *, category: str | None = None, tag: str | None = None) -> int:
-        stmt = _filtered(select(Article).where(Article.id == Article.story_id), category, tag)
+        stmt = filtered(select(Article).where(Article.id == Article.story_id), category, tag)
         return int(
             await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         )
@@ -325,19 +326,6 @@ class MetaRepository:
             entry.value = value
 
 
-def _filtered(stmt: Select[Any], category: str | None, tag: str | None) -> Select[Any]:
-    if category:
-        stmt = stmt.where(
-            Article.category_id
-            == select(Category.id).where(Category.slug == category).scalar_subquery()
-        )
-    if tag:
-        stmt = stmt.join(article_tags, article_tags.c.article_id == Article.id).where(
-            article_tags.c.tag_id == select(Tag.id).where(Tag.name == tag).scalar_subquery()
-        )
-    return stmt
-
-
 def latest_articles(
     session: Session,
     *,
@@ -346,11 +334,6 @@ def latest_articles(
     limit: int = 10,
     offset: int = 0,
 ) -> list[Article]:
-    """Newest first, one article per story; category and tags loaded (for `Database.read`)."""
-    stmt = _filtered(select(Article).where(Article.id == Article.story_id), category, tag)
-    if tag:
-        # The same order, read off the (tag_id, published_at, article_id) index.
-        order = (article_tags.c.published_at.desc(), article_tags.c.article_id.desc())
-    else:
-        order = (Article.published_at.desc(), Article.id.desc())
-    return list(session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
+    """Newest first, one article per story, as ORM objects with category and tags loaded."""
+    stmt = filtered(select(Article).where(Article.id == Article.story_id), category, tag)
+    return list(session.scalars(stmt.order_by(*newest_first(tag)).limit(limit).offset(offset)))

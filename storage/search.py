@@ -45,9 +45,10 @@ from sqlalchemy.orm import Session
 
 from storage.derive import index_text
 from storage.models import Article, Category, MetaEntry
-from storage.records import body_text
+from storage.records import ArticleView, body_text
 from storage.scan import article_batches
 from storage.tokenizer import TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_query
+from storage.views import article_views
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ NEWEST = "(SELECT max(published_at) FROM articles)"
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    article: Article
+    article: ArticleView
     score: float
     other_sources: tuple[str, ...]
 
@@ -325,8 +326,7 @@ def search_articles(
     if not rows:
         return []
     scored = [(int(row.id), float(row.score)) for row in rows]
-    ids = [id_ for id_, _ in scored]
-    articles = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
+    articles = {a.id: a for a in article_views(session, [id_ for id_, _ in scored])}
     shared = [articles[row.id] for row in rows if row.story_size > 1]
     others = _other_sources(session, shared) if shared else {}
     return [
@@ -336,7 +336,7 @@ def search_articles(
     ]
 
 
-def _other_sources(session: Session, articles: Sequence[Article]) -> dict[int, tuple[str, ...]]:
+def _other_sources(session: Session, articles: Sequence[ArticleView]) -> dict[int, tuple[str, ...]]:
     """For each article, the feeds (category slugs) of the other articles of its story."""
     by_story = {a.story_id: a.id for a in articles if a.story_id is not None}
     if not by_story:

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from bot.settings import load_settings
 from storage.db import DatabaseURLError, normalize_url
 from storage.records import ArticleRecord
-from storage.repository import ArticleRepository, latest_articles
+from storage.repository import ArticleRepository
+from storage.views import latest_views
 
 BASE = datetime(2022, 4, 20, 6, 0, tzinfo=UTC)
 
@@ -97,17 +98,38 @@ async def test_reads_run_off_the_session_see_committed_writes_with_tags_loaded(d
     """`Database.read` (a reader thread on SQLite) sees what was committed, and what it
     returns is usable after its session closed."""
     await upsert(database, [record(1), record(2, tags=("科技日报新闻", "韶关"))])
-    newest = await database.read(partial(latest_articles, limit=5))
+    newest = await database.read(partial(latest_views, limit=5))
     assert [(a.title, a.category_slug, a.tag_names) for a in newest] == [
         ("第2条新闻", "kejiribao", ["科技日报新闻", "韶关"]),
         ("第1条新闻", "kejiribao", ["科技日报新闻"]),
     ]
     await upsert(database, [record(3)])
-    assert [a.title for a in await database.read(partial(latest_articles, tag="科技日报新闻"))] == [
+    assert [a.title for a in await database.read(partial(latest_views, tag="科技日报新闻"))] == [
         "第3条新闻",
         "第2条新闻",
         "第1条新闻",
     ]
+
+
+async def test_listing_views_match_the_orm_listing(database):
+    await upsert(
+        database,
+        [
+            record(1),
+            replace(record(2, tags=("韶关", "科技日报新闻")), summary=""),
+            record(3, category="emnews", tags=()),
+        ],
+    )
+    for category, tag in [(None, None), ("kejiribao", None), (None, "韶关"), ("emnews", None)]:
+        views = await database.read(partial(latest_views, category=category, tag=tag))
+        async with database.session() as session:
+            articles = await ArticleRepository(session).latest(category=category, tag=tag)
+        assert [(v.key, v.title, v.category_slug, sorted(v.tag_names)) for v in views] == [
+            (a.key, a.title, a.category_slug, sorted(a.tag_names)) for a in articles
+        ]
+    views = {v.key: v for v in await database.read(latest_views)}
+    assert views[record(2).key].paragraphs == [["正文第2段。", False], ["小标题", True]]
+    assert views[record(1).key].paragraphs == []  # its summary is shown: no need to load them
 
 
 async def test_reads_cannot_write(sqlite_database):

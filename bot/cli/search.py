@@ -18,7 +18,7 @@ from bot.cli.store import (
 from bot.settings import Settings
 from bot.summarize import snippet as query_snippet
 from storage.db import Database
-from storage.models import Article
+from storage.records import ArticleView
 from storage.search import SearchFilters, SearchHit
 
 
@@ -36,7 +36,7 @@ def _aware(value: datetime | None, tz: tzinfo) -> datetime | None:
     return value.replace(tzinfo=tz)
 
 
-def snippet(article: Article, query: str) -> str:
+def snippet(article: ArticleView, query: str) -> str:
     """The sentences of the article that hold the query's terms, else its stored summary."""
     return query_snippet(
         article.title,

@@ -13,6 +13,7 @@ from typing import Any
 from bot.settings import Settings, load_settings
 from storage.db import Database, DatabaseURLError
 from storage.models import Article
+from storage.records import ArticleView
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -73,7 +74,9 @@ def run_with_database(
         return EXIT_FAILED
 
 
-def article_to_json(article: Article, tz: tzinfo, *, full: bool = False) -> dict[str, Any]:
+def article_to_json(
+    article: Article | ArticleView, tz: tzinfo, *, full: bool = False
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "key": article.key,
         "title": article.title,

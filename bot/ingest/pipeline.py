@@ -203,7 +203,11 @@ class Preparer:
                 initializer=_start_worker,
                 initargs=(self.tz, self.idf),
             )
-        return loop.run_in_executor(self._pool, _prepare_chunk, chunk)
+        try:
+            return loop.run_in_executor(self._pool, _prepare_chunk, chunk)
+        except BrokenExecutor:
+            self._broken = True
+            return loop.run_in_executor(None, self._prepare_here, chunk)
 
     def _prepare_here(self, chunk: list[src.RawPost]) -> list[ArticleRecord | Failure]:
         return [prepare(raw, self.tz, self.idf) for raw in chunk]

@@ -17,7 +17,9 @@ from bot.services.replies import (
 from bot.services.text import longer_summary
 from storage.db import Database
 from storage.models import Article
-from storage.repository import ArticleRepository, latest_articles
+from storage.records import ArticleView
+from storage.repository import ArticleRepository
+from storage.views import latest_views
 
 PRIVATE_PAGE = 5
 GROUP_PAGE = 3
@@ -64,7 +66,7 @@ def page_size(viewer: Viewer, wanted: int | None = None) -> int:
 
 
 def item_from_article(
-    article: Article,
+    article: Article | ArticleView,
     *,
     text: str | None = None,
     highlights: Sequence[tuple[int, int]] = (),
@@ -84,7 +86,7 @@ def item_from_article(
     )
 
 
-def article_summary(article: Article) -> str:
+def article_summary(article: Article | ArticleView) -> str:
     """The stored summary; the digest or the first paragraph when there is none."""
     if article.summary:
         return article.summary
@@ -100,7 +102,7 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
     """One page of a newest-first list; `search` pages go through the search service."""
     articles = await db.read(
         partial(
-            latest_articles,
+            latest_views,
             category=page.category,
             tag=page.tag,
             limit=page.limit + 1,
