@@ -115,12 +115,17 @@ class ArticleRepository:
         new = [p for p in pending if p.article_id is None]
         old = [p for p in pending if p.article_id is not None]
         if new:
+            # Plain executemany, then the ids by key: SQLite runs an INSERT … RETURNING that
+            # must keep parameter order one row at a time.
+            await self.session.execute(insert(ARTICLES), [self._values(p) for p in new])
             inserted = await self.session.execute(
-                insert(ARTICLES).returning(ARTICLES.c.id, sort_by_parameter_order=True),
-                [self._values(p) for p in new],
+                select(ARTICLES.c.key, ARTICLES.c.id).where(
+                    ARTICLES.c.key.in_([p.record.key for p in new])
+                )
             )
-            for p, (id_,) in zip(new, inserted, strict=True):
-                p.article_id = id_
+            ids = {key: id_ for key, id_ in inserted}
+            for p in new:
+                p.article_id = ids[p.record.key]
         if old:
             await self.session.execute(
                 update(ARTICLES).where(ARTICLES.c.id == bindparam("b_id")),
@@ -196,17 +201,18 @@ class ArticleRepository:
     async def _get_or_create(
         self, table: Table, column: str, wanted: set[str], ids: dict[str, int]
     ) -> None:
+        names = sorted(wanted)
         found = await self.session.execute(
-            select(table.c[column], table.c.id).where(table.c[column].in_(sorted(wanted)))
+            select(table.c[column], table.c.id).where(table.c[column].in_(names))
         )
         ids.update({name: id_ for name, id_ in found})
-        missing = sorted(wanted - set(ids))
+        missing = [name for name in names if name not in ids]
         if missing:
+            await self.session.execute(insert(table), [{column: name} for name in missing])
             created = await self.session.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                [{column: name} for name in missing],
+                select(table.c[column], table.c.id).where(table.c[column].in_(missing))
             )
-            ids.update(zip(missing, created.scalars(), strict=True))
+            ids.update({name: id_ for name, id_ in created})
 
     async def get(self, key: str) -> Article | None:
         return await self.session.scalar(select(Article).where(Article.key == key))
