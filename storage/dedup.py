@@ -35,25 +35,38 @@ _BIN_INDEX = np.arange(64)
 article_bands = table("article_bands", column("band"), column("value"), column("article_id"))
 
 
+# each bin's first value (top 6 bits = the bin), as a sorted array of hashes is searched for it
+_BIN_STARTS = _BIN_INDEX.astype(np.uint64) << np.uint64(58)
+_BIN_VALUES = _BIN_INDEX.astype(np.uint64)
+
+
 def _mix(values: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """splitmix64's finaliser: spreads every input bit over all 64 output bits."""
-    values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return values ^ (values >> np.uint64(31))
+    mixed = values ^ (values >> np.uint64(30))
+    mixed *= np.uint64(0xBF58476D1CE4E5B9)
+    mixed ^= mixed >> np.uint64(27)
+    mixed *= np.uint64(0x94D049BB133111EB)
+    mixed ^= mixed >> np.uint64(31)
+    return mixed
+
+
+def _shingles(text: str) -> NDArray[np.uint64]:
+    """The 64-bit hashes of the `SHINGLE_CHARS`-character shingles of the text's words, in text
+    order, repeats kept."""
+    chars = _NOT_WORD.sub("", normalize(text))
+    codes = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
+    width = min(SHINGLE_CHARS, codes.size)
+    count = codes.size - width + 1
+    hashes = codes[:count].astype(np.uint64)
+    for offset in range(1, width):
+        hashes *= _MULTIPLIER
+        hashes += codes[offset : offset + count]
+    return hashes
 
 
 def shingle_hashes(text: str) -> NDArray[np.uint64]:
     """Distinct 64-bit hashes of the `SHINGLE_CHARS`-character shingles of the text's words."""
-    chars = _NOT_WORD.sub("", normalize(text))
-    codes = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    if codes.size == 0:
-        return np.zeros(0, dtype=np.uint64)
-    width = min(SHINGLE_CHARS, codes.size)
-    count = codes.size - width + 1
-    hashes = np.zeros(count, dtype=np.uint64)
-    for offset in range(width):
-        hashes = hashes * _MULTIPLIER + codes[offset : offset + count]
-    return np.unique(hashes)
+    return np.unique(_shingles(text))
 
 
 def fingerprint(text: str) -> int:
@@ -61,16 +74,18 @@ def fingerprint(text: str) -> int:
 
     One permutation hashing: each shingle hash falls in one of 64 bins by its top 6 bits and
     each bin keeps its minimum; an empty bin borrows the next filled one's (densification).
+    Sorted, the hashes come bin by bin, so the first hash at or above a bin's start is the
+    minimum of that bin or else of the next filled one; past the last filled bin, it is the
+    first hash.
     """
-    hashes = _mix(shingle_hashes(text))
+    hashes = _mix(_shingles(text))
     if hashes.size == 0:
         return 0
-    bins = (hashes >> np.uint64(58)).astype(np.intp)
-    minima = np.full(64, np.iinfo(np.uint64).max, dtype=np.uint64)
-    np.minimum.at(minima, bins, hashes & _LOW_58_BITS)
-    filled = np.flatnonzero(minima != np.iinfo(np.uint64).max)
-    source = filled[np.searchsorted(filled, _BIN_INDEX) % filled.size]
-    bits = (_mix(minima[source] ^ _BIN_INDEX.astype(np.uint64)) & np.uint64(1)).astype(np.uint8)
+    hashes.sort()
+    minima = hashes[np.searchsorted(hashes, _BIN_STARTS) % hashes.size]
+    minima &= _LOW_58_BITS
+    minima ^= _BIN_VALUES
+    bits = (_mix(minima) & np.uint64(1)).astype(np.uint8)
     return int(np.packbits(bits, bitorder="little").view("<u8")[0])
 
 

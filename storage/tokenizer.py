@@ -4,7 +4,7 @@ Text is NFKC-normalised (full-width letters and digits become ASCII) and lower-c
 into runs of Han characters and runs of other letters and digits; everything else (punctuation,
 spaces, symbols) separates runs and is dropped.
 
-A document yields, in order of appearance:
+A document yields, in no particular order (the index counts tokens, it does not place them):
 - every Han character and every pair of adjacent Han characters (bigram) of a Han run, so any
   1- or 2-character word and any name jieba does not know can be found;
 - the jieba `cut_for_search` words of three or more Han characters (whole words such as
@@ -30,14 +30,58 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import numpy as np
+
 TOKENIZER_NAME = "jieba-han-bigram"
 TOKENIZER_VERSION = "1"
 MAX_TOKEN_CHARS = 64
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_HAN_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
+_HAN = "".join(f"{chr(first)}-{chr(last)}" for first, last in _HAN_BLOCKS)
 _RUN = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>[^\W_{_HAN}]+)")
 _NOT_WORD = re.compile(r"[\W_]+")
 _HAN_ONLY = re.compile(rf"[{_HAN}]+")
+
+# tokenize_document makes the tokens of the whole text at once rather than run by run: the Han
+# characters and bigrams with numpy, the letter/digit runs and their glued tokens with one regex
+# pass. There a Han character is any code point of the Han blocks (by then all are letters, see
+# _HAN_GAP) and a letter/digit `_W` any other word character but "_".
+_NUMPY_FROM_CHARS = 100  # below that, numpy's overhead makes plain Python faster
+_HAN_BOUNDS = np.array([b for first, last in _HAN_BLOCKS for b in (first, last + 1)], np.uint32)
+_W = rf"[^{_HAN}\W_]"
+_LONG_HAN = re.compile(rf"[{_HAN}]{{3}}")
+# each letter/digit run as (its first character, the Han character before it or "", the rest of
+# it up to MAX_TOKEN_CHARS, the Han character after it or ""); starting with a character set
+# lets the regex engine skip to the next run
+_LETTER_DIGIT_RUN = re.compile(
+    rf"({_W})(?:(?<=([{_HAN}]){_W})|)({_W}{{0,{MAX_TOKEN_CHARS - 1}}}+){_W}*+(?=([{_HAN}])|)"
+)
+# a code point of the Han blocks that is no letter (one not assigned yet): neither a word
+# character nor a code point outside the blocks
+_HAN_GAP = re.compile(
+    "[^\\w"
+    + "".join(
+        f"{chr(after + 1)}-{chr(before - 1)}"
+        for after, before in zip(
+            (-1, *(last for _, last in _HAN_BLOCKS)),
+            (*(first for first, _ in _HAN_BLOCKS), 0x110000),
+            strict=True,
+        )
+    )
+    + "]"
+)
+
+# NFKC only depends on the NFKD of the text, so replacing characters by their NFKD first changes
+# nothing; done with str.replace for the few full-width forms Chinese text is full of, then the
+# other full-width forms, it rarely leaves anything to `unicodedata.normalize`, which is slow.
+_COMMON_FULL_WIDTH = tuple(
+    (form, unicodedata.normalize("NFKD", form))
+    for form in "，（）：；．％？！…" + "０１２３４５６７８９"
+)
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]+")
+_FULL_WIDTH_TO_NFKD = {
+    code: unicodedata.normalize("NFKD", chr(code)) for code in (*range(0xFF01, 0xFF5F), 0x3000)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +117,19 @@ def search_segmenter() -> Callable[[str], list[str]]:
     return lambda text: list(rjieba.cut_for_search(text, False))
 
 
+def _nfkd_full_width(match: re.Match[str]) -> str:
+    return match.group().translate(_FULL_WIDTH_TO_NFKD)
+
+
 def normalize(text: str) -> str:
+    """NFKC, lower-cased."""
     if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+        for form, nfkd in _COMMON_FULL_WIDTH:
+            text = text.replace(form, nfkd)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = _FULL_WIDTH.sub(_nfkd_full_width, text)
+            if not unicodedata.is_normalized("NFKC", text):
+                text = unicodedata.normalize("NFKC", text)
     return text.lower()
 
 
@@ -110,28 +164,53 @@ def _bigrams(run: str) -> Iterator[str]:
     return map(operator.add, run, run[1:])
 
 
+def _han_tokens(text: str) -> list[str]:
+    """Every Han character of the text and every pair of adjacent ones."""
+    if len(text) < _NUMPY_FROM_CHARS:
+        runs = _HAN_ONLY.findall(text)
+        tokens = list("".join(runs))
+        for run in runs:
+            tokens += _bigrams(run)
+        return tokens
+    codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    han = (np.searchsorted(_HAN_BOUNDS, codes, side="right") & 1).astype(bool)
+    tokens = list(codes[han].tobytes().decode("utf-32-le"))
+    pairs = han[:-1] & han[1:]
+    firsts = codes[:-1][pairs]
+    if firsts.size:
+        bigrams = np.empty((firsts.size, 2), np.uint32)
+        bigrams[:, 0] = firsts
+        bigrams[:, 1] = codes[1:][pairs]
+        tokens += bigrams.view("<U2").ravel().tolist()
+    return tokens
+
+
 def tokenize_document(text: str) -> list[str]:
-    """All index tokens of a text, in order, repeats kept (they count for ranking)."""
+    """All index tokens of a text, repeats kept (they count for ranking), in no set order."""
     text = normalize(text)
-    runs = _runs(text)
-    glued = dict(_glued(runs))
-    tokens: list[str] = []
-    long_han = False
-    for i, run in enumerate(runs):
-        if run.han:
-            tokens.extend(run.text)
-            tokens.extend(_bigrams(run.text))
-            long_han = long_han or len(run.text) >= 3
-        else:
-            tokens.append(run.text[:MAX_TOKEN_CHARS])
-        if i in glued:
-            tokens.append(glued[i])
-    if long_han:
-        tokens.extend(
+    # an unassigned code point splits a Han run like any separator (it becomes a space here)
+    quirk = _HAN_GAP.search(text) is not None
+    words = _NOT_WORD.sub(" ", text) if quirk else text
+    tokens = _han_tokens(words)
+    glued: list[str] = []
+    for first, before, rest, after in _LETTER_DIGIT_RUN.findall(words):
+        run = first + rest
+        tokens.append(run)
+        if before:
+            glued.append(before + run)
+        if after:
+            glued.append(run + after)
+    if quirk:
+        # but `_runs` places each piece of such a split run where its text first occurs in the
+        # run, which the glued tokens depend on: keep the ones documents were indexed with
+        glued = [token for _, token in _glued(_runs(text))]
+    tokens += glued
+    if _LONG_HAN.search(words):
+        tokens += [
             word
             for word in search_segmenter()(text)
             if len(word) >= 3 and _HAN_ONLY.fullmatch(word)
-        )
+        ]
     return tokens
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from hypothesis import given
+import numpy as np
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 from sqlalchemy import select
 
+from bot.ingest.parser import parse_post
 from bot.ingest.pipeline import ingest
 from bot.settings import load_settings
 from storage.db import Database
@@ -21,6 +26,7 @@ from storage.dedup import (
     bands,
     distance,
     fingerprint,
+    shingle_hashes,
     to_signed,
     to_unsigned,
 )
@@ -148,3 +154,73 @@ async def test_copies_join_one_story_and_an_update_moves_nothing(database: Datab
         outcomes = await ArticleRepository(session).upsert_many([rewritten])
     assert [o.status for o in outcomes] == ["updated"]
     assert await _stories(database) == stories
+
+
+# --- the reference: the first implementation, whose fingerprints the store holds -------------
+
+
+def _ref_mix(values: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return values ^ (values >> np.uint64(31))
+
+
+def reference_shingle_hashes(text: str) -> NDArray[np.uint64]:
+    normalized = unicodedata.normalize("NFKC", text).lower()
+    chars = re.sub(r"[\W_]+", "", normalized)
+    codes = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if codes.size == 0:
+        return np.zeros(0, dtype=np.uint64)
+    width = min(4, codes.size)
+    count = codes.size - width + 1
+    hashes = np.zeros(count, dtype=np.uint64)
+    for offset in range(width):
+        hashes = hashes * np.uint64(0x100000001B3) + codes[offset : offset + count]
+    return np.unique(hashes)
+
+
+def reference_fingerprint(text: str) -> int:
+    hashes = _ref_mix(reference_shingle_hashes(text))
+    if hashes.size == 0:
+        return 0
+    bins = (hashes >> np.uint64(58)).astype(np.intp)
+    minima = np.full(64, np.iinfo(np.uint64).max, dtype=np.uint64)
+    np.minimum.at(minima, bins, hashes & np.uint64((1 << 58) - 1))
+    filled = np.flatnonzero(minima != np.iinfo(np.uint64).max)
+    source = filled[np.searchsorted(filled, np.arange(64)) % filled.size]
+    bits = (_ref_mix(minima[source] ^ np.arange(64, dtype=np.uint64)) & np.uint64(1)).astype(
+        np.uint8
+    )
+    return int(np.packbits(bits, bitorder="little").view("<u8")[0])
+
+
+def _assert_reference_fingerprint(text: str) -> None:
+    assert fingerprint(text) == reference_fingerprint(text), text
+    assert np.array_equal(shingle_hashes(text), reference_shingle_hashes(text)), text
+    assert shingle_hashes(text).dtype == np.uint64
+
+
+def test_the_whole_corpus_keeps_its_reference_fingerprints(corpus_files: list[Path]) -> None:
+    """Stored fingerprints and bands were made by the reference: they must come out bit for bit."""
+    for path in corpus_files:
+        text = path.read_text(encoding="utf-8")
+        post = parse_post(text, path.name, tz=ZoneInfo("Asia/Shanghai"))
+        body = "\n".join(p.text for p in post.paragraphs)
+        for piece in (text, f"{post.title}\n{body}", post.title):
+            _assert_reference_fingerprint(piece)
+
+
+def test_short_texts_keep_their_reference_fingerprints() -> None:
+    for text in ("", "。", "_", "a", "ab", "abc", "abcd", "涨", "A股", "Ａ１", STORY[:5], OTHER):
+        _assert_reference_fingerprint(text)
+
+
+_TEXT_PIECES = st.sampled_from(
+    [*"资管新规雪球产品ab5Ｇ１，。_ \n", STORY[:40], "x" * 70, "\U00020000"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_TEXT_PIECES, st.text(max_size=8)), max_size=60).map("".join))
+def test_any_text_keeps_its_reference_fingerprint(text: str) -> None:
+    _assert_reference_fingerprint(text)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import operator
 import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jieba
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.ingest.parser import parse_post
 from storage.tokenizer import (
     MAX_TOKEN_CHARS,
     TOKENIZER_NAME,
@@ -123,3 +130,195 @@ def test_rjieba_cuts_the_whole_corpus_exactly_like_jieba(corpus_files: list[Path
     assert search_segmenter()("中国人民银行") == list(
         jieba.cut_for_search("中国人民银行", HMM=False)
     )
+
+
+# --- the slow reference: the first implementation, whose tokens the stored index holds --------
+
+_REF_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_REF_RUN = re.compile(rf"(?P<han>[{_REF_HAN}]+)|(?P<word>[^\W_{_REF_HAN}]+)")
+_REF_NOT_WORD = re.compile(r"[\W_]+")
+_REF_HAN_ONLY = re.compile(rf"[{_REF_HAN}]+")
+
+
+@dataclass(frozen=True, slots=True)
+class _RefRun:
+    text: str
+    han: bool
+    start: int
+    end: int
+
+
+def _ref_normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _ref_runs(text: str) -> list[_RefRun]:
+    runs = []
+    for match in _REF_RUN.finditer(text):
+        run, start = match.group(), match.start()
+        if run.isalnum():
+            runs.append(_RefRun(run, match.lastgroup == "han", start, match.end()))
+            continue
+        for piece in _REF_NOT_WORD.split(run):
+            if piece:
+                offset = start + run.index(piece)
+                runs.append(_RefRun(piece, True, offset, offset + len(piece)))
+    return runs
+
+
+def _ref_glued(runs: list[_RefRun]) -> Iterator[tuple[int, str]]:
+    for i in range(len(runs) - 1):
+        left, right = runs[i], runs[i + 1]
+        if left.end != right.start:
+            continue
+        if left.han:
+            yield i, left.text[-1] + right.text[:MAX_TOKEN_CHARS]
+        else:
+            yield i, left.text[:MAX_TOKEN_CHARS] + right.text[0]
+
+
+def _ref_bigrams(run: str) -> Iterator[str]:
+    return map(operator.add, run, run[1:])
+
+
+def reference_tokenize_document(text: str) -> list[str]:
+    text = _ref_normalize(text)
+    runs = _ref_runs(text)
+    glued = dict(_ref_glued(runs))
+    tokens: list[str] = []
+    long_han = False
+    for i, run in enumerate(runs):
+        if run.han:
+            tokens.extend(run.text)
+            tokens.extend(_ref_bigrams(run.text))
+            long_han = long_han or len(run.text) >= 3
+        else:
+            tokens.append(run.text[:MAX_TOKEN_CHARS])
+        if i in glued:
+            tokens.append(glued[i])
+    if long_han:
+        tokens.extend(
+            word
+            for word in search_segmenter()(text)
+            if len(word) >= 3 and _REF_HAN_ONLY.fullmatch(word)
+        )
+    return tokens
+
+
+def reference_tokenize_query(text: str) -> list[str]:
+    runs = _ref_runs(_ref_normalize(text))
+    glued = dict(_ref_glued(runs))
+    terms: list[str] = []
+    for i, run in enumerate(runs):
+        if not run.han:
+            terms.append(run.text[:MAX_TOKEN_CHARS])
+        elif len(run.text) == 1:
+            terms.append(run.text)
+        else:
+            terms.extend(_ref_bigrams(run.text))
+        if i in glued:
+            terms.append(glued[i])
+    return list(dict.fromkeys(terms))
+
+
+def _assert_same_tokens(text: str) -> None:
+    assert Counter(tokenize_document(text)) == Counter(reference_tokenize_document(text)), text
+    assert tokenize_query(text) == reference_tokenize_query(text), text
+
+
+def test_documents_and_queries_of_the_whole_corpus_get_the_reference_tokens(
+    corpus_files: list[Path],
+) -> None:
+    """The index stores these tokens: the fast tokenizer must give them, as a multiset."""
+    for path in corpus_files:
+        text = path.read_text(encoding="utf-8")
+        post = parse_post(text, path.name, tz=ZoneInfo("Asia/Shanghai"))
+        for piece in (text, post.title, "\n".join(p.text for p in post.paragraphs)):
+            assert normalize(piece) == _ref_normalize(piece)
+            _assert_same_tokens(piece)
+
+
+# Han (BMP, compatibility, astral), letters and digits (full-width too), separators, "_",
+# code points of the Han blocks that are no letters, what NFKC composes or expands, and runs
+# longer than MAX_TOKEN_CHARS.
+_PIECES = st.sampled_from(
+    [
+        *"中国人民银行股证券涨停市场",
+        "中国人民银行",
+        "准备金率",
+        "\u3400",
+        "\u4dbf",
+        "\uf900",
+        "\ufa6d",
+        "\U00020000",
+        "\U0002a6d6",
+        "\U0003134a",
+        *"aZ59ßİǅ々〇가ー",
+        *"ＡＺａｚ０９",
+        *"，。！？、；：（）《》“”",
+        *".,;:!?-+*/()[]\"' \t\n",
+        "_",
+        "\u3000",
+        "…",
+        "½",
+        "Ⅻ",
+        "ﬁ",
+        "\u0301",
+        "\u0308",
+        "\u9fff",
+        "\u4dff",
+        "\U0003134f",
+        "\ufa6e",
+        "\ufaff",
+        "\U0002a6e0",
+        "\U0002fa1e",
+        "\u4dc0",
+        "x" * (MAX_TOKEN_CHARS - 1),
+        "y" * MAX_TOKEN_CHARS,
+        "Z" * (MAX_TOKEN_CHARS + 1),
+        "7" * (MAX_TOKEN_CHARS + 6),
+        "ab" * MAX_TOKEN_CHARS,
+    ]
+)
+_MIXED_TEXT = st.lists(st.one_of(_PIECES, st.text(max_size=5)), max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_MIXED_TEXT)
+def test_any_text_gets_the_reference_tokens(text: str) -> None:
+    _assert_same_tokens(text)
+
+
+@settings(deadline=None)
+@given(st.text(max_size=300))
+def test_any_unicode_gets_the_reference_tokens(text: str) -> None:
+    _assert_same_tokens(text)
+
+
+_REF_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
+
+
+@pytest.mark.parametrize("padding", ["", "，" * 60], ids=["short", "long"])
+def test_the_edges_of_the_han_blocks_get_the_reference_tokens(padding: str) -> None:
+    edges = [
+        chr(code)
+        for first, last in _REF_BLOCKS
+        for code in (first - 1, first, first + 1, last - 1, last, last + 1)
+    ]
+    for edge in edges:
+        _assert_same_tokens(f"{padding}中{edge}中{edge}a{edge}{edge}1{padding}")
+    _assert_same_tokens(padding + "".join(edges) + padding)
+    _assert_same_tokens(padding + "a".join(edges) + padding)
+
+
+@given(_MIXED_TEXT)
+def test_normalize_is_nfkc_lower_cased(text: str) -> None:
+    assert normalize(text) == _ref_normalize(text)
+
+
+def test_reference_quirks_are_kept() -> None:
+    """A Han run broken by an unassigned code point glues as the first implementation did."""
+    for text in ("中国\ufa6e中a股", "中国人\U0003134f中\U0003134f国", "a中\ufa6e中b", "中a中b中"):
+        _assert_same_tokens(text)
+    assert "中a" not in tokenize_document("中国\ufa6e中a股")
+    assert Counter(tokenize_document("中国人\U0003134f中\U0003134f国"))["中国"] == 2
