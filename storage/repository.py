@@ -236,7 +236,9 @@ class ArticleRepository:
         )
 
     async def count(self, *, category: str | None = None, tag: str | None = None) -> int:
-        stmt = filtered(select(Article).where(Article.id == Article.story_id), category, tag)
+        stmt = filtered(
+            select(Article).where(Article.id == Article.story_id), category or None, tag or None
+        )
         return int(
             await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         )
@@ -341,5 +343,7 @@ def latest_articles(
     offset: int = 0,
 ) -> list[Article]:
     """Newest first, one article per story, as ORM objects with category and tags loaded."""
-    stmt = filtered(select(Article).where(Article.id == Article.story_id), category, tag)
+    stmt = filtered(
+        select(Article).where(Article.id == Article.story_id), category or None, tag or None
+    )
     return list(session.scalars(stmt.order_by(*newest_first(tag)).limit(limit).offset(offset)))
