@@ -201,7 +201,8 @@ async def time_latest(db_path: Path, runs: int) -> dict[str, object]:
             offset = (n % 3) * 20
             t0 = time.perf_counter()
             got = await db.read(
-                partial(latest_views, category=category, tag=tag, limit=LIMIT, offset=offset)
+                partial(latest_views, category=category, tag=tag, limit=LIMIT, offset=offset),
+                short=True,
             )
             t1 = time.perf_counter()
             rows = raw.execute(statement, [*params, LIMIT, offset]).fetchall()

@@ -104,6 +104,8 @@ async def test_reads_run_off_the_session_see_committed_writes_with_tags_loaded(d
         ("第1条新闻", "kejiribao", ["科技日报新闻"]),
     ]
     await upsert(database, [record(3)])
+    short = await database.read(partial(latest_views, tag="科技日报新闻"), short=True)
+    assert [a.title for a in short] == ["第3条新闻", "第2条新闻", "第1条新闻"]
     assert [a.title for a in await database.read(partial(latest_views, tag="科技日报新闻"))] == [
         "第3条新闻",
         "第2条新闻",

@@ -107,7 +107,8 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
             tag=page.tag,
             limit=page.limit + 1,
             offset=page.offset,
-        )
+        ),
+        short=True,
     )
     async with db.session() as session:
         total = await LIST_TOTALS.get(db, ArticleRepository(session), page.category, page.tag)
