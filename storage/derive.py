@@ -29,8 +29,12 @@ def derive(title: str, body: str) -> Derived:
     return Derived(index_title, index_body, to_signed(fingerprint(f"{title}\n{body}")))
 
 
-def with_derived(record: ArticleRecord) -> ArticleRecord:
+def derived_of(record: ArticleRecord) -> Derived:
+    """The record's derived values, computed when it came without them."""
     if record.derived is not None:
-        return record
-    body = body_text(record.paragraphs, record.digest)
-    return replace(record, derived=derive(record.title, body))
+        return record.derived
+    return derive(record.title, body_text(record.paragraphs, record.digest))
+
+
+def with_derived(record: ArticleRecord) -> ArticleRecord:
+    return record if record.derived is not None else replace(record, derived=derived_of(record))

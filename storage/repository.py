@@ -9,20 +9,15 @@ from typing import Literal, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from storage.derive import with_derived
+from storage.derive import derived_of
 from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags
-from storage.records import ArticleRecord, Derived
+from storage.records import ArticleRecord, ArticleView, Derived
 from storage.search import IndexRow, write_index
 from storage.stories import StoryCandidate, place_in_stories
-from storage.views import filtered, newest_first
+from storage.views import filtered, latest_views
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
-
-
-def _never() -> Derived:
-    raise AssertionError("with_derived always derives")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +95,7 @@ class ArticleRepository:
             current[record.key] = (record.content_hash, record.published_at)
             pending[record.key] = _Pending(
                 record,
-                with_derived(record).derived or _never(),
+                derived_of(record),
                 row.id if row else None,
                 row.story_id if row else None,
             )
@@ -229,10 +224,10 @@ class ArticleRepository:
         tag: str | None = None,
         limit: int = 10,
         offset: int = 0,
-    ) -> list[Article]:
-        """Newest first, one article per story (see `latest_articles`)."""
+    ) -> list[ArticleView]:
+        """Newest first, one article per story: `latest_views` in this session."""
         return await self.session.run_sync(
-            latest_articles, category=category, tag=tag, limit=limit, offset=offset
+            latest_views, category=category, tag=tag, limit=limit, offset=offset
         )
 
     async def count(self, *, category: str | None = None, tag: str | None = None) -> int:
@@ -332,18 +327,3 @@ class MetaRepository:
             self.session.add(MetaEntry(name=name, value=value))
         else:
             entry.value = value
-
-
-def latest_articles(
-    session: Session,
-    *,
-    category: str | None = None,
-    tag: str | None = None,
-    limit: int = 10,
-    offset: int = 0,
-) -> list[Article]:
-    """Newest first, one article per story, as ORM objects with category and tags loaded."""
-    stmt = filtered(
-        select(Article).where(Article.id == Article.story_id), category or None, tag or None
-    )
-    return list(session.scalars(stmt.order_by(*newest_first(tag)).limit(limit).offset(offset)))

@@ -98,7 +98,7 @@ def latest_views(
     limit: int = 10,
     offset: int = 0,
 ) -> list[ArticleView]:
-    """`latest_articles` as views (for `Database.read`: what `/latest` lists)."""
+    """Newest first, one article per story (what `/latest` lists)."""
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     if category:
         params["category"] = category

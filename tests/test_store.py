@@ -113,7 +113,7 @@ async def test_reads_run_off_the_session_see_committed_writes_with_tags_loaded(d
     ]
 
 
-async def test_listing_views_match_the_orm_listing(database):
+async def test_listings_read_off_the_session_match_those_read_in_it(database):
     await upsert(
         database,
         [

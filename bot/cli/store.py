@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import tzinfo
 from typing import Any
 
@@ -100,7 +100,7 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def print_article_lines(articles: list[Article], tz: tzinfo) -> None:
+def print_article_lines(articles: Sequence[Article | ArticleView], tz: tzinfo) -> None:
     for article in articles:
         when = article.published_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         print(f"{when}  [{article.category_slug or '-'}] {article.title}  ({article.key})")
