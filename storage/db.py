@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -81,9 +82,14 @@ class SqliteReader:
 
     def __init__(self, url: str) -> None:
         sync_url = make_url(url).set(drivername="sqlite+pysqlite")
-        self.engine = sqlalchemy.create_engine(sync_url, pool_size=READER_THREADS, max_overflow=0)
+        # One connection more than threads: the one short reads keep.
+        self.engine = sqlalchemy.create_engine(
+            sync_url, pool_size=READER_THREADS + 1, max_overflow=0
+        )
         event.listen(self.engine, "connect", _sqlite_reader_pragmas)
         self._threads = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="newsbot-read")
+        self._short: sqlalchemy.Connection | None = None
+        self._short_lock = threading.Lock()
 
     @staticmethod
     def usable(url: str) -> bool:
@@ -94,15 +100,43 @@ class SqliteReader:
         if short:
             # A read of a few indexed rows holds the GIL for nearly all of its ~1 ms anyway,
             # so handing it to a thread buys no concurrency, only the hop (and its jitter).
-            return self._run(query)
+            return self._run_short(query)
         return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, query)
 
     def _run(self, query: Callable[[Session], T]) -> T:
         with Session(self.engine) as session:
             return query(session)
 
+    def _run_short(self, query: Callable[[Session], T]) -> T:
+        """On a connection kept for short reads: checking one out of the pool and handing it
+        back (with its reset) for each read cost about as much as a short read's SQL.
+
+        Keeping it holds no snapshot: pysqlite begins no transaction for reads, so each
+        statement sees what was committed. Another thread's short read, while this one runs,
+        takes a pooled connection instead.
+        """
+        if not self._short_lock.acquire(blocking=False):
+            return self._run(query)
+        try:
+            if self._short is None:
+                self._short = self.engine.connect()
+            try:
+                with Session(self._short) as session:
+                    return query(session)
+            except BaseException:
+                self._short.invalidate()
+                self._short.close()
+                self._short = None
+                raise
+        finally:
+            self._short_lock.release()
+
     def close(self) -> None:
         self._threads.shutdown(wait=True)
+        with self._short_lock:
+            if self._short is not None:
+                self._short.close()
+                self._short = None
         self.engine.dispose()
 
 
@@ -166,6 +200,7 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._lock = asyncio.Lock()
         self._reader: SqliteReader | None = None
+        self._readable = self.dialect == "sqlite" and SqliteReader.usable(self.url)
 
     @property
     def dialect(self) -> str:
@@ -198,7 +233,7 @@ class Database:
         on a SQLite file in a reader thread (`SqliteReader`; in the caller's thread when the
         caller knows it is `short`, such as a page of an index scan), elsewhere through the
         async session's `run_sync`. What it returns is detached: load what you need eagerly."""
-        if self.dialect == "sqlite" and SqliteReader.usable(self.url):
+        if self._readable:
             if self._reader is None:
                 self._reader = SqliteReader(self.url)
             return await self._reader.run(query, short=short)

@@ -1,20 +1,28 @@
 """The read side of listings and search: articles as plain `ArticleView`s, newest first.
 
 The statements are built once, with bound parameters: building a `select()` costs more Python
-time than SQLite needs to answer it.
+time than SQLite needs to answer it. On pysqlite, `latest_views` runs them as SQLAlchemy
+compiles them but straight on the driver's connection (`_SqliteStatement`): SQLAlchemy's
+execution and result machinery cost several times SQLite's answer to a page of `/latest`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cache
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from storage.models import Article, Category, Tag, article_tags
 from storage.records import ArticleView
+
+Fetch = Callable[[Select[Any], dict[str, Any]], Iterable[Sequence[Any]]]
+"""Runs a statement of this module with its parameters: the rows, as SQLAlchemy returns them."""
 
 
 def filtered(stmt: Select[Any], category: Any, tag: Any) -> Select[Any]:
@@ -44,42 +52,43 @@ _VIEW_COLUMNS = (
     Article.file,
     Article.story_id,
 )
+_SUMMARY, _DIGEST, _PARAGRAPHS = 6, 7, 11
+"""Places in a row of `_VIEW_COLUMNS` (`Article.paragraphs` follows them in `_VIEWS_OF`)."""
 
 
-def _views(session: Session, rows: Sequence[Any], *, paragraphs: bool) -> list[ArticleView]:
+def _views(fetch: Fetch, rows: Sequence[Sequence[Any]], *, paragraphs: bool) -> list[ArticleView]:
     """Views of rows of `_VIEW_COLUMNS` (plus `Article.paragraphs` when `paragraphs`), in order,
     with their tags (and the paragraphs of those with neither summary nor digest)."""
     if not rows:
         return []
-    ids = [row.id for row in rows]
+    ids = [row[0] for row in rows]
     tags: dict[int, list[str]] = {id_: [] for id_ in ids}
-    for article_id, name in session.execute(_TAGS_OF, {"ids": ids}):
+    for article_id, name in fetch(_TAGS_OF, {"ids": ids}):
         tags[article_id].append(name)
-    bodies: dict[int, list[Any]] = {}
+    bodies: dict[int, Any] = {}
     if paragraphs:
-        bodies = {row.id: row.paragraphs or [] for row in rows}
+        bodies = {row[0]: row[_PARAGRAPHS] for row in rows}
     else:
-        bare = [row.id for row in rows if not row.summary and not row.digest]
+        bare = [row[0] for row in rows if not row[_SUMMARY] and not row[_DIGEST]]
         if bare:
-            found = session.execute(_PARAGRAPHS_OF, {"ids": bare})
-            bodies = {id_: body for id_, body in found}
+            bodies = {id_: body for id_, body in fetch(_PARAGRAPHS_OF, {"ids": bare})}
     return [
         ArticleView(
-            id=row.id,
-            key=row.key,
-            title=row.title,
-            published_at=row.published_at,
-            category_slug=row.slug,
-            tag_names=tags[row.id],
-            source=row.source,
-            summary=row.summary,
-            digest=row.digest,
-            share_url=row.share_url,
-            file=row.file,
-            story_id=row.story_id,
-            paragraphs=bodies.get(row.id) or [],
+            id=id_,
+            key=key,
+            title=title,
+            published_at=when,
+            category_slug=slug,
+            tag_names=tags[id_],
+            source=source,
+            summary=summary,
+            digest=digest,
+            share_url=share,
+            file=file,
+            story_id=story,
+            paragraphs=bodies.get(id_) or [],
         )
-        for row in rows
+        for id_, key, title, when, slug, source, summary, digest, share, file, story, *_ in rows
     ]
 
 
@@ -87,7 +96,7 @@ def article_views(session: Session, ids: Sequence[int]) -> list[ArticleView]:
     """These articles with their paragraphs, in the order of `ids` (missing ones left out)."""
     rows: list[Any] = list(session.execute(_VIEWS_OF, {"ids": list(ids)}))
     order = {id_: place for place, id_ in enumerate(ids)}
-    return _views(session, sorted(rows, key=lambda row: order[row.id]), paragraphs=True)
+    return _views(session.execute, sorted(rows, key=lambda row: order[row[0]]), paragraphs=True)
 
 
 def latest_views(
@@ -104,8 +113,15 @@ def latest_views(
         params["category"] = category
     if tag:
         params["tag"] = tag
-    rows = session.execute(_latest_statement(bool(category), bool(tag)), params).all()
-    return _views(session, rows, paragraphs=False)
+    stmt = _latest_statement(bool(category), bool(tag))
+    connection = session.connection()
+    driver = connection.connection.dbapi_connection
+    fetch: Fetch
+    if isinstance(driver, sqlite3.Connection):
+        fetch = partial(_sqlite_rows, driver, connection.dialect)
+    else:
+        fetch = session.execute
+    return _views(fetch, list(fetch(stmt, params)), paragraphs=False)
 
 
 @cache
@@ -143,3 +159,63 @@ _TAGS_OF = (
 _PARAGRAPHS_OF = select(Article.id, Article.paragraphs).where(
     Article.id.in_(bindparam("ids", expanding=True))
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _SqliteStatement:
+    """A statement of this module as SQLAlchemy compiles it for a SQLite dialect, with its lists
+    of `ids` expanded for one length, and what SQLAlchemy would do to the values going in and
+    coming out (the same processors: aware `published_at`, decoded JSON)."""
+
+    sql: str
+    slots: tuple[tuple[str, int | None, Callable[[Any], Any] | None], ...]
+    """Per `?`: the parameter, the place in its list if expanded, its bind processor."""
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+    """The columns whose values SQLAlchemy converts, with their result processor."""
+
+    def rows(self, driver: sqlite3.Connection, params: dict[str, Any]) -> list[Any]:
+        values = []
+        for name, place, bind in self.slots:
+            value = params[name] if place is None else params[name][place]
+            values.append(value if bind is None else bind(value))
+        rows: list[Any] = driver.execute(self.sql, values).fetchall()
+        if self.results:
+            rows = [list(row) for row in rows]
+            for row in rows:
+                for column, process in self.results:
+                    row[column] = process(row[column])
+        return rows
+
+
+def _sqlite_rows(
+    driver: sqlite3.Connection, dialect: Dialect, stmt: Select[Any], params: dict[str, Any]
+) -> list[Any]:
+    lengths = tuple((name, len(value)) for name, value in params.items() if isinstance(value, list))
+    return _sqlite_statement(dialect, stmt, lengths).rows(driver, params)
+
+
+@lru_cache(maxsize=512)
+def _sqlite_statement(
+    dialect: Dialect, stmt: Select[Any], lengths: tuple[tuple[str, int], ...]
+) -> _SqliteStatement:
+    compiled = stmt.compile(dialect=dialect)
+    sample: dict[str, Any] = dict.fromkeys(compiled.binds)
+    sample.update((name, list(range(length))) for name, length in lengths)
+    state = compiled.construct_expanded_state(sample)
+    expanded = {
+        item: (name, place)
+        for name, items in state.parameter_expansion.items()
+        for place, item in enumerate(items)
+    }
+    if not compiled.positional or state.positiontup is None:
+        raise ValueError(f"{dialect.name} does not take positional parameters")
+    slots = tuple(
+        (*expanded.get(item, (item, None)), state.processors.get(item))
+        for item in state.positiontup
+    )
+    results = tuple(
+        (column, process)
+        for column, selected in enumerate(stmt.selected_columns)
+        if (process := selected.type.dialect_impl(dialect).result_processor(dialect, None))
+    )
+    return _SqliteStatement(state.statement, slots, results)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.settings import load_settings
+from storage import views as views_module
 from storage.db import DatabaseURLError, normalize_url
 from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
@@ -132,6 +133,64 @@ async def test_listings_read_off_the_session_match_those_read_in_it(database):
     views = {v.key: v for v in await database.read(latest_views)}
     assert views[record(2).key].paragraphs == [["正文第2段。", False], ["小标题", True]]
     assert views[record(1).key].paragraphs == []  # its summary is shown: no need to load them
+
+
+async def test_listings_on_the_sqlite_driver_equal_those_through_sqlalchemy(database):
+    """On a SQLite file `Database.read` runs `latest_views` on the driver's connection, while
+    an async session runs it through SQLAlchemy: the views must be equal field for field, with
+    aware dates and decoded paragraphs, for every filter and page."""
+    odd = BASE + timedelta(minutes=7, seconds=3, microseconds=120)
+    await upsert(
+        database,
+        [
+            record(1),
+            replace(record(2, tags=("韶关", "科技日报新闻")), summary="", published_at=odd),
+            replace(record(3, tags=()), category=None, summary="", digest="摘要"),
+            replace(record(4, category="emnews", tags=("韶关",)), summary=""),
+            record(5, category="emnews", tags=("东财滚动新闻", "韶关")),
+        ],
+    )
+    misses = views_module._sqlite_statement.cache_info().misses
+    for category, tag, limit, offset in [
+        (None, None, 10, 0),
+        (None, None, 2, 1),
+        ("kejiribao", None, 10, 0),
+        ("emnews", "韶关", 10, 0),
+        (None, "韶关", 1, 1),
+        (None, "科技日报新闻", 10, 0),
+        ("nothing", None, 10, 0),
+        (None, "nothing", 10, 0),
+    ]:
+        query = partial(latest_views, category=category, tag=tag, limit=limit, offset=offset)
+        short = await database.read(query, short=True)
+        threaded = await database.read(query)
+        async with database.session() as session:
+            in_session = await ArticleRepository(session).latest(
+                category=category, tag=tag, limit=limit, offset=offset
+            )
+        assert short == threaded == in_session, (category, tag, limit, offset)
+    everything = await database.read(latest_views, short=True)
+    assert all(v.published_at.tzinfo is UTC for v in everything)
+    assert {v.key: v.published_at for v in everything}[record(2).key] == odd
+    assert {v.key: v.paragraphs for v in everything}[record(4).key] == [
+        ["正文第4段。", False],
+        ["小标题", True],
+    ]
+    if database.dialect == "sqlite":
+        assert views_module._sqlite_statement.cache_info().misses > misses
+
+
+async def test_a_failed_short_read_leaves_later_ones_working(sqlite_database):
+    await upsert(sqlite_database, [record(1)])
+
+    def fail(session: Session) -> None:
+        session.execute(text("SELECT nothing FROM nowhere"))
+
+    with pytest.raises(OperationalError):
+        await sqlite_database.read(fail, short=True)
+    await upsert(sqlite_database, [record(2)])
+    listed = await sqlite_database.read(latest_views, short=True)
+    assert [v.title for v in listed] == ["第2条新闻", "第1条新闻"]
 
 
 async def test_reads_cannot_write(sqlite_database):
