@@ -52,7 +52,6 @@ from storage.search import (  # noqa: E402
     search,
     search_sql,
 )
-from storage.tokenizer import tokenize_query  # noqa: E402
 
 QUERIES = ["中国", "经济", "市场", "银行", "央行 降准", "人民币 汇率", "A股", "5G", "猪", "xyzzy"]
 TOKEN = "123456:BENCH"
@@ -161,7 +160,7 @@ async def measure_latency(store: Path, runs: int) -> dict[str, Any]:
         for _ in range(runs):
             for query in QUERIES:
                 sql, params = search_sql(
-                    backend, tokenize_query(query), SearchFilters(), limit=PAGE + 1, offset=0
+                    backend, backend.scheme.query(query), SearchFilters(), limit=PAGE + 1, offset=0
                 )
                 async with db.session() as session:
                     started = time.perf_counter()

@@ -31,9 +31,9 @@ from common import percentiles
 
 from bot.ingest.parser import ParseError, parse_post
 from storage.db import Database
+from storage.derive import MAX_INDEXED_BODY_CHARS
 from storage.repository import ArticleRepository
-from storage.search import MAX_INDEXED_BODY_CHARS
-from storage.tokenizer import tokenize_document
+from storage.tokenizer import SEQUENCE
 from storage.views import latest_views
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -127,7 +127,7 @@ def load(jsonl: Path, db_path: Path, limit: int | None) -> dict[str, float]:
 def _tokens(row: tuple[int, str, str]) -> tuple[int, str, str]:
     article_id, title, paragraphs = row
     body = "\n".join(str(item[0]) for item in json.loads(paragraphs))[:MAX_INDEXED_BODY_CHARS]
-    return article_id, " ".join(tokenize_document(title)), " ".join(tokenize_document(body))
+    return article_id, " ".join(SEQUENCE.document(title)), " ".join(SEQUENCE.document(body))
 
 
 def index(db_path: Path, processes: int) -> dict[str, float]:

@@ -46,11 +46,12 @@ from storage.repository import ArticleRepository
 from storage.search import (
     SearchFilters,
     backend_for,
+    backend_of_dialect,
     search,
     search_articles,
     search_sql,
 )
-from storage.tokenizer import search_segmenter, tokenize_query
+from storage.tokenizer import search_segmenter
 from storage.views import latest_views
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,7 +106,8 @@ async def ingest_ours(db: Database, path: Path, workers: int) -> tuple[int, floa
     report = IngestReport()
     ingestor = Ingestor(db, report)
     started = time.perf_counter()
-    preparer = Preparer(tz, await store_idf(db), workers=workers)
+    scheme = backend_of_dialect(db.engine.dialect.name).scheme
+    preparer = Preparer(tz, await store_idf(db), scheme=scheme, workers=workers)
     try:
         async for prepared in preparer.run(read_posts(path)):
             if isinstance(prepared, ArticleRecord):
@@ -219,7 +221,7 @@ async def time_searches(
         backend = backend_for(session)
         for query in queries:
             sql, params = search_sql(
-                backend, tokenize_query(query), SearchFilters(), limit=10, offset=0
+                backend, backend.scheme.query(query), SearchFilters(), limit=10, offset=0
             )
             read = partial(search_articles, query=query)
             await db.read(read)

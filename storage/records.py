@@ -26,6 +26,8 @@ class Derived:
     index_title: str
     index_body: str
     fingerprint: int
+    scheme: str
+    """The name of the `storage.tokenizer.IndexScheme` the index tokens follow."""
 
 
 @dataclass(frozen=True, slots=True)

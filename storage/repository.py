@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.derive import derived_of
 from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags
 from storage.records import ArticleRecord, ArticleView, Derived
-from storage.search import IndexRow, write_index
+from storage.search import IndexRow, backend_for, write_index
 from storage.stories import StoryCandidate, place_in_stories
 from storage.views import filtered, latest_views
 
@@ -82,6 +82,7 @@ class ArticleRepository:
             key: (row.content_hash, row.published_at) for key, row in stored.items()
         }
         pending: dict[str, _Pending] = {}
+        scheme = backend_for(self.session).scheme
         statuses: list[tuple[str, UpsertStatus]] = []
         for record in records:
             seen = current.get(record.key)
@@ -95,7 +96,7 @@ class ArticleRepository:
             current[record.key] = (record.content_hash, record.published_at)
             pending[record.key] = _Pending(
                 record,
-                derived_of(record),
+                derived_of(record, scheme),
                 row.id if row else None,
                 row.story_id if row else None,
             )

@@ -5,10 +5,11 @@ article id) and ranks with `bm25` (title weighted `TITLE_WEIGHT` times the body)
 a `tsvector` per article in `article_fts(article_id, document)`, title tokens at weight A and body
 tokens at weight B, from our space-joined tokens through the `simple` configuration (its parser
 keeps a run of letters and digits whole, so it only splits on our spaces), and ranks with
-`ts_rank_cd`. Both are fed by `storage.tokenizer`, for documents and queries alike.
+`ts_rank_cd`. Each backend has its `IndexScheme` of `storage.tokenizer` (SQLite the text as a
+token sequence, PostgreSQL a bag of characters and bigrams), for documents and queries alike.
 
-Query terms are AND-ed and always reach the engine as quoted terms (`"…"` in FTS5, `'…'` lexemes
-in a bound tsquery), so operator words and characters in user text are plain text.
+A query is a list of phrases, AND-ed; they always reach the engine quoted (`"…"` in FTS5, `'…'`
+lexemes in a bound tsquery), so operator words and characters in user text are plain text.
 
 Ranking blends relevance with recency::
 
@@ -47,20 +48,19 @@ from storage.derive import index_text
 from storage.models import Article, Category, MetaEntry
 from storage.records import ArticleView, body_text
 from storage.scan import article_batches
-from storage.tokenizer import TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_query
+from storage.tokenizer import BAG, SEQUENCE, IndexScheme
 from storage.views import article_views
 
 log = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 3.0
-# A longer query is cut to its first terms: still all AND-ed, so results only widen a little.
+# A longer query is cut to its first phrases: still all AND-ed, so results only widen a little.
 MAX_QUERY_TERMS = 32
 # An unfiltered query ranks at most this many of its newest matches (see the module doc).
 MAX_CANDIDATES = 2000
 RECENCY_WEIGHT = 0.5
 RECENCY_HALF_LIFE_DAYS = 7.0
 TOKENIZER_META = "search.tokenizer"
-TOKENIZER_ID = f"{TOKENIZER_NAME} {TOKENIZER_VERSION}"
 NEWEST = "(SELECT max(published_at) FROM articles)"
 
 
@@ -92,15 +92,20 @@ def article_body(article: Article) -> str:
     return body_text(article.paragraphs, article.digest)
 
 
-def index_row(article: Article) -> IndexRow:
-    return IndexRow(article.id, *index_text(article.title, article_body(article)))
+def index_row(article: Article, scheme: IndexScheme) -> IndexRow:
+    return IndexRow(article.id, *index_text(article.title, article_body(article), scheme))
 
 
 def _index_params(rows: Sequence[IndexRow]) -> list[dict[str, Any]]:
     return [{"id": r.article_id, "title": r.title, "body": r.body} for r in rows]
 
 
+Phrases = Sequence[tuple[str, ...]]
+
+
 class SearchBackend(Protocol):
+    scheme: IndexScheme
+
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
     ) -> None:
@@ -109,8 +114,8 @@ class SearchBackend(Protocol):
 
     async def clear(self, session: AsyncSession) -> None: ...
 
-    def match(self, terms: Sequence[str], newest: int | None = None) -> tuple[str, dict[str, Any]]:
-        """SQL yielding `(id, relevance)` of the articles holding every term (of the `newest`
+    def match(self, phrases: Phrases, newest: int | None = None) -> tuple[str, dict[str, Any]]:
+        """SQL yielding `(id, relevance)` of the articles holding every phrase (of the `newest`
         such articles by id, when given), and its params."""
         ...
 
@@ -122,6 +127,8 @@ class SearchBackend(Protocol):
 
 
 class Fts5Backend:
+    scheme = SEQUENCE
+
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
     ) -> None:
@@ -138,8 +145,10 @@ class Fts5Backend:
     async def clear(self, session: AsyncSession) -> None:
         await session.execute(text("DELETE FROM article_fts"))
 
-    def match(self, terms: Sequence[str], newest: int | None = None) -> tuple[str, dict[str, Any]]:
-        expression = " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    def match(self, phrases: Phrases, newest: int | None = None) -> tuple[str, dict[str, Any]]:
+        expression = " AND ".join(
+            '"' + " ".join(phrase).replace('"', '""') + '"' for phrase in phrases
+        )
         sql = (
             f"SELECT rowid AS id, -bm25(article_fts, {TITLE_WEIGHT}, 1.0) AS relevance"
             " FROM article_fts WHERE article_fts MATCH :match"
@@ -160,6 +169,8 @@ def _pg_lexeme(token: str) -> str:
 
 
 class TsvectorBackend:
+    scheme = BAG
+
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
     ) -> None:
@@ -178,14 +189,17 @@ class TsvectorBackend:
     async def clear(self, session: AsyncSession) -> None:
         await session.execute(text("DELETE FROM article_fts"))
 
-    def match(self, terms: Sequence[str], newest: int | None = None) -> tuple[str, dict[str, Any]]:
+    def match(self, phrases: Phrases, newest: int | None = None) -> tuple[str, dict[str, Any]]:
         sql = (
             "SELECT c.article_id AS id,"
             " ts_rank_cd(f.document, CAST(:match AS tsquery), 1) AS relevance"
             " FROM article_fts_matches(CAST(:match AS tsquery), :newest) c"
             " JOIN article_fts f ON f.article_id = c.article_id"
         )
-        return sql, {"match": " & ".join(_pg_lexeme(term) for term in terms), "newest": newest}
+        match = " & ".join(
+            "(" + " <-> ".join(_pg_lexeme(token) for token in phrase) + ")" for phrase in phrases
+        )
+        return sql, {"match": match, "newest": newest}
 
     def age_days(self) -> str:
         return f"(EXTRACT(EPOCH FROM ({NEWEST} - a.published_at)) / 86400.0)"
@@ -195,9 +209,11 @@ class TsvectorBackend:
 
 
 def backend_for(session: AsyncSession | Session) -> SearchBackend:
-    if session.get_bind().dialect.name == "sqlite":
-        return Fts5Backend()
-    return TsvectorBackend()
+    return backend_of_dialect(session.get_bind().dialect.name)
+
+
+def backend_of_dialect(name: str) -> SearchBackend:
+    return Fts5Backend() if name == "sqlite" else TsvectorBackend()
 
 
 async def write_index(session: AsyncSession, rows: Sequence[IndexRow], *, new: bool) -> None:
@@ -208,16 +224,22 @@ async def write_index(session: AsyncSession, rows: Sequence[IndexRow], *, new: b
     await _record_tokenizer(session)
 
 
+def index_scheme(session: AsyncSession | Session) -> IndexScheme:
+    """The index scheme of the session's backend."""
+    return backend_for(session).scheme
+
+
 async def _record_tokenizer(session: AsyncSession, *, rebuilt: bool = False) -> None:
-    """Name the tokenizer in the store on first indexing or a rebuild; warn on a mismatch."""
+    """Name the index scheme in the store on first indexing or a rebuild; warn on a mismatch."""
+    current = index_scheme(session).id
     entry = await session.get(MetaEntry, TOKENIZER_META)
     if entry is None:
-        session.add(MetaEntry(name=TOKENIZER_META, value=TOKENIZER_ID))
+        session.add(MetaEntry(name=TOKENIZER_META, value=current))
     elif rebuilt:
-        entry.value = TOKENIZER_ID
-    elif entry.value != TOKENIZER_ID:
+        entry.value = current
+    elif entry.value != current:
         log.warning(
-            "the index was built by %s, not %s: run `newsbot reindex`", entry.value, TOKENIZER_ID
+            "the index was built by %s, not %s: run `newsbot reindex`", entry.value, current
         )
 
 
@@ -233,7 +255,7 @@ async def rebuild_index(session: AsyncSession, batch_size: int = 500) -> int:
     await backend.clear(session)
     done = 0
     async for batch in article_batches(session, batch_size):
-        await backend.write(session, [index_row(a) for a in batch])
+        await backend.write(session, [index_row(a, backend.scheme) for a in batch])
         done += len(batch)
     await _record_tokenizer(session, rebuilt=True)
     return done
@@ -241,7 +263,7 @@ async def rebuild_index(session: AsyncSession, batch_size: int = 500) -> int:
 
 def search_sql(
     backend: SearchBackend,
-    terms: Sequence[str],
+    phrases: Phrases,
     filters: SearchFilters,
     *,
     limit: int,
@@ -249,7 +271,7 @@ def search_sql(
 ) -> tuple[str, dict[str, Any]]:
     """The one SQL statement of a search: `(id, score, story_size)` of each story's best."""
     unfiltered = not (filters.category or filters.tag or filters.since or filters.until)
-    match_sql, params = backend.match(terms, MAX_CANDIDATES if unfiltered else None)
+    match_sql, params = backend.match(phrases, MAX_CANDIDATES if unfiltered else None)
     where = []
     if filters.category:
         where.append("a.category_id = (SELECT id FROM categories WHERE slug = :category)")
@@ -315,12 +337,12 @@ def search_articles(
     offset: int = 0,
 ) -> list[SearchHit]:
     """The best-scoring article of each matching story, best first (see the module doc)."""
-    terms = tokenize_query(query)[:MAX_QUERY_TERMS]
-    if not terms or limit <= 0:
-        return []
     backend = backend_for(session)
+    phrases = backend.scheme.query(query)[:MAX_QUERY_TERMS]
+    if not phrases or limit <= 0:
+        return []
     sql, params = search_sql(
-        backend, terms, filters or SearchFilters(), limit=limit, offset=max(offset, 0)
+        backend, phrases, filters or SearchFilters(), limit=limit, offset=max(offset, 0)
     )
     rows = session.execute(text(sql), params).all()
     if not rows:
@@ -358,9 +380,10 @@ def _other_sources(session: Session, articles: Sequence[ArticleView]) -> dict[in
 
 async def count_matching(session: AsyncSession, query: str) -> int:
     """How many articles hold every term of `query` (0 when it has none)."""
-    terms = tokenize_query(query)
-    if not terms:
+    backend = backend_for(session)
+    phrases = backend.scheme.query(query)
+    if not phrases:
         return 0
-    match_sql, params = backend_for(session).match(terms)
+    match_sql, params = backend.match(phrases)
     count = await session.scalar(text(f"SELECT count(*) FROM ({match_sql}) m"), params)
     return int(count or 0)

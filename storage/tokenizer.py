@@ -17,6 +17,16 @@ A query yields only the tokens every document containing the query text is sure 
 bigrams of its Han runs (the character itself for a 1-character run), the letter/digit runs and
 the glued tokens. jieba's longer words are left out of queries on purpose: jieba cuts a word
 differently depending on its neighbours, so a query word might not be a document word.
+
+That bag of tokens is what PostgreSQL indexes (`BAG`): a `tsvector` answers an AND of lexemes
+from its GIN index alone, while a phrase would make it re-read every candidate's document.
+SQLite's FTS5 reads token positions as cheaply as it reads tokens, so there the index holds the
+text itself as a sequence (`SEQUENCE`, see `tokenize_sequence`): every Han character and every
+letter/digit run in text order, with `BOUNDARY` wherever anything else separated them, and a
+query is a phrase per stretch of text: 央行 is the phrase "央 行", `A股` the phrase "a 股".
+That finds exactly what the bag finds and more precisely (the characters must be adjacent, in
+order), from a third as many distinct tokens per document, which FTS5 writes three times as
+fast; the price is that a rare phrase of common characters reads more of the index.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -234,3 +244,73 @@ def tokenize_query(text: str) -> list[str]:
 def segment_words(text: str) -> list[str]:
     """jieba's precise-mode words (with its HMM for unknown names), for trending terms."""
     return [word for word in _jieba().cut(normalize(text)) if _RUN.fullmatch(word)]
+
+
+# Stands where a separator was: no text yields it (it is neither Han nor a letter or digit), so no
+# query phrase spans two runs that did not touch.
+BOUNDARY = "\ue000"
+_SEQUENCE_TOKEN = re.compile(rf"([{_HAN}])|({_W}{{1,{MAX_TOKEN_CHARS}}}){_W}*+|[\W_]+")
+
+
+def _sequence(text: str) -> list[str]:
+    """Tokens of normalized text in order, `BOUNDARY` for each stretch of separators."""
+    if _HAN_GAP.search(text) is not None:
+        # an unassigned code point of the Han blocks separates like punctuation
+        text = _NOT_WORD.sub(" ", text)
+    return [han or word or BOUNDARY for han, word in _SEQUENCE_TOKEN.findall(text)]
+
+
+def tokenize_sequence(text: str) -> list[str]:
+    """A text as the FTS5 index holds it: its Han characters and letter/digit runs in order,
+    `BOUNDARY` where anything else stood, then jieba's words of three or more characters."""
+    text = normalize(text)
+    tokens = _sequence(text)
+    if _LONG_HAN.search(text):
+        words = [
+            word
+            for word in search_segmenter()(text)
+            if len(word) >= 3 and _HAN_ONLY.fullmatch(word)
+        ]
+        if words:
+            tokens.append(BOUNDARY)
+            tokens += words
+    return tokens
+
+
+def sequence_query(text: str) -> list[tuple[str, ...]]:
+    """The distinct phrases of a query: each stretch of Han characters and letter/digit runs
+    that touch one another (the phrases are AND-ed)."""
+    phrases: list[tuple[str, ...]] = []
+    phrase: list[str] = []
+    for token in (*_sequence(normalize(text)), BOUNDARY):
+        if token != BOUNDARY:
+            phrase.append(token)
+        elif phrase:
+            phrases.append(tuple(phrase))
+            phrase = []
+    return list(dict.fromkeys(phrases))
+
+
+def bag_query(text: str) -> list[tuple[str, ...]]:
+    """`tokenize_query`'s terms, each a phrase of one token."""
+    return [(term,) for term in tokenize_query(text)]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexScheme:
+    """How an index holds a text, and how a query is cut to match it. Its `id` is stored with
+    the index: a store indexed under another one must be reindexed."""
+
+    name: str
+    version: str
+    document: Callable[[str], list[str]] = field(repr=False)
+    query: Callable[[str], list[tuple[str, ...]]] = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+BAG = IndexScheme(TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_document, bag_query)
+SEQUENCE = IndexScheme("jieba-han-sequence", "1", tokenize_sequence, sequence_query)
+SCHEMES = {scheme.name: scheme for scheme in (BAG, SEQUENCE)}

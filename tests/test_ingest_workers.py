@@ -17,6 +17,7 @@ from bot.settings import load_settings
 from storage.db import Database
 from storage.models import Article
 from storage.records import ArticleRecord
+from storage.tokenizer import SEQUENCE
 
 
 def raw_posts(files: list[Path]) -> list[src.RawPost]:
@@ -67,12 +68,12 @@ async def test_workers_store_exactly_what_one_process_stores(corpus_dir, tmp_pat
 
 async def test_records_come_back_in_the_order_of_the_posts(corpus_files):
     posts = raw_posts(corpus_files[:100])
-    preparer = Preparer(load_settings().tz, None, workers=2, threshold=10)
+    preparer = Preparer(load_settings().tz, None, scheme=SEQUENCE, workers=2, threshold=10)
     try:
         prepared = [item async for item in preparer.run(posts)]
     finally:
         preparer.close()
-    expected = [prepare(post, load_settings().tz) for post in posts]
+    expected = [prepare(post, load_settings().tz, None, SEQUENCE) for post in posts]
     assert [getattr(item, "key", item) for item in prepared] == [
         getattr(item, "key", item) for item in expected
     ]
@@ -81,7 +82,7 @@ async def test_records_come_back_in_the_order_of_the_posts(corpus_files):
 
 async def test_a_killed_worker_loses_no_post(corpus_files):
     posts = raw_posts(corpus_files[:150])
-    preparer = Preparer(load_settings().tz, None, workers=2, threshold=0)
+    preparer = Preparer(load_settings().tz, None, scheme=SEQUENCE, workers=2, threshold=0)
 
     def feed() -> Iterator[src.RawPost]:
         for number, post in enumerate(posts):
@@ -109,7 +110,7 @@ async def test_what_a_source_gave_before_breaking_off_is_still_prepared(corpus_f
         yield from posts
         raise OSError("the disk went away")
 
-    preparer = Preparer(load_settings().tz, None, workers=2, threshold=0)
+    preparer = Preparer(load_settings().tz, None, scheme=SEQUENCE, workers=2, threshold=0)
     prepared: list[ArticleRecord | Failure] = []
     try:
         with pytest.raises(OSError, match="disk went away"):

@@ -15,16 +15,16 @@ from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
 from storage.search import (
     MAX_QUERY_TERMS,
-    TOKENIZER_ID,
     SearchFilters,
     SearchHit,
     count_matching,
+    index_scheme,
     index_tokenizer,
     rebuild_index,
     search,
 )
 from storage.stories import rebuild_stories
-from storage.tokenizer import tokenize_query
+from storage.tokenizer import BAG, SEQUENCE
 
 DAY = datetime(2023, 5, 10, 9, 30, tzinfo=UTC)
 FILLER = "市场人士普遍认为后续走势仍有待观察，投资者需关注政策变化与资金流向。"
@@ -95,6 +95,17 @@ async def test_short_words_names_and_codes_are_found(database: Database) -> None
     assert keys(await find(database, "猪")) == ["pig"]
     assert keys(await find(database, "茅台 2000")) == ["moutai"]
     assert await find(database, "茅台 5G") == []
+
+
+async def test_a_query_finds_its_characters_together_not_apart(database: Database) -> None:
+    await store(
+        database,
+        record("apart", "中国，人民生活", "央视记者，行长讲话。"),
+        record("together", "中国人民银行", "央行行长讲话。"),
+    )
+    assert keys(await find(database, "国人")) == ["together"]
+    assert keys(await find(database, "央行")) == ["together"]
+    assert keys(await find(database, "人民")) == ["together", "apart"]
 
 
 @pytest.mark.parametrize(
@@ -212,7 +223,7 @@ async def test_the_index_follows_updates(database: Database) -> None:
 async def test_the_store_records_its_tokenizer_and_reindex_rebuilds(database: Database) -> None:
     await store(database, record("a", "央行宣布降准"), record("b", "银行间市场利率下行"))
     async with database.session() as session, session.begin():
-        assert await index_tokenizer(session) == TOKENIZER_ID
+        assert await index_tokenizer(session) == index_scheme(session).id
         await session.execute(text("DELETE FROM article_fts"))
         await session.execute(text("UPDATE meta SET value = 'an older tokenizer 0'"))
     assert await find(database, "降准") == []
@@ -220,7 +231,7 @@ async def test_the_store_records_its_tokenizer_and_reindex_rebuilds(database: Da
         assert await rebuild_index(session) == 2
         assert await rebuild_stories(session) == 2
     async with database.session() as session:
-        assert await index_tokenizer(session) == TOKENIZER_ID
+        assert await index_tokenizer(session) == index_scheme(session).id
     assert keys(await find(database, "降准")) == ["a"]
     assert keys(await find(database, "银行")) == ["b"]
 
@@ -233,10 +244,13 @@ async def test_nothing_to_search_finds_nothing(database: Database) -> None:
 
 
 async def test_a_very_long_query_is_cut_not_refused(database: Database) -> None:
-    body = FILLER + "央行决定下调金融机构存款准备金率零点五个百分点，释放长期资金约一万亿元。"
+    news = "央行决定下调金融机构存款准备金率零点五个百分点，释放长期资金约一万亿元。"
+    body = FILLER + news
     await store(database, record("a", "央行宣布降准", body), record("b", "央行宣布加息", FILLER))
-    long_query = body * 30
-    assert len(set(tokenize_query(long_query))) > MAX_QUERY_TERMS
+    # its first terms come from what only "a" holds
+    long_query = " ".join(news[i : i + 3] for i in range(len(news) - 3)) + FILLER * 30
+    assert len(SEQUENCE.query(long_query)) > MAX_QUERY_TERMS
+    assert len(BAG.query(long_query)) > MAX_QUERY_TERMS
     assert keys(await find(database, long_query)) == ["a"]
 
 

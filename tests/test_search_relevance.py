@@ -17,7 +17,7 @@ from bot.ingest.pipeline import ingest
 from bot.settings import load_settings
 from storage.db import Database
 from storage.models import Article
-from storage.search import index_row, newest_published, search
+from storage.search import index_row, index_scheme, newest_published, search
 from storage.trending import STOP_WORDS, trending_terms
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -158,7 +158,7 @@ async def test_the_engines_keep_every_token_whole(corpus_store: Database) -> Non
     async with corpus_store.session() as session:
         expected: set[str] = set()
         for article in await session.scalars(select(Article)):
-            row = index_row(article)
+            row = index_row(article, index_scheme(session))
             expected.update(row.title.split(), row.body.split())
         if corpus_store.dialect == "sqlite":
             await session.execute(

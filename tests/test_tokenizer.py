@@ -18,14 +18,17 @@ from hypothesis import strategies as st
 
 from bot.ingest.parser import parse_post
 from storage.tokenizer import (
+    BOUNDARY,
     MAX_TOKEN_CHARS,
     TOKENIZER_NAME,
     TOKENIZER_VERSION,
     normalize,
     search_segmenter,
     segment_words,
+    sequence_query,
     tokenize_document,
     tokenize_query,
+    tokenize_sequence,
 )
 
 NEWS = (
@@ -119,6 +122,75 @@ def test_any_chinese_substring_of_a_document_matches_it(data: st.DataObject) -> 
     if re.search(r"[A-Za-z0-9]", piece):
         piece = re.sub(r"[A-Za-z0-9.]+", " ", piece)
     assert set(tokenize_query(piece)) <= set(tokenize_document(NEWS))
+
+
+def _holds(document: list[str], phrase: tuple[str, ...]) -> bool:
+    """The phrase occurs in the token sequence, token after token (what FTS5 matches)."""
+    width = len(phrase)
+    return any(tuple(document[i : i + width]) == phrase for i in range(len(document)))
+
+
+def test_the_sequence_is_the_text_in_order_with_boundaries_for_separators() -> None:
+    assert tokenize_sequence("A股大涨，5G（600519）") == [
+        "a", "股", "大", "涨", BOUNDARY, "5g", BOUNDARY, "600519", BOUNDARY,
+    ]  # fmt: skip
+
+
+def test_a_sequence_query_is_one_phrase_per_stretch_of_text() -> None:
+    assert sequence_query("央行 降准") == [("央", "行"), ("降", "准")]
+    assert sequence_query("A股") == [("a", "股")]
+    assert sequence_query("中证500") == [("中", "证", "500")]
+    assert sequence_query("猪 猪") == [("猪",)]
+    assert sequence_query('NEAR(银行 AND "央行")') == [
+        ("near",), ("银", "行"), ("and",), ("央", "行"),
+    ]  # fmt: skip
+    assert sequence_query('"*-():^\\，。！？') == []
+
+
+def test_a_phrase_does_not_span_a_separator() -> None:
+    document = tokenize_sequence("中国，人民银行。A great day. 股市上涨")
+    assert _holds(document, ("人", "民"))
+    assert not _holds(document, ("国", "人"))
+    assert not _holds(document, ("a", "股"))
+    assert not _holds(document, ("day", "股"))
+
+
+def test_the_sequence_keeps_jieba_words_apart_from_the_text() -> None:
+    document = tokenize_sequence(NEWS)
+    assert "中国人民银行" in document
+    words = document[len(document) - document[::-1].index(BOUNDARY) :]
+    assert "中国人民银行" in words and "中" not in words
+
+
+def test_overlong_runs_are_cut_the_same_way_in_sequences_and_phrases() -> None:
+    code = "x" * (MAX_TOKEN_CHARS * 2)
+    assert sequence_query(code) == [("x" * MAX_TOKEN_CHARS,)]
+    assert _holds(tokenize_sequence(f"编号{code}结束"), ("号", "x" * MAX_TOKEN_CHARS, "结"))
+
+
+@given(st.text(max_size=200))
+def test_every_sequence_token_is_letters_and_digits_or_the_boundary(text: str) -> None:
+    for token in tokenize_sequence(text):
+        assert token == BOUNDARY or WORD.fullmatch(token), token
+    for phrase in sequence_query(text):
+        assert phrase and BOUNDARY not in phrase
+        assert all(WORD.fullmatch(token) for token in phrase)
+
+
+@given(st.data())
+def test_any_piece_of_a_document_is_found_as_phrases(data: st.DataObject) -> None:
+    """Index and query agree: every phrase of a piece of the text is in its sequence."""
+    start = data.draw(st.integers(0, len(NEWS) - 1))
+    end = data.draw(st.integers(start + 1, len(NEWS)))
+    piece = NEWS[start:end]
+    # a piece that cuts a letter/digit run in two holds a run the text does not
+    if start > 0 and re.match(r"[A-Za-z0-9]{2}", NEWS[start - 1 : start + 1]):
+        piece = piece.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+    if end < len(NEWS) and re.match(r"[A-Za-z0-9]{2}", NEWS[end - 1 : end + 1]):
+        piece = piece.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+    document = tokenize_sequence(NEWS)
+    for phrase in sequence_query(piece):
+        assert _holds(document, phrase), phrase
 
 
 def test_rjieba_cuts_the_whole_corpus_exactly_like_jieba(corpus_files: list[Path]) -> None:

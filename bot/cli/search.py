@@ -119,18 +119,19 @@ def _trending(args: argparse.Namespace) -> int:
 
 
 def _reindex(args: argparse.Namespace) -> int:
-    from storage.search import TOKENIZER_ID, rebuild_index
+    from storage.search import index_scheme, rebuild_index
     from storage.stories import rebuild_stories
 
     async def body(db: Database, settings: Settings) -> int:
         async with db.session() as session, session.begin():
             indexed = await rebuild_index(session)
+            scheme = index_scheme(session)
         stories = 0
         if not args.index_only:
             async with db.session() as session, session.begin():
                 stories = await rebuild_stories(session)
         print(
-            f"indexed {indexed} articles with {TOKENIZER_ID}"
+            f"indexed {indexed} articles with {scheme.id}"
             + ("" if args.index_only else f"; regrouped {stories} articles into stories")
         )
         return EXIT_OK

@@ -27,6 +27,8 @@ from storage.derive import with_derived
 from storage.models import IngestRun, SourceState
 from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
+from storage.search import backend_of_dialect
+from storage.tokenizer import IndexScheme
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +121,16 @@ async def store_idf(db: Database) -> dict[str, float] | None:
 
 
 def prepare(
-    raw: src.RawPost, tz: tzinfo, idf: Mapping[str, float] | None = None
+    raw: src.RawPost,
+    tz: tzinfo,
+    idf: Mapping[str, float] | None = None,
+    scheme: IndexScheme | None = None,
 ) -> ArticleRecord | Failure:
-    """Parse, summarize and tokenize one post; any error becomes a reported failure, never a
-    crash."""
+    """Parse, summarize and (for an index `scheme`) tokenize one post; any error becomes a
+    reported failure, never a crash."""
     try:
-        return with_derived(to_record(parse_post(raw.text, raw.filename, tz=tz), idf))
+        record = to_record(parse_post(raw.text, raw.filename, tz=tz), idf)
+        return record if scheme is None else with_derived(record, scheme)
     except ParseError as exc:
         return Failure(raw.origin, str(exc))
     except Exception as exc:  # a parser or summarizer bug must not sink the batch
@@ -132,12 +138,12 @@ def prepare(
         return Failure(raw.origin, f"internal error: {type(exc).__name__}: {exc}")
 
 
-_worker_context: tuple[tzinfo, Mapping[str, float] | None] | None = None
+_worker_context: tuple[tzinfo, Mapping[str, float] | None, IndexScheme | None] | None = None
 
 
-def _start_worker(tz: tzinfo, idf: Mapping[str, float] | None) -> None:
+def _start_worker(tz: tzinfo, idf: Mapping[str, float] | None, scheme: IndexScheme | None) -> None:
     global _worker_context
-    _worker_context = (tz, idf)
+    _worker_context = (tz, idf, scheme)
 
 
 def _prepare_chunk(raws: list[src.RawPost]) -> list[ArticleRecord | Failure]:
@@ -150,7 +156,8 @@ class Preparer:
     worker processes once it proves large (`POOL_THRESHOLD` posts), while this process writes.
 
     Parsing, summarizing and tokenizing are most of an ingest's CPU time and need no database,
-    so they spread over processes; the store has one writer anyway.
+    so they spread over processes; the store has one writer anyway. The index tokens follow
+    `scheme`, the store's (None leaves them to the store).
     """
 
     def __init__(
@@ -158,10 +165,12 @@ class Preparer:
         tz: tzinfo,
         idf: Mapping[str, float] | None,
         *,
+        scheme: IndexScheme | None,
         workers: int,
         threshold: int = POOL_THRESHOLD,
     ) -> None:
-        self.tz, self.idf, self.workers, self.threshold = tz, idf, workers, threshold
+        self.tz, self.idf, self.scheme = tz, idf, scheme
+        self.workers, self.threshold = workers, threshold
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False
 
@@ -173,7 +182,7 @@ class Preparer:
         try:
             for number, raw in enumerate(raws, start=1):
                 if self._pool is None and (self.workers < 2 or number <= self.threshold):
-                    yield prepare(raw, self.tz, self.idf)
+                    yield prepare(raw, self.tz, self.idf, self.scheme)
                     continue
                 chunk.append(raw)
                 if len(chunk) >= CHUNK_SIZE:
@@ -201,7 +210,7 @@ class Preparer:
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(self.tz, self.idf),
+                initargs=(self.tz, self.idf, self.scheme),
             )
         try:
             return loop.run_in_executor(self._pool, _prepare_chunk, chunk)
@@ -210,7 +219,7 @@ class Preparer:
             return loop.run_in_executor(None, self._prepare_here, chunk)
 
     def _prepare_here(self, chunk: list[src.RawPost]) -> list[ArticleRecord | Failure]:
-        return [prepare(raw, self.tz, self.idf) for raw in chunk]
+        return [prepare(raw, self.tz, self.idf, self.scheme) for raw in chunk]
 
     async def _result(
         self,
@@ -319,6 +328,7 @@ async def ingest(
     preparer = Preparer(
         settings.tz,
         await store_idf(db),
+        scheme=backend_of_dialect(db.engine.dialect.name).scheme,
         workers=settings.ingest.workers,
         threshold=pool_threshold,
     )
