@@ -312,3 +312,31 @@ async def test_migration_0004_dates_existing_tag_links(tmp_path):
         dated = await conn.scalar(text("SELECT published_at FROM article_tags"))
     assert str(dated).startswith("2022-04-20 06:01:57")
     await db.dispose()
+
+
+async def test_migration_0005_reindexes_a_bag_index_as_a_sequence(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from storage.db import Database, _alembic_config
+    from storage.search import search
+    from storage.tokenizer import BAG, SEQUENCE
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    await db.upgrade()
+    await upsert(db, [record(1), replace(record(2), title="央行宣布降准")])
+    async with db.engine.begin() as conn:  # back to a store of 0004, indexed as a bag
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0004"))
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(text("SELECT value FROM meta")) == BAG.id
+        bag = await conn.scalar(text("SELECT title FROM article_fts WHERE rowid = 2"))
+    assert "央行" in bag.split()
+    await db.upgrade()
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(text("SELECT value FROM meta")) == SEQUENCE.id
+        assert await conn.scalar(text("SELECT count(*) FROM article_fts")) == 2
+        sequence = await conn.scalar(text("SELECT title FROM article_fts WHERE rowid = 2"))
+    assert sequence.split()[:2] == ["央", "行"]
+    async with db.session() as session:
+        assert [hit.article.title for hit in await search(session, "降准")] == ["央行宣布降准"]
+    await db.dispose()
