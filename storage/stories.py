@@ -40,6 +40,9 @@ class _BandIndex:
         for key in enumerate(bands(item.fingerprint)):
             self._by_band[key].append(item)
 
+    def items(self) -> list[_Fingerprinted]:
+        return list({item.id: item for found in self._by_band.values() for item in found}.values())
+
     def sharing_a_band(self, fingerprint: int) -> list[_Fingerprinted]:
         found = {}
         for key in enumerate(bands(fingerprint)):
@@ -74,8 +77,7 @@ async def place_in_stories(
             delete(article_bands).where(article_bands.c.article_id.in_(seen_before))
         )
     known = _BandIndex()
-    ids = [a.id for a in articles]
-    for stored in await _stored_neighbours(session, [a.fingerprint for a in articles], ids):
+    for stored in await _stored_neighbours(session, articles):
         known.add(stored)
     stories: dict[int, int] = {}
     for article in sorted(articles, key=lambda a: a.id):
@@ -90,7 +92,7 @@ async def place_in_stories(
     await session.execute(
         insert(article_bands),
         [
-            {"band": band, "value": value, "article_id": a.id}
+            {"band": band, "value": value, "article_id": a.id, "fingerprint": a.fingerprint}
             for a in articles
             for band, value in enumerate(bands(a.fingerprint))
         ],
@@ -128,15 +130,16 @@ def _nearest(article_id: int, fingerprint: int, others: Sequence[_Fingerprinted]
 
 
 async def _stored_neighbours(
-    session: AsyncSession, fingerprints: Sequence[int], exclude: Sequence[int]
+    session: AsyncSession, articles: Sequence[StoryCandidate]
 ) -> list[_Fingerprinted]:
-    """Stored articles (but `exclude`) sharing a band with any of `fingerprints`."""
+    """Stored articles (but these) sharing a band with any of them, from the band rows alone;
+    only those near enough to join get their story read from `articles`."""
     values: list[set[int]] = [set() for _ in range(BANDS)]
-    for fingerprint in fingerprints:
-        for band, value in enumerate(bands(fingerprint)):
+    for article in articles:
+        for band, value in enumerate(bands(article.fingerprint)):
             values[band].add(value)
-    matches = (
-        select(article_bands.c.article_id)
+    rows = await session.execute(
+        select(article_bands.c.article_id, article_bands.c.fingerprint)
         .where(
             or_(
                 *(
@@ -145,13 +148,26 @@ async def _stored_neighbours(
                 )
             )
         )
-        .where(article_bands.c.article_id.not_in(list(exclude)))
+        .where(article_bands.c.article_id.not_in([a.id for a in articles]))
     )
-    rows = await session.execute(
-        select(Article.id, Article.story_id, Article.fingerprint).where(Article.id.in_(matches))
-    )
+    stored = _BandIndex()
+    for id_, fingerprint in {(id_, fingerprint) for id_, fingerprint in rows}:
+        stored.add(_Fingerprinted(id_, id_, fingerprint))
+    near = {
+        other.id
+        for article in articles
+        for other in stored.sharing_a_band(article.fingerprint)
+        if distance(article.fingerprint, other.fingerprint) <= MAX_DISTANCE
+    }
+    if not near:
+        return stored.items()
+    story_of = {
+        id_: story_id or id_
+        for id_, story_id in await session.execute(
+            select(Article.id, Article.story_id).where(Article.id.in_(near))
+        )
+    }
     return [
-        _Fingerprinted(id_, story_id or id_, fingerprint)
-        for id_, story_id, fingerprint in rows
-        if fingerprint is not None
+        _Fingerprinted(item.id, story_of.get(item.id, item.id), item.fingerprint)
+        for item in stored.items()
     ]

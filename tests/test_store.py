@@ -340,3 +340,36 @@ async def test_migration_0005_reindexes_a_bag_index_as_a_sequence(tmp_path):
     async with db.session() as session:
         assert [hit.article.title for hit in await search(session, "降准")] == ["央行宣布降准"]
     await db.dispose()
+
+
+async def test_migration_0006_gives_band_rows_their_fingerprint(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from storage.db import Database, _alembic_config
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    await db.upgrade()
+    story = replace(
+        record(1), title="央行宣布降准", paragraphs=[("央行决定下调存款准备金率。", False)]
+    )
+    await upsert(db, [story, record(2)])
+    async with db.engine.begin() as conn:  # back to 0005: band rows without fingerprints
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0005"))
+    await db.upgrade()
+    async with db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM article_bands b JOIN articles a ON a.id = b.article_id"
+                    " WHERE b.fingerprint = a.fingerprint"
+                )
+            )
+        ).scalar()
+        assert rows == 8
+    copy = replace(story, key="copy", file="copy.md", content_hash="copy", source="另一家")
+    await upsert(db, [copy])
+    async with db.engine.connect() as conn:
+        stories = dict((await conn.execute(text("SELECT key, story_id FROM articles"))).all())
+    assert stories["copy"] == stories[story.key] != stories[record(2).key]
+    await db.dispose()
