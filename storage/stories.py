@@ -40,9 +40,6 @@ class _BandIndex:
         for key in enumerate(bands(item.fingerprint)):
             self._by_band[key].append(item)
 
-    def items(self) -> list[_Fingerprinted]:
-        return list({item.id: item for found in self._by_band.values() for item in found}.values())
-
     def sharing_a_band(self, fingerprint: int) -> list[_Fingerprinted]:
         found = {}
         for key in enumerate(bands(fingerprint)):
@@ -132,8 +129,8 @@ def _nearest(article_id: int, fingerprint: int, others: Sequence[_Fingerprinted]
 async def _stored_neighbours(
     session: AsyncSession, articles: Sequence[StoryCandidate]
 ) -> list[_Fingerprinted]:
-    """Stored articles (but these) sharing a band with any of them, from the band rows alone;
-    only those near enough to join get their story read from `articles`."""
+    """The stored articles (but these) within `MAX_DISTANCE` of any of them, found from the
+    band rows alone; only those, the ones an article can join, have their story read."""
     values: list[set[int]] = [set() for _ in range(BANDS)]
     for article in articles:
         for band, value in enumerate(bands(article.fingerprint)):
@@ -154,20 +151,12 @@ async def _stored_neighbours(
     for id_, fingerprint in {(id_, fingerprint) for id_, fingerprint in rows}:
         stored.add(_Fingerprinted(id_, id_, fingerprint))
     near = {
-        other.id
+        other.id: other.fingerprint
         for article in articles
         for other in stored.sharing_a_band(article.fingerprint)
         if distance(article.fingerprint, other.fingerprint) <= MAX_DISTANCE
     }
     if not near:
-        return stored.items()
-    story_of = {
-        id_: story_id or id_
-        for id_, story_id in await session.execute(
-            select(Article.id, Article.story_id).where(Article.id.in_(near))
-        )
-    }
-    return [
-        _Fingerprinted(item.id, story_of.get(item.id, item.id), item.fingerprint)
-        for item in stored.items()
-    ]
+        return []
+    rows = await session.execute(select(Article.id, Article.story_id).where(Article.id.in_(near)))
+    return [_Fingerprinted(id_, story_id or id_, near[id_]) for id_, story_id in rows]

@@ -328,7 +328,7 @@ async def ingest(
     preparer = Preparer(
         settings.tz,
         await store_idf(db),
-        scheme=backend_of_dialect(db.engine.dialect.name).scheme,
+        scheme=backend_of_dialect(db.dialect).scheme,
         workers=settings.ingest.workers,
         threshold=pool_threshold,
     )
