@@ -10,11 +10,13 @@ from typing import Literal, cast
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import pg_bulk
+from storage.dedup import article_bands
 from storage.derive import derived_of
-from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags
+from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags, utcnow
 from storage.records import ArticleRecord, ArticleView, Derived
-from storage.search import IndexRow, backend_for, write_index
-from storage.stories import StoryCandidate, place_in_stories
+from storage.search import IndexRow, _record_tokenizer, backend_for, write_index
+from storage.stories import StoryCandidate, assign_stories, band_rows, place_in_stories
 from storage.views import filtered, latest_views
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
@@ -108,6 +110,9 @@ class ArticleRepository:
 
     async def _write(self, pending: list[_Pending]) -> None:
         await self._load_names([p.record for p in pending])
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self._write_by_copy(pending)
+            return
         new = [p for p in pending if p.article_id is None]
         old = [p for p in pending if p.article_id is not None]
         if new:
@@ -147,6 +152,44 @@ class ArticleRepository:
         ]
         await write_index(self.session, rows, new=not old)
 
+    async def _write_by_copy(self, pending: list[_Pending]) -> None:
+        """PostgreSQL: ids first (from the sequence), stories placed before anything is written,
+        then every table by COPY (`storage.pg_bulk`): each row goes in once, complete."""
+        stored = [p.article_id for p in pending if p.article_id is not None]
+        new = [p for p in pending if p.article_id is None]
+        for p, id_ in zip(new, await pg_bulk.new_article_ids(self.session, len(new)), strict=True):
+            p.article_id = id_
+        candidates = [
+            StoryCandidate(p.article_id or 0, p.derived.fingerprint, p.story_id, not p.story_id)
+            for p in pending
+        ]
+        stories = await assign_stories(self.session, candidates)
+        now = utcnow()
+        await pg_bulk.upsert_articles(
+            self.session,
+            [
+                {
+                    **self._values(p),
+                    "id": p.article_id,
+                    "story_id": stories[p.article_id or 0],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for p in pending
+            ],
+        )
+        await pg_bulk.copy_rows(self.session, article_bands, band_rows(candidates))
+        if stored:
+            await self.session.execute(
+                delete(article_tags).where(article_tags.c.article_id.in_(stored))
+            )
+        await pg_bulk.copy_rows(self.session, article_tags, self._tag_links(pending))
+        await pg_bulk.upsert_index(
+            self.session,
+            [(p.article_id or 0, p.derived.index_title, p.derived.index_body) for p in pending],
+        )
+        await _record_tokenizer(self.session)
+
     def _values(self, p: _Pending) -> dict[str, object]:
         record = p.record
         return {
@@ -172,7 +215,12 @@ class ArticleRepository:
             await self.session.execute(
                 delete(article_tags).where(article_tags.c.article_id.in_(ids))
             )
-        links = [
+        links = self._tag_links(pending)
+        if links:
+            await self.session.execute(insert(article_tags), links)
+
+    def _tag_links(self, pending: Sequence[_Pending]) -> list[dict[str, object]]:
+        return [
             {
                 "article_id": p.article_id,
                 "tag_id": self._tag_ids[name],
@@ -181,8 +229,6 @@ class ArticleRepository:
             for p in pending
             for name in dict.fromkeys(p.record.tags)
         ]
-        if links:
-            await self.session.execute(insert(article_tags), links)
 
     async def _load_names(self, records: Iterable[ArticleRecord]) -> None:
         """Get or create the categories and tags the records name, once per batch."""

@@ -66,6 +66,17 @@ async def place_in_stories(
     Only an article fingerprinted for the first time can join a story, so updating a post never
     moves it, nor the articles that joined its story.
     """
+    stories = await assign_stories(session, articles)
+    if articles:
+        await session.execute(insert(article_bands), band_rows(articles))
+    return stories
+
+
+async def assign_stories(
+    session: AsyncSession, articles: Sequence[StoryCandidate]
+) -> dict[int, int]:
+    """`place_in_stories` without writing the new band rows (the old ones of these articles are
+    gone): a writer that inserts the articles after placing them writes `band_rows` itself."""
     if not articles:
         return {}
     seen_before = [a.id for a in articles if not a.first_seen]
@@ -86,15 +97,15 @@ async def place_in_stories(
             )
         stories[article.id] = story
         known.add(_Fingerprinted(article.id, story, article.fingerprint))
-    await session.execute(
-        insert(article_bands),
-        [
-            {"band": band, "value": value, "article_id": a.id, "fingerprint": a.fingerprint}
-            for a in articles
-            for band, value in enumerate(bands(a.fingerprint))
-        ],
-    )
     return stories
+
+
+def band_rows(articles: Sequence[StoryCandidate]) -> list[dict[str, int]]:
+    return [
+        {"band": band, "value": value, "article_id": a.id, "fingerprint": a.fingerprint}
+        for a in articles
+        for band, value in enumerate(bands(a.fingerprint))
+    ]
 
 
 async def rebuild_stories(session: AsyncSession, batch_size: int = 500) -> int:

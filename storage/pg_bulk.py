@@ -1,0 +1,137 @@
+"""PostgreSQL writes of an ingest batch by COPY: rows go in binary through asyncpg's
+`copy_records_to_table`, into the table itself when they are plain inserts (band rows, tag links)
+or into a temporary staging table, from which one set-based `INSERT … SELECT … ON CONFLICT` upserts
+them (articles, index documents). One COPY replaces an executemany's round trip, parse and plan
+per row; the upsert is one statement for the whole batch.
+
+The staging tables live in the connection's own temporary schema and empty themselves at commit
+(`ON COMMIT DELETE ROWS`), so concurrent writers never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import TableClause
+
+STAGE_ARTICLES = "newsbot_stage_articles"
+STAGE_INDEX = "newsbot_stage_index"
+
+# Every column of `articles` an ingest writes, in staging order; paragraphs travel as JSON text.
+ARTICLE_COLUMNS = (
+    "id",
+    "key",
+    "title",
+    "published_at",
+    "category_id",
+    "source",
+    "digest",
+    "paragraphs",
+    "summary",
+    "summary_version",
+    "share_url",
+    "file",
+    "content_hash",
+    "story_id",
+    "fingerprint",
+    "created_at",
+    "updated_at",
+)
+# What an update of a stored article leaves alone: its id and when it was first stored.
+_KEPT_ON_UPDATE = {"id", "created_at"}
+
+_CREATE_STAGES = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_ARTICLES} ("
+    " id bigint, key text, title text, published_at timestamptz, category_id integer,"
+    " source text, digest text, paragraphs text, summary text, summary_version integer,"
+    " share_url text, file text, content_hash text, story_id bigint, fingerprint bigint,"
+    " created_at timestamptz, updated_at timestamptz) ON COMMIT DELETE ROWS;"
+    f" CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_INDEX} ("
+    " article_id bigint, title text, body text) ON COMMIT DELETE ROWS"
+)
+
+_UPSERT_ARTICLES = (
+    f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)})"
+    f" SELECT {', '.join('paragraphs::json' if c == 'paragraphs' else c for c in ARTICLE_COLUMNS)}"
+    f" FROM {STAGE_ARTICLES}"
+    " ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in ARTICLE_COLUMNS if c not in _KEPT_ON_UPDATE)
+)
+
+_UPSERT_INDEX = (
+    "INSERT INTO article_fts (article_id, document)"
+    " SELECT article_id, setweight(to_tsvector('simple', title), 'A')"
+    " || setweight(to_tsvector('simple', body), 'B')"
+    f" FROM {STAGE_INDEX}"
+    " ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document"
+)
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session, inside the session's transaction."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+async def _staged(session: AsyncSession) -> Any:
+    conn = await driver_connection(session)
+    await conn.execute(_CREATE_STAGES)
+    return conn
+
+
+async def new_article_ids(session: AsyncSession, count: int) -> list[int]:
+    """Ids for articles about to be inserted, taken from the table's own sequence, so rows
+    that point at them (story, bands, tags, index) are complete before the first write."""
+    if count <= 0:
+        return []
+    conn = await driver_connection(session)
+    rows = await conn.fetch(
+        "SELECT nextval(pg_get_serial_sequence('articles', 'id')) AS id"
+        " FROM generate_series(1, $1)",
+        count,
+    )
+    return sorted(int(row["id"]) for row in rows)
+
+
+async def upsert_articles(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert or update these article rows (every column of `ARTICLE_COLUMNS`) by id."""
+    if not rows:
+        return
+    conn = await _staged(session)
+    records = [
+        tuple(
+            json.dumps(row[c]) if c == "paragraphs" else row[c]  # as SQLAlchemy's JSON writes it
+            for c in ARTICLE_COLUMNS
+        )
+        for row in rows
+    ]
+    await conn.copy_records_to_table(STAGE_ARTICLES, records=records, columns=ARTICLE_COLUMNS)
+    await conn.execute(_UPSERT_ARTICLES)
+
+
+async def upsert_index(session: AsyncSession, rows: Sequence[tuple[int, str, str]]) -> None:
+    """Index documents `(article_id, title tokens, body tokens)`, replacing older ones."""
+    if not rows:
+        return
+    conn = await _staged(session)
+    await conn.copy_records_to_table(
+        STAGE_INDEX, records=rows, columns=("article_id", "title", "body")
+    )
+    await conn.execute(_UPSERT_INDEX)
+
+
+async def copy_rows(
+    session: AsyncSession, table: TableClause, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Plain inserts of these rows into `table`, by COPY."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    conn = await driver_connection(session)
+    await conn.copy_records_to_table(
+        table.name, records=[tuple(row[c] for c in columns) for row in rows], columns=columns
+    )
