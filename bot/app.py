@@ -16,6 +16,7 @@ from bot.handlers.common import BotState, install_state, state_of
 from bot.i18n import Lang, text
 from bot.services.actions import PUBLIC_COMMANDS
 from bot.settings import Settings
+from bot.store import database_of
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def build_application(
         .concurrent_updates(CONCURRENT_UPDATES)
         .build()
     )
-    state = BotState(db=db or Database(settings.database.url), settings=settings)
+    state = BotState(db=db or database_of(settings), settings=settings)
     state.ingest_gate.on_new_articles = lambda: subscriptions.request_push(application)
     install_state(application, state)
     register_all(application)

@@ -54,6 +54,9 @@ def _split_list(value: Any) -> Any:
 
 class DatabaseSettings(BaseModel):
     url: str = DEFAULT_DATABASE_URL
+    read_url: str | None = None
+    """A PostgreSQL streaming replica of `url` for reads (see `storage.db.Database`)."""
+    read_after_write: float = Field(default=5.0, ge=0)
 
 
 class TelegramSettings(BaseModel):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -25,6 +27,11 @@ from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 READER_THREADS = 4
+# After this process commits on the primary, its reads stay there this long (seconds): a reply
+# right after an admin's ingest must show it, whatever the replica's lag.
+READ_AFTER_WRITE_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -192,15 +199,47 @@ def head_revision() -> str | None:
 
 
 class Database:
-    """One engine and its session factory; the unit the bot and the CLI share."""
+    """One engine and its session factory; the unit the bot and the CLI share.
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    With a `read_url` (a PostgreSQL streaming replica of `url`), `read` and `read_session` go to
+    the replica, except for `read_after_write` seconds after this process last committed on the
+    primary (a replica replays the primary's WAL a little later), or when the replica fails.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_url: str | None = None,
+        read_after_write: float = READ_AFTER_WRITE_SECONDS,
+        **engine_kwargs: Any,
+    ) -> None:
         self.url = normalize_url(url)
         self.engine = create_engine(self.url, **engine_kwargs)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._lock = asyncio.Lock()
         self._reader: SqliteReader | None = None
         self._readable = self.dialect == "sqlite" and SqliteReader.usable(self.url)
+        self.read_url = normalize_url(read_url) if read_url else None
+        self.read_after_write = read_after_write
+        self.replica: AsyncEngine | None = None
+        self._replica_sessions: async_sessionmaker[AsyncSession] | None = None
+        self._last_commit = -float("inf")
+        if self.read_url:
+            self.replica = create_engine(self.read_url, **engine_kwargs)
+            self._replica_sessions = async_sessionmaker(self.replica, expire_on_commit=False)
+            event.listen(self.engine.sync_engine, "commit", self._committed)
+
+    def _committed(self, _conn: Any) -> None:
+        self._last_commit = time.monotonic()
+
+    def reads_replica(self) -> bool:
+        """Whether a read now goes to the replica: there is one, and this process wrote
+        nothing on the primary for `read_after_write` seconds."""
+        return (
+            self._replica_sessions is not None
+            and time.monotonic() - self._last_commit >= self.read_after_write
+        )
 
     @property
     def dialect(self) -> str:
@@ -237,11 +276,30 @@ class Database:
             if self._reader is None:
                 self._reader = SqliteReader(self.url)
             return await self._reader.run(query, short=short)
+        if self._replica_sessions is not None and self.reads_replica():
+            try:
+                async with self._replica_sessions() as session:
+                    return await session.run_sync(query)
+            except (OSError, sqlalchemy.exc.DBAPIError) as exc:
+                # down, or a query cancelled by a conflict with recovery: the primary answers
+                log.warning("the read replica failed (%s); reading the primary", exc)
         async with self.session() as session:
             return await session.run_sync(query)
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: on the replica when `reads_replica`, else the primary."""
+        if self._replica_sessions is not None and self.reads_replica():
+            async with self._replica_sessions() as session:
+                yield session
+            return
+        async with self.session() as session:
+            yield session
 
     async def dispose(self) -> None:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self.replica is not None:
+            await self.replica.dispose()
         await self.engine.dispose()

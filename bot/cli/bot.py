@@ -131,10 +131,10 @@ async def serve_webhook(settings: Settings, args: argparse.Namespace) -> None:
 def _console(args: argparse.Namespace) -> int:
     from bot.cli.console import chat
     from bot.i18n import language_for
-    from storage.db import Database
+    from bot.store import database_of
 
     settings = settings_from(args)
-    db = Database(settings.database.url)
+    db = database_of(settings)
 
     async def main() -> int:
         try:

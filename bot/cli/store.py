@@ -11,6 +11,7 @@ from datetime import tzinfo
 from typing import Any
 
 from bot.settings import Settings, load_settings
+from bot.store import database_of
 from storage.db import Database, DatabaseURLError
 from storage.models import Article
 from storage.records import ArticleView
@@ -34,7 +35,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def open_database(settings: Settings) -> Database:
     try:
-        return Database(settings.database.url)
+        return database_of(settings)
     except DatabaseURLError as exc:
         raise UsageError(str(exc)) from exc
 

@@ -110,7 +110,7 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
         ),
         short=True,
     )
-    async with db.session() as session:
+    async with db.read_session() as session:
         total = await LIST_TOTALS.get(db, ArticleRepository(session), page.category, page.tag)
     items = tuple(item_from_article(a) for a in articles[: page.limit])
     return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)

@@ -10,12 +10,12 @@ TAGS_SHOWN = 30
 
 
 async def categories(db: Database) -> CountList:
-    async with db.session() as session:
+    async with db.read_session() as session:
         counts = await ArticleRepository(session).category_counts()
     return CountList("categories", tuple(CountEntry(name, n) for name, n in counts))
 
 
 async def tags(db: Database, limit: int = TAGS_SHOWN) -> CountList:
-    async with db.session() as session:
+    async with db.read_session() as session:
         counts = await ArticleRepository(session).tag_counts(limit)
     return CountList("tags", tuple(CountEntry(name, n) for name, n in counts))

@@ -10,7 +10,7 @@ TRENDING_HOURS = 24
 
 
 async def trending_terms(db: Database, *, hours: int = TRENDING_HOURS, limit: int = 10) -> Trending:
-    async with db.session() as session:
+    async with db.read_session() as session:
         terms = await store_trending(session, hours=hours, limit=limit)
     return Trending(
         terms=tuple(
