@@ -276,7 +276,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     else:
         import asyncpg
 
-        schema = f"bench_{args.posts}"
+        schema = args.schema or f"bench_{args.posts}"
         dsn = PG_URL.replace("+asyncpg", "")
         if not args.search_only:
             admin = await asyncpg.connect(dsn)
@@ -361,6 +361,9 @@ def main() -> None:
         type=int,
         default=load_settings().ingest.workers,
         help="our pipeline's worker processes (default: NEWSBOT_INGEST_WORKERS)",
+    )
+    parser.add_argument(
+        "--schema", help="PostgreSQL schema of the run (default bench_N; its bare twin gets _bare)"
     )
     parser.add_argument(
         "--search-only", action="store_true", help="time searches on the store a run left"
