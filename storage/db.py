@@ -225,6 +225,8 @@ class Database:
         self.replica: AsyncEngine | None = None
         self._replica_sessions: async_sessionmaker[AsyncSession] | None = None
         self._last_commit = -float("inf")
+        self._engine_kwargs = engine_kwargs
+        self._read_engines: dict[str, AsyncEngine] = {}
         if self.read_url:
             self.replica = create_engine(self.read_url, **engine_kwargs)
             self._replica_sessions = async_sessionmaker(self.replica, expire_on_commit=False)
@@ -276,15 +278,34 @@ class Database:
             if self._reader is None:
                 self._reader = SqliteReader(self.url)
             return await self._reader.run(query, short=short)
-        if self._replica_sessions is not None and self.reads_replica():
+        if self.dialect != "postgresql":
+            async with self.session() as session:
+                return await session.run_sync(query)
+        if self.read_url and self.reads_replica():
             try:
-                async with self._replica_sessions() as session:
-                    return await session.run_sync(query)
+                return await self._read_on(self.read_url, query)
             except (OSError, sqlalchemy.exc.DBAPIError) as exc:
                 # down, or a query cancelled by a conflict with recovery: the primary answers
                 log.warning("the read replica failed (%s); reading the primary", exc)
-        async with self.session() as session:
-            return await session.run_sync(query)
+        return await self._read_on(self.url, query)
+
+    async def _read_on(self, url: str, query: Callable[[Session], T]) -> T:
+        """On PostgreSQL, in autocommit and without a ping: a page of `/latest` is then two
+        round trips (its two statements) instead of five (ping, BEGIN, both, ROLLBACK). A
+        connection that went stale in the pool fails its read, which runs once more."""
+        engine = self._read_engines.get(url)
+        if engine is None:
+            kwargs = {**self._engine_kwargs, "pool_pre_ping": False}
+            engine = create_engine(url, isolation_level="AUTOCOMMIT", **kwargs)
+            self._read_engines[url] = engine
+        for attempt in (1, 2):
+            try:
+                async with AsyncSession(engine) as session:
+                    return await session.run_sync(query)
+            except sqlalchemy.exc.DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
@@ -302,4 +323,7 @@ class Database:
             self._reader = None
         if self.replica is not None:
             await self.replica.dispose()
+        for engine in self._read_engines.values():
+            await engine.dispose()
+        self._read_engines.clear()
         await self.engine.dispose()

@@ -189,3 +189,18 @@ def test_the_bot_reads_from_the_replica_the_settings_name(
     assert db.reads_replica()
     monkeypatch.delenv("NEWSBOT_DATABASE_READ_URL")
     assert not database_of(load_settings()).reads_replica()
+
+
+async def test_a_read_whose_connection_the_server_dropped_runs_again(database: Database) -> None:
+    if database.dialect != "postgresql":
+        pytest.skip("PostgreSQL reads keep connections without a ping")
+    await _write(database, 1)
+
+    def backend_pid(session: Session) -> int:
+        return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    pid = await database.read(backend_pid)
+    async with database.session() as session:
+        await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    assert await database.read(_keys) == [record(1).key]
+    assert await database.read(backend_pid) != pid
