@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import httpx
@@ -24,10 +24,11 @@ from bot.summarize import SUMMARIZER_VERSION, summarize
 from bot.summarize.idf import idf_from_documents
 from storage.db import Database
 from storage.derive import with_derived
-from storage.models import IngestRun, SourceState
+from storage.models import IngestRun, Source
 from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
 from storage.search import backend_of_dialect
+from storage.sources import RunRecord, SourceRepository
 from storage.tokenizer import IndexScheme
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class IngestReport:
     unchanged: int = 0
     failed: list[Failure] = field(default_factory=list)
     not_modified: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    """Sources whose read may have missed items (see `FetchResult.gap`)."""
     changed_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -67,6 +70,8 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "failed": [{"source": f.source, "error": f.error} for f in self.failed],
+            "not_modified": list(self.not_modified),
+            "gaps": list(self.gaps),
         }
 
 
@@ -284,29 +289,87 @@ def _local_posts(
             yield item
 
 
-async def _fetch(
-    source: str, *, db: Database, client: httpx.AsyncClient, report: IngestReport
-) -> tuple[list[src.RawPost], src.Validators | None]:
-    """The posts of a URL, fetched conditionally on what it answered last time."""
+def cursor_of(row: Source) -> src.SourceCursor:
+    return src.SourceCursor(
+        etag=row.etag,
+        last_modified=row.last_modified,
+        commit=row.commit,
+        newest_item_at=row.newest_item_at,
+    )
+
+
+async def load_cursor(db: Database, source: str) -> src.SourceCursor | None:
+    """The cursor the last complete read of `source` left on its row (None: never read)."""
     async with db.session() as session:
-        state = await session.get(SourceState, source)
-        validators = (
-            src.Validators(etag=state.etag, last_modified=state.last_modified) if state else None
-        )
-    result = await src.fetch_url(source, client=client, validators=validators)
-    report.failed.extend(Failure(f.origin, f.error) for f in result.failures)
-    if result.not_modified:
-        report.not_modified.append(source)
-    return result.posts, result.validators
+        row = await SourceRepository(session).by_location(source)
+        return cursor_of(row) if row is not None else None
 
 
-async def _remember_validators(db: Database, source: str, validators: src.Validators) -> None:
+def backoff_delay(interval: timedelta, failures: int) -> timedelta:
+    """The wait before the next run: the interval, doubled for each failure in a row, at most
+    a day (or the interval when that is longer)."""
+    delay: timedelta = interval * (2 ** min(failures, 16))
+    return min(delay, max(interval, timedelta(days=1)))
+
+
+@dataclass
+class _SourceRun:
+    """One source's read within an ingest, as it is saved on the source's row."""
+
+    source: str
+    kind: str | None = None
+    failed_before: int = 0
+    items: int = 0
+    fetched: src.FetchResult | None = None
+
+    def count(self, raws: Iterable[src.RawPost]) -> Iterator[src.RawPost]:
+        for raw in raws:
+            self.items += 1
+            yield raw
+
+
+async def _record_run(
+    db: Database, settings: Settings, run: _SourceRun, report: IngestReport, crash: str | None
+) -> None:
+    """Save how the read went, and the cursor of a read whose posts are all stored."""
+    fetched = run.fetched
+    new_failures = report.failed[run.failed_before :]
+    if crash is not None or (fetched is not None and fetched.failures and not fetched.posts):
+        status = "failed"
+    elif fetched is not None and fetched.not_modified:
+        status = "not_modified"
+    else:
+        status = "partial" if new_failures else "ok"
+    error = crash or (new_failures[0].error if new_failures else None)
+    if len(new_failures) > 1:
+        error = f"{error} (+{len(new_failures) - 1} more)"
+    now = datetime.now(UTC)
+    record = RunRecord(
+        status=status,
+        error=error,
+        items_seen=None if status in ("failed", "not_modified") else run.items,
+        cursor=None
+        if crash is not None or fetched is None or fetched.cursor is None
+        else (
+            fetched.cursor.etag,
+            fetched.cursor.last_modified,
+            fetched.cursor.commit,
+            fetched.cursor.newest_item_at,
+        ),
+        gap=fetched is not None and fetched.gap,
+        at=now,
+    )
     async with db.session() as session, session.begin():
-        state = await session.get(SourceState, source) or SourceState(source=source)
-        state.etag = validators.etag
-        state.last_modified = validators.last_modified
-        state.fetched_at = datetime.now(UTC)
-        session.add(state)
+        repo = SourceRepository(session)
+        if run.kind is None and await repo.by_location(run.source) is None:
+            return  # not a source at all (a typo): no row for it
+        row = await repo.record_run(run.kind or "unknown", run.source, record)
+        interval = (
+            timedelta(seconds=row.interval_seconds)
+            if row.interval_seconds
+            else settings.ingest.interval
+        )
+        row.next_run_at = now + backoff_delay(interval, row.consecutive_failures)
 
 
 async def ingest(
@@ -336,27 +399,38 @@ async def ingest(
     client = client or src.make_client()
     try:
         for source in sources:
+            reading = _SourceRun(source, failed_before=len(report.failed))
+            crash: str | None = None
             try:
-                kind = src.classify_source(source)
-                validators = None
+                reading.kind = src.classify_source(source)
                 raws: Iterable[src.RawPost]
-                if kind in ("folder", "file"):
-                    raws = _local_posts(source, kind, progress=progress, report=report)
+                if reading.kind in ("folder", "file"):
+                    raws = _local_posts(source, reading.kind, progress=progress, report=report)
                 else:
-                    raws, validators = await _fetch(source, db=db, client=client, report=report)
-                async for prepared in preparer.run(raws):
+                    cursor = await load_cursor(db, source)
+                    reading.fetched = await src.fetch_url(source, client=client, cursor=cursor)
+                    report.failed.extend(
+                        Failure(f.origin, f.error) for f in reading.fetched.failures
+                    )
+                    if reading.fetched.not_modified:
+                        report.not_modified.append(source)
+                    if reading.fetched.gap:
+                        report.gaps.append(source)
+                        log.warning("%s: items may have been missed between reads", source)
+                    raws = reading.fetched.posts
+                async for prepared in preparer.run(reading.count(raws)):
                     if isinstance(prepared, Failure):
                         report.failed.append(prepared)
                     else:
                         await ingestor.add(prepared)
-                if validators is not None:
-                    # Remembered only after every post of this response is stored, so a crash in
-                    # between makes the next fetch unconditional instead of losing posts behind
-                    # a 304.
-                    await ingestor.flush()
-                    await _remember_validators(db, source, validators)
+                # The cursor is saved only after every post of this read is stored, so a crash
+                # in between makes the next read start from the old cursor instead of losing
+                # posts behind a 304 or a commit.
+                await ingestor.flush()
             except (ValueError, OSError, httpx.HTTPError) as exc:
-                report.failed.append(Failure(source, str(exc) or type(exc).__name__))
+                crash = str(exc) or type(exc).__name__
+                report.failed.append(Failure(source, crash))
+            await _record_run(db, settings, reading, report, crash)
         await ingestor.flush()
     finally:
         preparer.close()

@@ -11,7 +11,8 @@ import asyncio
 import codecs
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -50,6 +51,27 @@ class Validators:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceCursor:
+    """Where the last complete read of a source stopped, kept on its row between runs.
+
+    Validators for a conditional GET, the git commit last read, and the newest item time
+    seen (what gap detection compares a feed against). The pipeline saves a read's cursor
+    only after that read's posts are stored.
+    """
+
+    etag: str | None = None
+    last_modified: str | None = None
+    commit: str | None = None
+    newest_item_at: datetime | None = None
+
+    @property
+    def validators(self) -> Validators | None:
+        if self.etag is None and self.last_modified is None:
+            return None
+        return Validators(etag=self.etag, last_modified=self.last_modified)
+
+
+@dataclass(frozen=True, slots=True)
 class RawPost:
     origin: str
     filename: str | None
@@ -78,6 +100,10 @@ class FetchResult:
     failures: list[SourceFailure] = field(default_factory=list)
     validators: Validators | None = None
     not_modified: bool = False
+    cursor: SourceCursor | None = None
+    """What to remember for the next read; None keeps the stored cursor."""
+    gap: bool = False
+    """Items may have been dropped between reads (every entry newer than the newest seen)."""
 
 
 class FetchError(Exception):
@@ -206,14 +232,38 @@ async def fetch_url(
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     retry: RetryPolicy = RetryPolicy(),
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+    cursor: SourceCursor | None = None,
 ) -> FetchResult:
     """Fetch one post or one feed, conditionally when validators are given.
 
     Never raises for network or server trouble: that becomes a failure. `validators`
     in the result is what to remember for the next fetch of this URL. The read
     timeout bounds each wait for bytes; `total_timeout` bounds the whole fetch with
-    its retries, so a server trickling a byte at a time cannot hold the ingest.
+    its retries, so a server trickling a byte at a time cannot hold the ingest. With a
+    `cursor` (and no `validators`) its validators are sent, and `result.cursor` is that
+    cursor with the response's validators.
     """
+    if validators is None and cursor is not None:
+        validators = cursor.validators
+    result = await _fetch_url(url, client, validators, max_bytes, retry, total_timeout)
+    if not result.failures or result.posts:
+        fresh = result.validators
+        result.cursor = replace(
+            cursor or SourceCursor(),
+            etag=fresh.etag if fresh else None,
+            last_modified=fresh.last_modified if fresh else None,
+        )
+    return result
+
+
+async def _fetch_url(
+    url: str,
+    client: httpx.AsyncClient,
+    validators: Validators | None,
+    max_bytes: int,
+    retry: RetryPolicy,
+    total_timeout: float,
+) -> FetchResult:
     result = FetchResult(source=url, validators=validators)
     try:
         async with asyncio.timeout(total_timeout):
