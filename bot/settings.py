@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         default_factory=list
     )
     timezone: str = "Asia/Shanghai"
+    local_source_roots: Annotated[list[str], NoDecode, BeforeValidator(_split_list)] = Field(
+        default_factory=list
+    )
+    """Folders under which chat and `newsbot sources add` may name local sources."""
+    allow_private_sources: bool = False
+    """Let sources reach loopback, private and link-local hosts (tests, intranet feeds)."""
 
     @field_validator("timezone")
     @classmethod

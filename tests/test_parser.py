@@ -453,7 +453,7 @@ def test_invisible_characters_and_entities_do_not_reach_the_text() -> None:
         ("---\ntitle: [a, b]\ndate: 2022-01-02\n---\n正文", "line 2: title must be text"),
         ("---\ntitle: t\ndate: 2022-02-30 10:00:00\n---\n正文", "date: line 3: impossible date"),
         ("---\ntitle: t\ndate: 2022-01-02 10:00:00 +2500\n---\n正文", "impossible time zone"),
-        ("---\ntitle: t\ndate: soon\n---\n正文", "date: line 3: cannot read 'soon'"),
+        ("---\ntitle: t\ndate: soon\n---\n正文", "date: line 3: cannot read the date"),
         ("---\ntitle: t\n---\n正文", "date: no date line, and neither the file name"),
         ('---\ntitle: t\ndate: ""\n---\n正文', "date: line 3: the date is empty"),
         ('---\ntitle: ""\ndate: 2022-01-02\n---\n\n<>\n[返回首页](../)', "no title and no body"),

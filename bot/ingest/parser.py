@@ -198,7 +198,7 @@ def _front_matter_bounds(lines: Sequence[str]) -> tuple[int, int]:
     if lines[opening].rstrip() != FRONT_MATTER_OPEN:
         raise ParseError(
             f"front matter: line {opening + 1}: expected '---' to open the front matter, "
-            f"found {_snippet(lines[opening])!r}"
+            f"found {_what_line(lines[opening])}"
         )
     for index in range(opening + 1, len(lines)):
         if lines[index].rstrip() in FRONT_MATTER_CLOSE:
@@ -215,12 +215,13 @@ def _load_front_matter(lines: Sequence[str], opening: int, closing: int) -> dict
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {opening + 2 + mark.line}: " if mark is not None else ""
-        problem = exc.problem or exc.context or "unreadable YAML"
+        problem = _unquoted(exc.problem or exc.context or "unreadable YAML")
         if exc.problem and exc.context and exc.context_mark is not None:
-            problem += f" ({exc.context} on line {opening + 2 + exc.context_mark.line})"
+            context = _unquoted(exc.context)
+            problem += f" ({context} on line {opening + 2 + exc.context_mark.line})"
         raise ParseError(f"front matter: {where}{problem}") from None
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first_line = _unquoted(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         raise ParseError(f"front matter: line {opening + 2}: {first_line}") from None
     if data is None:
         return {}
@@ -308,7 +309,7 @@ def _published_at(
     match = POST_DATE.match(raw)
     if match is None:
         raise ParseError(
-            f"date: line {line}: cannot read {_snippet(raw)!r} as a date "
+            f"date: line {line}: cannot read the date "
             "(expected YYYY-MM-DD HH:MM:SS with an optional +0800)"
         )
     if match["date"] is None:
@@ -331,7 +332,7 @@ def _published_at(
             tzinfo=_offset(match["tz"], line) or tz,
         )
     except ValueError as exc:
-        raise ParseError(f"date: line {line}: impossible date {raw!r} ({exc})") from None
+        raise ParseError(f"date: line {line}: impossible date ({exc})") from None
 
 
 def _offset(spelled: str | None, line: int) -> tzinfo | None:
@@ -342,7 +343,7 @@ def _offset(spelled: str | None, line: int) -> tzinfo | None:
     digits = spelled[1:].replace(":", "")
     delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     if delta >= timedelta(hours=24) or int(digits[2:]) >= 60:
-        raise ParseError(f"date: line {line}: impossible time zone offset {spelled!r}")
+        raise ParseError(f"date: line {line}: impossible time zone offset")
     return timezone(-delta if spelled[0] == "-" else delta)
 
 
@@ -488,5 +489,15 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def _snippet(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
+def _what_line(line: str) -> str:
+    """What a line is, without quoting it: error messages never repeat a file's content (the
+    file may be anything an admin pointed at, a secret included)."""
+    return "HTML (a web page, not a post file)" if line.lstrip().startswith("<") else "other text"
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`")
+
+
+def _unquoted(message: str) -> str:
+    """A YAML error message with the file's text it quotes replaced by an ellipsis."""
+    return _QUOTED.sub("…", message)

@@ -140,7 +140,7 @@ def prepare(
         return Failure(raw.origin, str(exc))
     except Exception as exc:  # a parser or summarizer bug must not sink the batch
         log.exception("unexpected error on %s", raw.origin)
-        return Failure(raw.origin, f"internal error: {type(exc).__name__}: {exc}")
+        return Failure(raw.origin, f"internal error: {type(exc).__name__} (see the log)")
 
 
 _worker_context: tuple[tzinfo, Mapping[str, float] | None, IndexScheme | None] | None = None
@@ -396,7 +396,7 @@ async def ingest(
         threshold=pool_threshold,
     )
     own_client = client is None
-    client = client or src.make_client()
+    client = client or src.make_client(allow_private=settings.allow_private_sources)
     try:
         for source in sources:
             reading = _SourceRun(source, failed_before=len(report.failed))

@@ -27,6 +27,7 @@ from tenacity import (
 )
 from tqdm import tqdm
 
+from bot.ingest import guard
 from bot.ingest.feed import entry_html, is_feed
 from bot.ingest.feeds import (
     FeedEntry,
@@ -165,13 +166,16 @@ def classify_source(source: str) -> SourceKind:
 
 
 def post_files(folder: Path) -> list[Path]:
-    """Post files under `folder`, recursively, in a stable order; hidden folders are skipped."""
+    """Post files under `folder`, recursively, in a stable order; hidden folders are skipped,
+    and so is a symlink leading out of the folder (it could point at any file)."""
+    real_folder = folder.resolve()
     return sorted(
         path
         for path in folder.rglob("*")
         if path.suffix.lower() in POST_SUFFIXES
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and (not path.is_symlink() or path.resolve().is_relative_to(real_folder))
     )
 
 
@@ -236,9 +240,13 @@ def make_client(
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     user_agent: str = USER_AGENT,
+    allow_private: bool = False,
+    resolve: guard.Resolver = guard.system_resolve,
 ) -> httpx.AsyncClient:
-    """The client every fetch shares: bounded waits, redirects followed, a named agent."""
+    """The client every fetch shares: bounded waits, redirects followed, a named agent, and
+    every connection (each redirect hop too) only to public addresses unless `allow_private`."""
     return httpx.AsyncClient(
+        transport=guard.guarded_transport(allow_private=allow_private, resolve=resolve),
         timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
         follow_redirects=True,
         max_redirects=5,
@@ -306,7 +314,7 @@ async def _fetch_url(
     try:
         async with asyncio.timeout(total_timeout):
             response = await _get_with_retries(url, client, validators, max_bytes, retry)
-    except FetchError as exc:
+    except (FetchError, guard.SourceRefused) as exc:
         result.failures.append(SourceFailure(url, str(exc)))
         return result
     except httpx.HTTPError as exc:
