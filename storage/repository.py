@@ -58,6 +58,15 @@ class ArticleRepository:
         self._category_ids: dict[str, int] = {}
         self._tag_ids: dict[str, int] = {}
 
+    async def published_times(self, keys: Sequence[str]) -> dict[str, datetime]:
+        """The stored publication time of each of `keys` that is stored."""
+        if not keys:
+            return {}
+        rows = await self.session.execute(
+            select(Article.key, Article.published_at).where(Article.key.in_(list(set(keys))))
+        )
+        return {row.key: row.published_at for row in rows}
+
     async def upsert_many(self, records: Sequence[ArticleRecord]) -> list[UpsertOutcome]:
         """Insert new keys, update changed ones in place (by content hash), skip the rest.
 

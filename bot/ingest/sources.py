@@ -54,7 +54,7 @@ PAGES_PER_HOST = 4
 
 log = logging.getLogger(__name__)
 
-SourceKind = Literal["folder", "file", "url"]
+SourceKind = Literal["folder", "file", "url", "git"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +149,10 @@ class Undecodable:
 
 
 def classify_source(source: str) -> SourceKind:
-    """Tell a folder, a file and an http(s) URL apart; anything else is a ValueError."""
+    """Tell a folder, a file, an http(s) URL and a git repository apart; anything else is a
+    ValueError."""
+    if source.startswith(("git+https://", "git+http://", "git+file://")):
+        return "git"
     scheme = urlsplit(source).scheme.lower()
     if scheme in ("http", "https"):
         if not urlsplit(source).netloc:
