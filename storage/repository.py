@@ -58,14 +58,16 @@ class ArticleRepository:
         self._category_ids: dict[str, int] = {}
         self._tag_ids: dict[str, int] = {}
 
-    async def published_times(self, keys: Sequence[str]) -> dict[str, datetime]:
-        """The stored publication time of each of `keys` that is stored."""
+    async def published_and_tags(
+        self, keys: Sequence[str]
+    ) -> dict[str, tuple[datetime, tuple[str, ...], str | None]]:
+        """The stored publication time, tags and source of each of `keys` that is stored."""
         if not keys:
             return {}
-        rows = await self.session.execute(
-            select(Article.key, Article.published_at).where(Article.key.in_(list(set(keys))))
+        articles = await self.session.scalars(
+            select(Article).where(Article.key.in_(list(set(keys))))
         )
-        return {row.key: row.published_at for row in rows}
+        return {a.key: (a.published_at, tuple(a.tag_names), a.source) for a in articles}
 
     async def upsert_many(self, records: Sequence[ArticleRecord]) -> list[UpsertOutcome]:
         """Insert new keys, update changed ones in place (by content hash), skip the rest.

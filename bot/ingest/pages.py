@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.ingest.feed import entry_filename, entry_to_post_text
+from bot.ingest.feed import entry_filename, entry_to_post_text, recover_front_matter
 from bot.ingest.timerule import TimeRule
 
 FEED_LINK_TYPES = (
@@ -93,6 +93,11 @@ def _extract(tree: LexborHTMLParser, page: str, canonical: str) -> _Extracted | 
     container = _body_container(tree)
     if container is not None:
         return _Extracted(container.inner_html or "", title, published, True)
+    # A post Jekyll published without front matter has no layout either: the page is only
+    # its body, front matter lines included.
+    body = tree.body.inner_html if tree.body is not None else ""
+    if body and recover_front_matter(body) is not None:
+        return _Extracted(body, title, published, True)
     extracted = trafilatura.bare_extraction(
         page, url=canonical, with_metadata=True, include_comments=False, include_tables=True
     )

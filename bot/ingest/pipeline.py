@@ -286,6 +286,22 @@ class Preparer:
             self._pool = None
 
 
+def _keep_stored(
+    record: ArticleRecord, stored: tuple[datetime, tuple[str, ...], str | None] | None
+) -> ArticleRecord:
+    """A record rebuilt from a feed or page, with the stored time (a renderer may shift it)
+    and, when it shows no tags (a page layout may omit them), the stored tags."""
+    if stored is None:
+        return record
+    moment, tags, source = stored
+    kept = record
+    if moment != record.published_at:
+        kept = dataclasses.replace(kept, published_at=moment.astimezone(record.published_at.tzinfo))
+    if not record.tags and tags:
+        kept = dataclasses.replace(kept, tags=tags, source=record.source or source)
+    return kept if kept is record else dataclasses.replace(kept, content_hash=record_hash(kept))
+
+
 class Ingestor:
     """Writes batches of records, each in one transaction, and keeps the tallies."""
 
@@ -312,13 +328,9 @@ class Ingestor:
         async with self.db.session() as session, session.begin():
             repo = ArticleRepository(session)
             if keep:
-                stored = await repo.published_times([batch[i].key for i in keep])
+                stored = await repo.published_and_tags([batch[i].key for i in keep])
                 for index in keep:
-                    moment = stored.get(batch[index].key)
-                    if moment is not None and moment != batch[index].published_at:
-                        moment = moment.astimezone(batch[index].published_at.tzinfo)
-                        kept = dataclasses.replace(batch[index], published_at=moment)
-                        batch[index] = dataclasses.replace(kept, content_hash=record_hash(kept))
+                    batch[index] = _keep_stored(batch[index], stored.get(batch[index].key))
             outcomes = await repo.upsert_many(batch)
         for outcome in outcomes:
             if outcome.status == "added":
