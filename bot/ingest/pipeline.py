@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from bot.ingest import guard
 from bot.ingest import sources as src
 from bot.ingest.git_source import read_git
 from bot.ingest.parser import ParsedPost, ParseError, parse_post
@@ -381,6 +382,10 @@ async def _read_git(
     source: str, settings: Settings, cursor: src.SourceCursor | None, rule: TimeRule
 ) -> src.FetchResult:
     """The posts changed in the repository since the commit on the cursor."""
+    if not source.startswith("git+file://"):
+        # git connects by itself, outside the guarded HTTP client: its host is checked here
+        # (and git follows no redirects).
+        await guard.check_remote(source, allow_private=settings.allow_private_sources)
     read = await asyncio.to_thread(
         read_git, source, settings.ingest.git_dir, cursor.commit if cursor else None
     )
