@@ -14,6 +14,10 @@ COPY bot ./bot
 RUN pip install .
 
 FROM python:3.11-slim AS runtime
+# git: for git sources (git+https://…), cloned into the data folder.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -11,6 +11,7 @@ import os
 import re
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -73,6 +74,8 @@ class IngestSettings(BaseModel):
     interval: Annotated[timedelta, BeforeValidator(parse_duration)] = timedelta(minutes=15)
     workers: int = Field(default_factory=_default_workers, ge=1, le=64)
     """Processes that parse, summarize and tokenize a large source (1: all in the bot's own)."""
+    git_dir: Path = Path("data/git")
+    """Where git sources are cloned (NEWSBOT_INGEST_GIT_DIR)."""
 
 
 class Settings(BaseSettings):

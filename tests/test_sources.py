@@ -402,6 +402,7 @@ def test_an_rss_entry_becomes_a_post_with_its_date_and_tags() -> None:
     assert fed["title"] == "央行开展逆回购操作"
     assert fed["date"] == "2022-05-26 09:30:00 +0800"
     assert fed["tags"] == "央行网站新闻"
+    assert fed["categories"] == "央行网站新闻"
     assert fed.content == "<p>央行今日开展逆回购操作。</p>"
 
 

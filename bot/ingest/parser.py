@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
@@ -83,8 +84,14 @@ class _FrontMatterLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.Saf
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
 
-def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedPost:
-    """Read one post; dates without an offset are in ``tz``. Raises only ParseError."""
+def parse_post(
+    text: str, filename: str | None = None, *, tz: tzinfo, key_hint: str | None = None
+) -> ParsedPost:
+    """Read one post; dates without an offset are in ``tz``. Raises only ParseError.
+
+    The key is the site's article id; failing that `key_hint` (a feed entry's guid), or
+    else `stable_key` of the post's name and title, which every route can rebuild.
+    """
     normalized = _normalize(text)
     content_hash = _content_hash(normalized)
     _reject_binary(normalized)
@@ -110,10 +117,11 @@ def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedP
 
     article_id = _article_id(name, share_url)
     tags = _tags(meta, lines, opening)
+    published_at = _published_at(meta, lines, opening, name, article_id, tz)
     return ParsedPost(
-        key=article_id or content_hash[:HASH_KEY_CHARS],
+        key=article_id or key_hint or stable_key(name, title, published_at),
         title=title,
-        published_at=_published_at(meta, lines, opening, name, article_id, tz),
+        published_at=published_at,
         category=_category(meta, lines, opening),
         tags=tags,
         source=source or _source_from_tags(tags),
@@ -123,6 +131,24 @@ def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedP
         file=name,
         content_hash=content_hash,
     )
+
+
+def stable_key(name: str | None, title: str, published_at: datetime) -> str:
+    """A key for a post without an article id that the same post gives on every route.
+
+    Not the text's hash (a feed or a page cannot rebuild the file's bytes) nor the time (a
+    renderer may shift it): the file's slug and date (a Jekyll permalink holds both) and
+    the title, or the title and the day when there is no file name.
+    """
+    stem = Path(name).stem if name else ""
+    match = FILE_DATE.match(stem)
+    if match:
+        seed = f"slug:{stem[match.end() :]}\ndate:{stem[: match.end() - 1]}\ntitle:{title}"
+    elif stem:
+        seed = f"slug:{stem}\ntitle:{title}"
+    else:
+        seed = f"title:{title}\ndate:{published_at:%Y-%m-%d}"
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:HASH_KEY_CHARS]
 
 
 def _normalize(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,7 +19,9 @@ from typing import Any
 import httpx
 
 from bot.ingest import sources as src
+from bot.ingest.git_source import read_git
 from bot.ingest.parser import ParsedPost, ParseError, parse_post
+from bot.ingest.timerule import TimeRule, parse_time_rule
 from bot.settings import Settings
 from bot.summarize import SUMMARIZER_VERSION, summarize
 from bot.summarize.idf import idf_from_documents
@@ -77,16 +80,52 @@ class IngestReport:
 
 def content_hash(post: ParsedPost) -> str:
     """Hash what a reader sees, so a post re-rendered in another format is not a change."""
+    return _hash_fields(
+        post.title,
+        post.published_at,
+        post.category,
+        post.tags,
+        post.source,
+        post.digest,
+        [[p.text, p.heading] for p in post.paragraphs],
+        post.share_url,
+    )
+
+
+def record_hash(record: ArticleRecord) -> str:
+    """`content_hash` of the post a record was made from."""
+    return _hash_fields(
+        record.title,
+        record.published_at,
+        record.category,
+        record.tags,
+        record.source,
+        record.digest,
+        [[text, heading] for text, heading in record.paragraphs],
+        record.share_url,
+    )
+
+
+def _hash_fields(
+    title: str,
+    published_at: datetime,
+    category: str | None,
+    tags: Sequence[str],
+    source: str | None,
+    digest: str | None,
+    paragraphs: list[list[Any]],
+    share_url: str | None,
+) -> str:
     payload = json.dumps(
         [
-            post.title,
-            post.published_at.isoformat(),
-            post.category,
-            list(post.tags),
-            post.source,
-            post.digest,
-            [[p.text, p.heading] for p in post.paragraphs],
-            post.share_url,
+            title,
+            published_at.isoformat(),
+            category,
+            list(tags),
+            source,
+            digest,
+            paragraphs,
+            share_url,
         ],
         ensure_ascii=False,
     )
@@ -134,7 +173,8 @@ def prepare(
     """Parse, summarize and (for an index `scheme`) tokenize one post; any error becomes a
     reported failure, never a crash."""
     try:
-        record = to_record(parse_post(raw.text, raw.filename, tz=tz), idf)
+        parsed = parse_post(raw.text, raw.filename, tz=raw.tz or tz, key_hint=raw.key_hint)
+        record = to_record(parsed, idf)
         return record if scheme is None else with_derived(record, scheme)
     except ParseError as exc:
         return Failure(raw.origin, str(exc))
@@ -246,6 +286,22 @@ class Preparer:
             self._pool = None
 
 
+def _keep_stored(
+    record: ArticleRecord, stored: tuple[datetime, tuple[str, ...], str | None] | None
+) -> ArticleRecord:
+    """A record rebuilt from a feed or page, with the stored time (a renderer may shift it)
+    and, when it shows no tags (a page layout may omit them), the stored tags."""
+    if stored is None:
+        return record
+    moment, tags, source = stored
+    kept = record
+    if moment != record.published_at:
+        kept = dataclasses.replace(kept, published_at=moment.astimezone(record.published_at.tzinfo))
+    if not record.tags and tags:
+        kept = dataclasses.replace(kept, tags=tags, source=record.source or source)
+    return kept if kept is record else dataclasses.replace(kept, content_hash=record_hash(kept))
+
+
 class Ingestor:
     """Writes batches of records, each in one transaction, and keeps the tallies."""
 
@@ -253,8 +309,13 @@ class Ingestor:
         self.db = db
         self.report = report
         self.pending: list[ArticleRecord] = []
+        self.keep_times: set[int] = set()
 
-    async def add(self, record: ArticleRecord) -> None:
+    async def add(self, record: ArticleRecord, *, keep_time: bool = False) -> None:
+        """`keep_time`: the record was rebuilt from a feed or page, whose time must not move
+        the time already stored for its key (a renderer may shift it, as Jekyll does)."""
+        if keep_time:
+            self.keep_times.add(len(self.pending))
         self.pending.append(record)
         if len(self.pending) >= BATCH_SIZE:
             await self.flush()
@@ -263,8 +324,14 @@ class Ingestor:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
+        keep, self.keep_times = self.keep_times, set()
         async with self.db.session() as session, session.begin():
-            outcomes = await ArticleRepository(session).upsert_many(batch)
+            repo = ArticleRepository(session)
+            if keep:
+                stored = await repo.published_and_tags([batch[i].key for i in keep])
+                for index in keep:
+                    batch[index] = _keep_stored(batch[index], stored.get(batch[index].key))
+            outcomes = await repo.upsert_many(batch)
         for outcome in outcomes:
             if outcome.status == "added":
                 self.report.added += 1
@@ -300,9 +367,45 @@ def cursor_of(row: Source) -> src.SourceCursor:
 
 async def load_cursor(db: Database, source: str) -> src.SourceCursor | None:
     """The cursor the last complete read of `source` left on its row (None: never read)."""
+    return (await load_source(db, source))[0]
+
+
+async def load_source(db: Database, source: str) -> tuple[src.SourceCursor | None, str | None]:
+    """The cursor and the time-zone setting on the row of `source` (None, None: no row)."""
     async with db.session() as session:
         row = await SourceRepository(session).by_location(source)
-        return cursor_of(row) if row is not None else None
+        return (cursor_of(row), row.tz) if row is not None else (None, None)
+
+
+async def _read_git(
+    source: str, settings: Settings, cursor: src.SourceCursor | None, rule: TimeRule
+) -> src.FetchResult:
+    """The posts changed in the repository since the commit on the cursor."""
+    read = await asyncio.to_thread(
+        read_git, source, settings.ingest.git_dir, cursor.commit if cursor else None
+    )
+    log.info(
+        "%s: %s read at %s, %d files (%d deleted)",
+        source,
+        "every post" if read.full else "changed posts",
+        read.commit,
+        read.files_read,
+        read.deleted,
+    )
+    return src.FetchResult(
+        source=source,
+        posts=[dataclasses.replace(raw, tz=rule.zone) for raw in read.posts],
+        failures=read.failures,
+        cursor=dataclasses.replace(cursor or src.SourceCursor(), commit=read.commit),
+    )
+
+
+def _flags(raws: Iterable[src.RawPost], rendered: deque[bool]) -> Iterator[src.RawPost]:
+    """Notes for each post, in order, whether it was rebuilt from a feed or page (the
+    preparer yields exactly one result per post, in order)."""
+    for raw in raws:
+        rendered.append(raw.rendered)
+        yield raw
 
 
 def backoff_delay(interval: timedelta, failures: int) -> timedelta:
@@ -358,6 +461,7 @@ async def _record_run(
         ),
         gap=fetched is not None and fetched.gap,
         at=now,
+        name=fetched.name if fetched is not None else None,
     )
     async with db.session() as session, session.begin():
         repo = SourceRepository(session)
@@ -404,11 +508,18 @@ async def ingest(
             try:
                 reading.kind = src.classify_source(source)
                 raws: Iterable[src.RawPost]
+                cursor, tz_setting = await load_source(db, source)
+                rule = parse_time_rule(tz_setting, settings.tz)
                 if reading.kind in ("folder", "file"):
                     raws = _local_posts(source, reading.kind, progress=progress, report=report)
+                    raws = (dataclasses.replace(raw, tz=rule.zone) for raw in raws)
                 else:
-                    cursor = await load_cursor(db, source)
-                    reading.fetched = await src.fetch_url(source, client=client, cursor=cursor)
+                    if reading.kind == "git":
+                        reading.fetched = await _read_git(source, settings, cursor, rule)
+                    else:
+                        reading.fetched = await src.fetch_url(
+                            source, client=client, cursor=cursor, rule=rule
+                        )
                     report.failed.extend(
                         Failure(f.origin, f.error) for f in reading.fetched.failures
                     )
@@ -418,11 +529,13 @@ async def ingest(
                         report.gaps.append(source)
                         log.warning("%s: items may have been missed between reads", source)
                     raws = reading.fetched.posts
-                async for prepared in preparer.run(reading.count(raws)):
+                rendered: deque[bool] = deque()
+                async for prepared in preparer.run(_flags(reading.count(raws), rendered)):
+                    keep_time = rendered.popleft()
                     if isinstance(prepared, Failure):
                         report.failed.append(prepared)
                     else:
-                        await ingestor.add(prepared)
+                        await ingestor.add(prepared, keep_time=keep_time)
                 # The cursor is saved only after every post of this read is stored, so a crash
                 # in between makes the next read start from the old cursor instead of losing
                 # posts behind a 304 or a commit.
