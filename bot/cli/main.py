@@ -13,6 +13,7 @@ from bot.settings import SettingsError
 # Each module defines `register(subparsers)`; its sub-commands set `func(args) -> int`.
 COMMAND_MODULES = [
     "bot.cli.store",
+    "bot.cli.sources",
     "bot.cli.search",
     "bot.cli.summarize",
     "bot.cli.bot",
