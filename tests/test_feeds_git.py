@@ -19,6 +19,8 @@ from bot.ingest import sources as src
 from bot.ingest.git_source import clone_path, read_git
 from bot.ingest.pipeline import ingest, prepare
 from bot.ingest.timerule import TimeRule, parse_time_rule
+from bot.services.replies import Notice, SourcePreview, Viewer
+from bot.services.sources import add_source
 from bot.settings import Settings, load_settings
 from storage.db import Database
 from storage.records import ArticleRecord
@@ -271,3 +273,18 @@ def test_the_time_rule_setting() -> None:
     assert parse_time_rule("jekyll-utc:UTC", shanghai) == TimeRule(ZoneInfo("UTC"), True)
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
         parse_time_rule("Mars/Base", shanghai)
+
+
+async def test_addsource_takes_a_git_repository_with_the_jekyll_time_rule(
+    origin: Path, tmp_path: Path, database: Database
+) -> None:
+    settings = test_settings(tmp_path).model_copy(update={"local_source_roots": [str(tmp_path)]})
+    admin = Viewer(user_id=1, is_admin=True)
+
+    preview = await add_source(database, settings, [f"git+file://{origin}", "tz=jekyll-utc"], admin)
+
+    assert isinstance(preview, SourcePreview)
+    assert (preview.kind, preview.found, preview.tz) == ("git", 2, "jekyll-utc")
+    assert preview.saved_id is not None and preview.failures == ()
+    refused = await add_source(database, settings, [f"git+file://{origin}", "tz=Mars/Base"], admin)
+    assert isinstance(refused, Notice) and refused.message == "addsource_bad_tz"

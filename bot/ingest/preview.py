@@ -7,6 +7,7 @@ the same address guard) and parses a few posts to show their titles, off the eve
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from dataclasses import dataclass
 from datetime import tzinfo
 from itertools import islice
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from bot.ingest import sources as src
+from bot.ingest.git_source import read_git
 from bot.ingest.parser import ParseError, parse_post
 
 TITLES_SHOWN = 5
@@ -56,11 +58,20 @@ def _read_local(location: str, kind: str) -> tuple[int, list[src.RawPost], list[
     return len(files), raws, failures
 
 
+def _read_git_once(location: str) -> tuple[int, list[src.RawPost], list[src.SourceFailure]]:
+    """A throwaway shallow clone: the real one is made by the first scheduled read."""
+    with tempfile.TemporaryDirectory(prefix="newsbot-trial-") as scratch:
+        read = read_git(location, Path(scratch), None)
+    return len(read.posts), read.posts, read.failures
+
+
 async def trial_read(location: str, *, tz: tzinfo, client: httpx.AsyncClient) -> Trial:
     """Read `location` once as ingest would, without storing or remembering anything."""
     kind = src.classify_source(location)
     if kind in ("folder", "file"):
         found, raws, failures = await asyncio.to_thread(_read_local, location, kind)
+    elif kind == "git":
+        found, raws, failures = await asyncio.to_thread(_read_git_once, location)
     else:
         result = await src.fetch_url(location, client=client)
         found, raws, failures = len(result.posts), result.posts, list(result.failures)

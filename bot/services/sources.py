@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
 from bot.ingest import guard
 from bot.ingest import sources as src
 from bot.ingest.preview import trial_read
+from bot.ingest.timerule import parse_time_rule
 from bot.services.admin import IngestGate
 from bot.services.replies import (
     IngestFailure,
@@ -116,8 +116,8 @@ async def add_source(
         return Notice("addsource_usage")
     if tz is not None:
         try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
+            parse_time_rule(tz, settings.tz)
+        except ValueError:
             return Notice("addsource_bad_tz", {"tz": tz})
     try:
         location = await vet(location, settings)
@@ -131,7 +131,7 @@ async def add_source(
     client = client or src.make_client(allow_private=settings.allow_private_sources)
     try:
         trial = await trial_read(location, tz=settings.tz, client=client)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # OSError: a git clone that failed
         return Notice("source_unreadable", {"error": str(exc)})
     finally:
         if own_client:
