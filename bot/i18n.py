@@ -312,7 +312,11 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
         "zh": "用法：/addsource 网址或路径 [tz=Asia/Shanghai]",
         "en": "Usage: /addsource URL_OR_PATH [tz=Asia/Shanghai]",
     },
-    "addsource_bad_tz": {"zh": "不认识时区 {tz}。", "en": "Unknown time zone {tz}."},
+    "addsource_bad_tz": {
+        "zh": "不认识时区 {tz}（可用 IANA 名称如 Asia/Shanghai，或 jekyll-utc[:时区]）。",
+        "en": "Unknown time zone {tz} (use an IANA name such as Asia/Shanghai, or "
+        "jekyll-utc[:ZONE]).",
+    },
     "source_exists": {
         "zh": "这个来源已经在列表中（#{id}）。",
         "en": "This source is already followed (#{id}).",

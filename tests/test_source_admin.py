@@ -36,6 +36,8 @@ from storage.sources import SourceRepository
 DEMO_POST = DEMO_DIR / "2026-11-20-NW202611200900000001.md"
 PUBLIC_IP = "93.184.216.34"
 ETAG = '"demo-1"'
+INGEST_WAIT = 90.0
+"""Seconds to wait for a background ingest's report (the first loads jieba; CI may be busy)."""
 
 
 def sent_texts(calls: Iterable[Call]) -> list[str]:
@@ -280,7 +282,9 @@ async def test_admin_adds_lists_runs_and_removes_a_source(api: FakeBotAPI, tmp_p
         assert started.startswith("开始抓取")
         done = text("zh", "ingest_done", added=7, updated=0, unchanged=0, failed=0)
         await asyncio.to_thread(
-            api.wait_for, lambda c: c.method == "sendMessage" and c.params["text"] == done
+            api.wait_for,
+            lambda c: c.method == "sendMessage" and c.params["text"] == done,
+            timeout=INGEST_WAIT,
         )
         [listing] = await chat.say("/sources", **as_admin())
         shown = html.unescape(listing.params["text"])
@@ -396,7 +400,9 @@ async def test_a_gap_is_recorded_reported_and_shown_with_advice(
         await chat.say(f"/ingest {row.id}", **as_admin())
         gap_line = text("zh", "ingest_gap", source=url)
         [done] = await asyncio.to_thread(
-            api.wait_for, lambda c: c.method == "sendMessage" and "抓取完成" in c.params["text"]
+            api.wait_for,
+            lambda c: c.method == "sendMessage" and "抓取完成" in c.params["text"],
+            timeout=INGEST_WAIT,
         )
         assert gap_line in html.unescape(done.params["text"])
         [listing] = await chat.say("/sources", **as_admin())

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from bot.ingest import guard
 from bot.ingest import sources as src
 from bot.ingest.git_source import read_git
 from bot.ingest.parser import ParsedPost, ParseError, parse_post
@@ -515,6 +516,10 @@ async def ingest(
                     raws = (dataclasses.replace(raw, tz=rule.zone) for raw in raws)
                 else:
                     if reading.kind == "git":
+                        if guard.is_remote(source):  # git dials the host itself: check it first
+                            await guard.check_remote(
+                                source, allow_private=settings.allow_private_sources
+                            )
                         reading.fetched = await _read_git(source, settings, cursor, rule)
                     else:
                         reading.fetched = await src.fetch_url(

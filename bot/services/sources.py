@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
 from bot.ingest import guard
 from bot.ingest import sources as src
 from bot.ingest.preview import trial_read
+from bot.ingest.timerule import parse_time_rule
 from bot.services.admin import IngestGate
 from bot.services.replies import (
     IngestFailure,
@@ -114,11 +114,10 @@ async def add_source(
     location, tz, stray = _split_add_args(args)
     if location is None or stray is not None:
         return Notice("addsource_usage")
-    if tz is not None:
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            return Notice("addsource_bad_tz", {"tz": tz})
+    try:
+        rule = parse_time_rule(tz, settings.tz)
+    except ValueError:
+        return Notice("addsource_bad_tz", {"tz": tz})
     try:
         location = await vet(location, settings)
     except guard.SourceRefused as exc:
@@ -130,8 +129,14 @@ async def add_source(
     own_client = client is None
     client = client or src.make_client(allow_private=settings.allow_private_sources)
     try:
-        trial = await trial_read(location, tz=settings.tz, client=client)
-    except ValueError as exc:
+        trial = await trial_read(
+            location, rule=rule, git_dir=settings.ingest.git_dir, client=client
+        )
+        if trial.feed_url:  # a home page: follow the feed it links to
+            location = await vet(trial.feed_url, settings)
+    except guard.SourceRefused as exc:
+        return refusal(exc)
+    except (ValueError, OSError) as exc:
         return Notice("source_unreadable", {"error": str(exc)})
     finally:
         if own_client:
@@ -141,7 +146,7 @@ async def add_source(
     if trial.usable:
         async with db.session() as session, session.begin():
             row = await SourceRepository(session).add(
-                trial.kind, location, added_by=added_by(viewer), tz=tz
+                trial.kind, location, added_by=added_by(viewer), tz=tz, name=trial.name
             )
             saved_id = row.id
     return SourcePreview(location, trial.kind, trial.found, trial.titles, failures, saved_id, tz)
