@@ -8,6 +8,8 @@ import asyncio
 import html
 import ipaddress
 import json
+import os
+import subprocess
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -536,3 +538,51 @@ async def test_a_cursor_is_kept_when_the_posts_could_not_be_stored(
     async with database.session() as session:
         row = await SourceRepository(session).by_location(url)
     assert row is None or row.etag is None  # the next read is unconditional: nothing is lost
+
+
+# --- other routes through /addsource ----------------------------------------------------------
+
+
+def demo_repository(path: Path) -> Path:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    (path / "_posts").mkdir(parents=True)
+    for post in sorted(DEMO_DIR.glob("*.md"))[:3]:
+        (path / "_posts" / post.name).write_bytes(post.read_bytes())
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "posts"]):
+        subprocess.run(["git", *args], cwd=path, env=os.environ | env, check=True)
+    return path
+
+
+async def test_addsource_follows_a_git_repository_under_the_roots(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    repo = demo_repository(tmp_path / "repos" / "site")
+    settings = admin_settings(
+        api,
+        tmp_path,
+        local_source_roots=[str(tmp_path / "repos")],
+        ingest={"git_dir": str(tmp_path / "clones")},
+    )
+    async with chatting(api, settings) as chat:
+        [preview] = sent_texts(await chat.say(f"/addsource git+file://{repo}", **as_admin()))
+        assert "（git）：找到 3 篇" in preview
+        [row] = await rows(chat)
+        assert (row.kind, row.location) == ("git", f"git+file://{repo.resolve()}")
+        [refused] = sent_texts(await chat.say("/addsource git+file:///etc", **as_admin()))
+        assert refused == text("zh", "source_refused_outside_roots", path="/etc")
+
+
+async def test_addsource_of_a_home_page_follows_its_feed(
+    api: FakeBotAPI, tmp_path: Path, server: FeedServer
+) -> None:
+    from test_feeds_git import serve_rss
+
+    serve_rss(server, ["Thu, 26 May 2022 09:30:00 +0800", "Thu, 26 May 2022 10:30:00 +0800"])
+    async with chatting(api, admin_settings(api, tmp_path)) as chat:
+        [preview] = sent_texts(await chat.say(f"/addsource {server.url('/')}", **as_admin()))
+        assert "找到 2 篇" in preview and "央行开展逆回购操作第1次" in preview
+        [row] = await rows(chat)
+        assert (row.location, row.name) == (server.url("/rss.xml"), "新闻网")
+        [listing] = await chat.say("/sources", **as_admin())
+        assert "新闻网" in html.unescape(listing.params["text"])
