@@ -7,8 +7,9 @@ import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from feedserver import FeedServer, static
 from bot.ingest import sources as src
 from bot.ingest.git_source import clone_path, read_git
 from bot.ingest.pipeline import ingest, prepare
+from bot.ingest.timerule import TimeRule, parse_time_rule
 from bot.settings import Settings, load_settings
 from storage.db import Database
 from storage.records import ArticleRecord
@@ -254,3 +256,18 @@ async def test_a_feed_whose_entries_are_all_newer_than_the_last_read_is_a_gap(
     assert row is not None and row.gap_count == 1 and row.name == "新闻网"
     assert row.newest_item_at is not None
     assert row.newest_item_at.astimezone(UTC) == datetime(2022, 5, 26, 5, 30, tzinfo=UTC)
+
+
+def test_the_time_rule_setting() -> None:
+    shanghai = ZoneInfo("Asia/Shanghai")
+    jekyll_time = datetime(2021, 12, 1, 21, 33, 50, tzinfo=timezone(timedelta(hours=8)))
+    assert parse_time_rule(None, shanghai) == TimeRule(shanghai)
+    assert parse_time_rule("Europe/Berlin", shanghai) == TimeRule(ZoneInfo("Europe/Berlin"))
+    undo = parse_time_rule("jekyll-utc", shanghai)
+    assert undo == TimeRule(shanghai, jekyll_utc=True)
+    assert undo.rendered(jekyll_time) == datetime(2021, 12, 1, 13, 33, 50, tzinfo=shanghai)
+    assert TimeRule(shanghai).rendered(jekyll_time) == jekyll_time
+    assert TimeRule(shanghai).rendered(datetime(2021, 12, 1, 8)).tzinfo == shanghai
+    assert parse_time_rule("jekyll-utc:UTC", shanghai) == TimeRule(ZoneInfo("UTC"), True)
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
+        parse_time_rule("Mars/Base", shanghai)

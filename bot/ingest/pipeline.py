@@ -382,6 +382,10 @@ async def _read_git(
     source: str, settings: Settings, cursor: src.SourceCursor | None, rule: TimeRule
 ) -> src.FetchResult:
     """The posts changed in the repository since the commit on the cursor."""
+    if not source.startswith("git+file://"):
+        # git connects by itself, outside the guarded HTTP client: its host is checked here
+        # (and git follows no redirects).
+        await guard.check_remote(source, allow_private=settings.allow_private_sources)
     read = await asyncio.to_thread(
         read_git, source, settings.ingest.git_dir, cursor.commit if cursor else None
     )
@@ -516,10 +520,6 @@ async def ingest(
                     raws = (dataclasses.replace(raw, tz=rule.zone) for raw in raws)
                 else:
                     if reading.kind == "git":
-                        if guard.is_remote(source):  # git dials the host itself: check it first
-                            await guard.check_remote(
-                                source, allow_private=settings.allow_private_sources
-                            )
                         reading.fetched = await _read_git(source, settings, cursor, rule)
                     else:
                         reading.fetched = await src.fetch_url(
