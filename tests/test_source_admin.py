@@ -273,6 +273,12 @@ async def test_admin_adds_lists_runs_and_removes_a_source(api: FakeBotAPI, tmp_p
 
         [again] = sent_texts(await chat.say(f"/addsource {DEMO_DIR}", **as_admin()))
         assert again == text("zh", "source_exists", id=row.id)
+        [faster] = sent_texts(await chat.say(f"/addsource {DEMO_DIR} every=5m", **as_admin()))
+        assert faster == text("zh", "source_updated", id=row.id)
+        [bad] = sent_texts(await chat.say(f"/addsource {DEMO_DIR} every=soon", **as_admin()))
+        assert bad == text("zh", "addsource_bad_interval", value="soon")
+        [row] = await rows(chat)
+        assert row.interval_seconds == 300
 
         [listing] = await chat.say("/sources", **as_admin())
         shown = html.unescape(listing.params["text"])
@@ -291,6 +297,7 @@ async def test_admin_adds_lists_runs_and_removes_a_source(api: FakeBotAPI, tmp_p
         [listing] = await chat.say("/sources", **as_admin())
         shown = html.unescape(listing.params["text"])
         assert text("zh", "source_status_ok") in shown and "条目 7" in shown
+        assert "每 5m 一次" in shown
 
         [removed] = sent_texts(await chat.say(f"/removesource {row.id}", **as_admin()))
         assert removed == text("zh", "source_removed", id=row.id, location=str(DEMO_DIR))
