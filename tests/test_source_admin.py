@@ -593,3 +593,51 @@ async def test_addsource_of_a_home_page_follows_its_feed(
         assert (row.location, row.name) == (server.url("/rss.xml"), "新闻网")
         [listing] = await chat.say("/sources", **as_admin())
         assert "新闻网" in html.unescape(listing.params["text"])
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def test_source_replies_are_valid_html_and_split_with_their_buttons() -> None:
+    from fakebotapi import validate_message_text
+
+    from bot.render.keyboards import CallbackStore
+    from bot.services.replies import IngestFailure, SourceHealth, SourceList, SourcePreview
+
+    hostile = '<x & "y">'
+    moment = datetime(2026, 12, 1, tzinfo=UTC)
+    sources = tuple(
+        SourceHealth(
+            id=n,
+            kind="url",
+            location=f"https://example.org/{hostile}/{'长' * 150}/{n}",
+            name=hostile,
+            scheduled=True,
+            interval_seconds=900,
+            tz="jekyll-utc",
+            last_run_at=moment,
+            last_status="partial",
+            last_error=hostile * 30,
+            items_seen=10,
+            consecutive_failures=3,
+            next_run_at=moment,
+            gap_count=2,
+            gap_warned_at=moment,
+        )
+        for n in range(1, 61)
+    )
+    preview = SourcePreview(
+        hostile, "url", 3, (hostile,) * 3, (IngestFailure(hostile, hostile),) * 5, None
+    )
+    for lang in ("zh", "en"):
+        ctx = RenderContext(lang, UTC, CallbackStore())  # type: ignore[arg-type]
+        messages = render(SourceList(sources), ctx)
+        assert len(messages) > 1
+        listed = []
+        for message in messages:
+            validate_message_text(message.html, "HTML")
+            assert message.keyboard is not None
+            listed += [b.callback_data for b in message.keyboard.buttons]
+        assert listed == [f"src:{verb}:{n}" for n in range(1, 61) for verb in ("run", "rm")]
+        for message in render(preview, ctx):
+            validate_message_text(message.html, "HTML")
