@@ -309,10 +309,22 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
         "en": "Refused: the host {host} cannot be resolved.",
     },
     "addsource_usage": {
-        "zh": "用法：/addsource 网址或路径 [tz=Asia/Shanghai]",
-        "en": "Usage: /addsource URL_OR_PATH [tz=Asia/Shanghai]",
+        "zh": "用法：/addsource 网址或路径 [tz=Asia/Shanghai] [every=15m]",
+        "en": "Usage: /addsource URL_OR_PATH [tz=Asia/Shanghai] [every=15m]",
     },
-    "addsource_bad_tz": {"zh": "不认识时区 {tz}。", "en": "Unknown time zone {tz}."},
+    "addsource_bad_interval": {
+        "zh": "看不懂间隔 {value}（例如 every=10m、every=1h）。",
+        "en": "Cannot read the interval {value} (for example every=10m, every=1h).",
+    },
+    "source_updated": {
+        "zh": "已更新来源 #{id} 的设置，下一轮就按新设置抓取。",
+        "en": "Updated the settings of source #{id}; the next round uses them.",
+    },
+    "addsource_bad_tz": {
+        "zh": "不认识时区 {tz}（可用 IANA 名称如 Asia/Shanghai，或 jekyll-utc[:时区]）。",
+        "en": "Unknown time zone {tz} (use an IANA name such as Asia/Shanghai, or "
+        "jekyll-utc[:ZONE]).",
+    },
     "source_exists": {
         "zh": "这个来源已经在列表中（#{id}）。",
         "en": "This source is already followed (#{id}).",

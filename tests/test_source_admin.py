@@ -8,6 +8,8 @@ import asyncio
 import html
 import ipaddress
 import json
+import os
+import subprocess
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -36,6 +38,8 @@ from storage.sources import SourceRepository
 DEMO_POST = DEMO_DIR / "2026-11-20-NW202611200900000001.md"
 PUBLIC_IP = "93.184.216.34"
 ETAG = '"demo-1"'
+INGEST_WAIT = 90.0
+"""Seconds to wait for a background ingest's report (the first loads jieba; CI may be busy)."""
 
 
 def sent_texts(calls: Iterable[Call]) -> list[str]:
@@ -269,6 +273,12 @@ async def test_admin_adds_lists_runs_and_removes_a_source(api: FakeBotAPI, tmp_p
 
         [again] = sent_texts(await chat.say(f"/addsource {DEMO_DIR}", **as_admin()))
         assert again == text("zh", "source_exists", id=row.id)
+        [faster] = sent_texts(await chat.say(f"/addsource {DEMO_DIR} every=5m", **as_admin()))
+        assert faster == text("zh", "source_updated", id=row.id)
+        [bad] = sent_texts(await chat.say(f"/addsource {DEMO_DIR} every=soon", **as_admin()))
+        assert bad == text("zh", "addsource_bad_interval", value="soon")
+        [row] = await rows(chat)
+        assert row.interval_seconds == 300
 
         [listing] = await chat.say("/sources", **as_admin())
         shown = html.unescape(listing.params["text"])
@@ -280,11 +290,14 @@ async def test_admin_adds_lists_runs_and_removes_a_source(api: FakeBotAPI, tmp_p
         assert started.startswith("开始抓取")
         done = text("zh", "ingest_done", added=7, updated=0, unchanged=0, failed=0)
         await asyncio.to_thread(
-            api.wait_for, lambda c: c.method == "sendMessage" and c.params["text"] == done
+            api.wait_for,
+            lambda c: c.method == "sendMessage" and c.params["text"] == done,
+            timeout=INGEST_WAIT,
         )
         [listing] = await chat.say("/sources", **as_admin())
         shown = html.unescape(listing.params["text"])
         assert text("zh", "source_status_ok") in shown and "条目 7" in shown
+        assert "每 5m 一次" in shown
 
         [removed] = sent_texts(await chat.say(f"/removesource {row.id}", **as_admin()))
         assert removed == text("zh", "source_removed", id=row.id, location=str(DEMO_DIR))
@@ -396,7 +409,9 @@ async def test_a_gap_is_recorded_reported_and_shown_with_advice(
         await chat.say(f"/ingest {row.id}", **as_admin())
         gap_line = text("zh", "ingest_gap", source=url)
         [done] = await asyncio.to_thread(
-            api.wait_for, lambda c: c.method == "sendMessage" and "抓取完成" in c.params["text"]
+            api.wait_for,
+            lambda c: c.method == "sendMessage" and "抓取完成" in c.params["text"],
+            timeout=INGEST_WAIT,
         )
         assert gap_line in html.unescape(done.params["text"])
         [listing] = await chat.say("/sources", **as_admin())
@@ -530,3 +545,99 @@ async def test_a_cursor_is_kept_when_the_posts_could_not_be_stored(
     async with database.session() as session:
         row = await SourceRepository(session).by_location(url)
     assert row is None or row.etag is None  # the next read is unconditional: nothing is lost
+
+
+# --- other routes through /addsource ----------------------------------------------------------
+
+
+def demo_repository(path: Path) -> Path:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    (path / "_posts").mkdir(parents=True)
+    for post in sorted(DEMO_DIR.glob("*.md"))[:3]:
+        (path / "_posts" / post.name).write_bytes(post.read_bytes())
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "posts"]):
+        subprocess.run(["git", *args], cwd=path, env=os.environ | env, check=True)
+    return path
+
+
+async def test_addsource_follows_a_git_repository_under_the_roots(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    repo = demo_repository(tmp_path / "repos" / "site")
+    settings = admin_settings(
+        api,
+        tmp_path,
+        local_source_roots=[str(tmp_path / "repos")],
+        ingest={"git_dir": str(tmp_path / "clones")},
+    )
+    async with chatting(api, settings) as chat:
+        [preview] = sent_texts(await chat.say(f"/addsource git+file://{repo}", **as_admin()))
+        assert "（git）：找到 3 篇" in preview
+        [row] = await rows(chat)
+        assert (row.kind, row.location) == ("git", f"git+file://{repo.resolve()}")
+        [refused] = sent_texts(await chat.say("/addsource git+file:///etc", **as_admin()))
+        assert refused == text("zh", "source_refused_outside_roots", path="/etc")
+
+
+async def test_addsource_of_a_home_page_follows_its_feed(
+    api: FakeBotAPI, tmp_path: Path, server: FeedServer
+) -> None:
+    from test_feeds_git import serve_rss
+
+    serve_rss(server, ["Thu, 26 May 2022 09:30:00 +0800", "Thu, 26 May 2022 10:30:00 +0800"])
+    async with chatting(api, admin_settings(api, tmp_path)) as chat:
+        [preview] = sent_texts(await chat.say(f"/addsource {server.url('/')}", **as_admin()))
+        assert "找到 2 篇" in preview and "央行开展逆回购操作第1次" in preview
+        [row] = await rows(chat)
+        assert (row.location, row.name) == (server.url("/rss.xml"), "新闻网")
+        [listing] = await chat.say("/sources", **as_admin())
+        assert "新闻网" in html.unescape(listing.params["text"])
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def test_source_replies_are_valid_html_and_split_with_their_buttons() -> None:
+    from fakebotapi import validate_message_text
+
+    from bot.render.keyboards import CallbackStore
+    from bot.services.replies import IngestFailure, SourceHealth, SourceList, SourcePreview
+
+    hostile = '<x & "y">'
+    moment = datetime(2026, 12, 1, tzinfo=UTC)
+    sources = tuple(
+        SourceHealth(
+            id=n,
+            kind="url",
+            location=f"https://example.org/{hostile}/{'长' * 150}/{n}",
+            name=hostile,
+            scheduled=True,
+            interval_seconds=900,
+            tz="jekyll-utc",
+            last_run_at=moment,
+            last_status="partial",
+            last_error=hostile * 30,
+            items_seen=10,
+            consecutive_failures=3,
+            next_run_at=moment,
+            gap_count=2,
+            gap_warned_at=moment,
+        )
+        for n in range(1, 61)
+    )
+    preview = SourcePreview(
+        hostile, "url", 3, (hostile,) * 3, (IngestFailure(hostile, hostile),) * 5, None
+    )
+    for lang in ("zh", "en"):
+        ctx = RenderContext(lang, UTC, CallbackStore())  # type: ignore[arg-type]
+        messages = render(SourceList(sources), ctx)
+        assert len(messages) > 1
+        listed = []
+        for message in messages:
+            validate_message_text(message.html, "HTML")
+            assert message.keyboard is not None
+            listed += [b.callback_data for b in message.keyboard.buttons]
+        assert listed == [f"src:{verb}:{n}" for n in range(1, 61) for verb in ("run", "rm")]
+        for message in render(preview, ctx):
+            validate_message_text(message.html, "HTML")

@@ -79,9 +79,12 @@ async def _list(args: argparse.Namespace, db: Database, settings: Settings) -> i
 
 async def _add(args: argparse.Namespace, db: Database, settings: Settings) -> int:
     words = [args.source] + ([f"tz={args.tz}"] if args.tz else [])
+    words += [f"every={args.every}"] if args.every else []
     reply = await source_service.add_source(db, settings, words, CLI_VIEWER)
     if isinstance(reply, Notice):
         _notice(args, reply)
+        if reply.message == "source_updated":
+            return EXIT_OK
         return EXIT_USAGE if reply.message.endswith("usage") else EXIT_FAILED
     assert isinstance(reply, SourcePreview)
     if args.json:
@@ -130,7 +133,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     listing = actions.add_parser("list", help="every scheduled source and its health")
     adding = actions.add_parser("add", help="trial-read a source, and save it when it gives posts")
     adding.add_argument("source", help="feed, page or git URL, or a path under the allowed roots")
-    adding.add_argument("--tz", help="how zone-less times of this source are read")
+    adding.add_argument(
+        "--tz", help="how zone-less times are read: an IANA zone, or jekyll-utc[:ZONE]"
+    )
+    adding.add_argument("--every", help="read it this often (30m, 1h); default the setting")
     removing = actions.add_parser("remove", help="stop following a source")
     removing.add_argument("id", type=int)
     bodies = {"list": _list, "add": _add, "remove": _remove}

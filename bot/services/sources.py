@@ -4,6 +4,7 @@ pick what `/ingest` reads, and run the sources whose turn has come."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
@@ -22,7 +23,7 @@ from bot.services.replies import (
     SourcePreview,
     Viewer,
 )
-from bot.settings import Settings
+from bot.settings import Settings, parse_duration
 from storage.db import Database
 from storage.models import Source
 from storage.sources import SourceRepository
@@ -88,18 +89,33 @@ async def vet(location: str, settings: Settings) -> str:
     )
 
 
-def _split_add_args(args: Sequence[str]) -> tuple[str | None, str | None, str | None]:
-    """(location, tz, bad word) from `/addsource URL_OR_PATH [tz=…]`."""
+@dataclass(frozen=True, slots=True)
+class AddRequest:
+    location: str
+    tz: str | None = None
+    interval_seconds: int | None = None
+
+
+def parse_add_args(args: Sequence[str]) -> AddRequest | Notice:
+    """`/addsource URL_OR_PATH [tz=…] [every=30m]`."""
     location = tz = None
+    interval = None
     for word in args:
         key, sep, value = word.partition("=")
         if sep and key.lower() == "tz":
             tz = value
+        elif sep and key.lower() in ("every", "interval"):
+            try:
+                interval = max(60, int(parse_duration(value).total_seconds()))
+            except ValueError:
+                return Notice("addsource_bad_interval", {"value": value})
         elif location is None:
             location = word
         else:
-            return None, None, word
-    return location, tz, None
+            return Notice("addsource_usage")
+    if location is None:
+        return Notice("addsource_usage")
+    return AddRequest(location, tz, interval)
 
 
 async def add_source(
@@ -111,27 +127,39 @@ async def add_source(
     client: httpx.AsyncClient | None = None,
 ) -> SourcePreview | Notice:
     """Vet the source, read it once, and save it only when the read found posts."""
-    location, tz, stray = _split_add_args(args)
-    if location is None or stray is not None:
-        return Notice("addsource_usage")
-    if tz is not None:
-        try:
-            parse_time_rule(tz, settings.tz)
-        except ValueError:
-            return Notice("addsource_bad_tz", {"tz": tz})
+    request = parse_add_args(args)
+    if isinstance(request, Notice):
+        return request
+    location, tz = request.location, request.tz
+    try:
+        rule = parse_time_rule(tz, settings.tz)
+    except ValueError:
+        return Notice("addsource_bad_tz", {"tz": tz})
     try:
         location = await vet(location, settings)
     except guard.SourceRefused as exc:
         return refusal(exc)
-    async with db.session() as session:
+    async with db.session() as session, session.begin():
         known = await SourceRepository(session).by_location(location)
         if known is not None and known.enabled:
-            return Notice("source_exists", {"id": known.id})
+            if tz is None and request.interval_seconds is None:
+                return Notice("source_exists", {"id": known.id})
+            # Settings of a followed source change in place (a shorter interval after a gap).
+            known.tz = tz if tz is not None else known.tz
+            known.interval_seconds = request.interval_seconds or known.interval_seconds
+            known.next_run_at = None
+            return Notice("source_updated", {"id": known.id})
     own_client = client is None
     client = client or src.make_client(allow_private=settings.allow_private_sources)
     try:
-        trial = await trial_read(location, tz=settings.tz, client=client)
-    except (ValueError, OSError) as exc:  # OSError: a git clone that failed
+        trial = await trial_read(
+            location, rule=rule, git_dir=settings.ingest.git_dir, client=client
+        )
+        if trial.feed_url:  # a home page: follow the feed it links to
+            location = await vet(trial.feed_url, settings)
+    except guard.SourceRefused as exc:
+        return refusal(exc)
+    except (ValueError, OSError) as exc:
         return Notice("source_unreadable", {"error": str(exc)})
     finally:
         if own_client:
@@ -141,7 +169,12 @@ async def add_source(
     if trial.usable:
         async with db.session() as session, session.begin():
             row = await SourceRepository(session).add(
-                trial.kind, location, added_by=added_by(viewer), tz=tz
+                trial.kind,
+                location,
+                added_by=added_by(viewer),
+                tz=tz,
+                name=trial.name,
+                interval_seconds=request.interval_seconds,
             )
             saved_id = row.id
     return SourcePreview(location, trial.kind, trial.found, trial.titles, failures, saved_id, tz)
