@@ -17,6 +17,7 @@ from feedserver import FeedServer, static
 
 from bot.ingest import sources as src
 from bot.ingest.git_source import clone_path, read_git
+from bot.ingest.pages import page_to_post
 from bot.ingest.pipeline import ingest, prepare
 from bot.ingest.timerule import TimeRule, parse_time_rule
 from bot.services.replies import Notice, SourcePreview, Viewer
@@ -288,3 +289,20 @@ async def test_addsource_takes_a_git_repository_with_the_jekyll_time_rule(
     assert preview.saved_id is not None and preview.failures == ()
     refused = await add_source(database, settings, [f"git+file://{origin}", "tz=Mars/Base"], admin)
     assert isinstance(refused, Notice) and refused.message == "addsource_bad_tz"
+
+
+def test_a_page_cannot_claim_another_sites_canonical_address() -> None:
+    page = ARTICLE.format(title="冒名文章").replace(
+        "</head>",
+        '<link rel="canonical" href="https://finews.example/emnews/2021/12/08/'
+        '202112082206703990.html"></head>',
+    )
+    own = page.replace("https://finews.example", "http://127.0.0.1:8000")
+    url = "http://127.0.0.1:8000/news/9.html"
+
+    foreign = page_to_post(page, url, None)
+    same_site = page_to_post(own, url, None)
+
+    assert foreign is not None and foreign.url == url
+    assert record_of(src.RawPost(url, foreign.filename, foreign.text)).key != "202112082206703990"
+    assert same_site is not None and same_site.url.endswith("202112082206703990.html")
