@@ -11,24 +11,29 @@ token sequence, PostgreSQL a bag of characters and bigrams), for documents and q
 A query is a list of phrases, AND-ed; they always reach the engine quoted (`"…"` in FTS5, `'…'`
 lexemes in a bound tsquery), so operator words and characters in user text are plain text.
 
-Ranking blends relevance with recency::
+A search runs in two stages, so its cost follows the answer rather than the store:
+
+1. Candidates, through the index: the newest `MAX_CANDIDATES` articles holding every phrase, and
+   the newest `MAX_TITLE_CANDIDATES` holding every phrase in the title (FTS5's column filter
+   `title : (…)`; on PostgreSQL the GIN index over the title lexemes of migration 0009), so a
+   title match is never left out by the recency cut. Filters (category, tag, dates) apply before
+   the cut.
+2. Scores, in Python over those candidates only (`storage.ranking`): no per-phrase count over
+   the whole index (bm25's idf) is needed. Relevance comes from where the phrases stand (title
+   first, then the lead) and how often they recur, and is blended with recency::
 
     score = relevance × (1 + RECENCY_WEIGHT / (1 + age_days / RECENCY_HALF_LIFE_DAYS))
 
-where relevance is `-bm25(...)` or `ts_rank_cd(..., 1)` (higher is better; PostgreSQL's divided by
-1 + log(document length)) and `age_days` is the age of the article when the newest article in the
-store was published, read by the statement itself from the `published_at` index (so a store that
-stops growing does not age). Between equally relevant articles the newer wins; the boost is at
-most `1 + RECENCY_WEIGHT` (a fresh article) and halves its excess after `RECENCY_HALF_LIFE_DAYS`,
-so an article more than `1 + RECENCY_WEIGHT` times as relevant always beats a newer one.
+where `age_days` is the age of the article when the newest article in the store was published
+(so a store that stops growing does not age). Between equally relevant articles the newer wins;
+the boost is at most `1 + RECENCY_WEIGHT` (a fresh article) and halves its excess after
+`RECENCY_HALF_LIFE_DAYS`, so an article more than `1 + RECENCY_WEIGHT` times as relevant always
+beats a newer one.
 
-An unfiltered query that matches more than `MAX_CANDIDATES` articles ranks only the newest
-`MAX_CANDIDATES` of them (highest ids, i.e. last ingested): both engines then score a bounded
-number of rows, so a word found in most articles costs milliseconds, not seconds. (PostgreSQL
-finds the matches through the GIN index alone, by `article_fts_matches` of migration 0002.)
-A filtered query ranks all its matches (the cap would apply before the filter).
+Each story (see `storage.dedup`) shows once: its best-scoring candidate, naming the other feeds.
 
-Each story (see `storage.dedup`) shows once: its best-scoring article, naming the other feeds.
+`search_sql` keeps the former one-statement ranking (bm25 / `ts_rank_cd` over the newest
+`MAX_CANDIDATES` matches) as the benchmarks' reference.
 """
 
 from __future__ import annotations
@@ -46,6 +51,13 @@ from sqlalchemy.orm import Session
 
 from storage.derive import index_text
 from storage.models import Article, Category, MetaEntry
+from storage.ranking import (
+    RECENCY_HALF_LIFE_DAYS,
+    RECENCY_WEIGHT,
+    query_patterns,
+    recency,
+    relevance,
+)
 from storage.records import ArticleView, body_text
 from storage.scan import article_batches
 from storage.tokenizer import BAG, SEQUENCE, IndexScheme
@@ -54,12 +66,12 @@ from storage.views import article_views
 log = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 3.0
+"""The title's weight in `search_sql`'s bm25."""
 # A longer query is cut to its first phrases: still all AND-ed, so results only widen a little.
 MAX_QUERY_TERMS = 32
-# An unfiltered query ranks at most this many of its newest matches (see the module doc).
-MAX_CANDIDATES = 2000
-RECENCY_WEIGHT = 0.5
-RECENCY_HALF_LIFE_DAYS = 7.0
+# A query scores at most this many of its newest matches, plus this many newest title matches.
+MAX_CANDIDATES = 300
+MAX_TITLE_CANDIDATES = 100
 TOKENIZER_META = "search.tokenizer"
 NEWEST = "(SELECT max(published_at) FROM articles)"
 
@@ -119,6 +131,14 @@ class SearchBackend(Protocol):
         such articles by id, when given), and its params."""
         ...
 
+    def match_ids(
+        self, phrases: Phrases, *, title: bool, newest: int | None, name: str
+    ) -> tuple[str, dict[str, Any]]:
+        """SQL yielding the `id` of the articles holding every phrase (in the title, when
+        `title`; of the `newest` such articles by id, when given), and its params named after
+        `name`."""
+        ...
+
     def age_days(self) -> str:
         """SQL for the age in days of article `a` when the newest article was published."""
         ...
@@ -156,6 +176,19 @@ class Fts5Backend:
         if newest is not None:
             sql += f" ORDER BY rowid DESC LIMIT {int(newest)}"
         return sql, {"match": expression}
+
+    def match_ids(
+        self, phrases: Phrases, *, title: bool, newest: int | None, name: str
+    ) -> tuple[str, dict[str, Any]]:
+        expression = " AND ".join(
+            '"' + " ".join(phrase).replace('"', '""') + '"' for phrase in phrases
+        )
+        if title:
+            expression = f"title : ({expression})"
+        sql = f"SELECT rowid AS id FROM article_fts WHERE article_fts MATCH :{name}"
+        if newest is not None:
+            sql += f" ORDER BY rowid DESC LIMIT {int(newest)}"
+        return sql, {name: expression}
 
     def age_days(self) -> str:
         return f"(julianday({NEWEST}) - julianday(a.published_at))"
@@ -200,6 +233,16 @@ class TsvectorBackend:
             "(" + " <-> ".join(_pg_lexeme(token) for token in phrase) + ")" for phrase in phrases
         )
         return sql, {"match": match, "newest": newest}
+
+    def match_ids(
+        self, phrases: Phrases, *, title: bool, newest: int | None, name: str
+    ) -> tuple[str, dict[str, Any]]:
+        function = "article_title_matches" if title else "article_fts_matches"
+        match = " & ".join(
+            "(" + " <-> ".join(_pg_lexeme(token) for token in phrase) + ")" for phrase in phrases
+        )
+        sql = f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery), :{name}_n)"
+        return sql, {name: match, f"{name}_n": newest}
 
     def age_days(self) -> str:
         return f"(EXTRACT(EPOCH FROM ({NEWEST} - a.published_at)) / 86400.0)"
@@ -269,25 +312,11 @@ def search_sql(
     limit: int,
     offset: int,
 ) -> tuple[str, dict[str, Any]]:
-    """The one SQL statement of a search: `(id, score, story_size)` of each story's best."""
+    """The former one-statement search, bm25 blended with recency, kept as the benchmarks'
+    reference: `(id, score, story_size)` of each story's best."""
     unfiltered = not (filters.category or filters.tag or filters.since or filters.until)
     match_sql, params = backend.match(phrases, MAX_CANDIDATES if unfiltered else None)
-    where = []
-    if filters.category:
-        where.append("a.category_id = (SELECT id FROM categories WHERE slug = :category)")
-        params["category"] = filters.category
-    if filters.tag:
-        where.append(
-            "EXISTS (SELECT 1 FROM article_tags t JOIN tags g ON g.id = t.tag_id"
-            " WHERE t.article_id = a.id AND g.name = :tag)"
-        )
-        params["tag"] = filters.tag
-    if filters.since:
-        where.append("a.published_at >= :since")
-        params["since"] = backend.time_param(filters.since)
-    if filters.until:
-        where.append("a.published_at < :until")
-        params["until"] = backend.time_param(filters.until)
+    where = _filter_sql(backend, filters, params)
     params.update(
         recency_weight=RECENCY_WEIGHT,
         half_life=RECENCY_HALF_LIFE_DAYS,
@@ -328,6 +357,92 @@ async def search(
     return await session.run_sync(search_articles, query, filters, limit=limit, offset=offset)
 
 
+def _filter_sql(
+    backend: SearchBackend, filters: SearchFilters, params: dict[str, Any]
+) -> list[str]:
+    where = []
+    if filters.category:
+        where.append("a.category_id = (SELECT id FROM categories WHERE slug = :category)")
+        params["category"] = filters.category
+    if filters.tag:
+        where.append(
+            "EXISTS (SELECT 1 FROM article_tags t JOIN tags g ON g.id = t.tag_id"
+            " WHERE t.article_id = a.id AND g.name = :tag)"
+        )
+        params["tag"] = filters.tag
+    if filters.since:
+        where.append("a.published_at >= :since")
+        params["since"] = backend.time_param(filters.since)
+    if filters.until:
+        where.append("a.published_at < :until")
+        params["until"] = backend.time_param(filters.until)
+    return where
+
+
+def candidates_sql(
+    backend: SearchBackend, phrases: Phrases, filters: SearchFilters
+) -> tuple[str, dict[str, Any]]:
+    """Stage 1: the ids of the newest `MAX_CANDIDATES` matches and of the newest
+    `MAX_TITLE_CANDIDATES` title matches, within the filters."""
+    params: dict[str, Any] = {}
+    where = _filter_sql(backend, filters, params)
+    parts = []
+    for title, newest in ((False, MAX_CANDIDATES), (True, MAX_TITLE_CANDIDATES)):
+        name = "title_match" if title else "match"
+        if where:
+            sql, named = backend.match_ids(phrases, title=title, newest=None, name=name)
+            sql = (
+                f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id"
+                f" WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT {int(newest)}"
+            )
+        else:
+            sql, named = backend.match_ids(phrases, title=title, newest=newest, name=name)
+        params.update(named)
+        parts.append(f"SELECT id FROM ({sql}) c_{name}")
+    return " UNION ".join(parts), params
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    id: int
+    story: int
+    score: float
+
+
+def _score_candidates(session: Session, query: str, ids: Sequence[int]) -> list[_Scored]:
+    """Stage 2: each candidate's score (see `storage.ranking`)."""
+    patterns = query_patterns(query, MAX_QUERY_TERMS)
+    rows = session.execute(
+        select(
+            Article.id,
+            Article.story_id,
+            Article.published_at,
+            Article.title,
+            Article.paragraphs,
+            Article.digest,
+        ).where(Article.id.in_(list(ids)))
+    ).all()
+    if not rows:
+        return []
+    newest = _aware(
+        session.scalar(select(func.max(Article.published_at)))
+        or max(row.published_at for row in rows)
+    )
+    return [
+        _Scored(
+            row.id,
+            row.story_id or row.id,
+            relevance(patterns, row.title, body_text(row.paragraphs, row.digest))
+            * recency((newest - _aware(row.published_at)).total_seconds() / 86400),
+        )
+        for row in rows
+    ]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def search_articles(
     session: Session,
     query: str,
@@ -336,25 +451,29 @@ def search_articles(
     limit: int = 10,
     offset: int = 0,
 ) -> list[SearchHit]:
-    """The best-scoring article of each matching story, best first (see the module doc)."""
+    """The best-scoring candidate of each matching story, best first (see the module doc)."""
     backend = backend_for(session)
     phrases = backend.scheme.query(query)[:MAX_QUERY_TERMS]
     if not phrases or limit <= 0:
         return []
-    sql, params = search_sql(
-        backend, phrases, filters or SearchFilters(), limit=limit, offset=max(offset, 0)
-    )
-    rows = session.execute(text(sql), params).all()
-    if not rows:
+    sql, params = candidates_sql(backend, phrases, filters or SearchFilters())
+    ids = [int(id_) for id_ in session.execute(text(sql), params).scalars()]
+    if not ids:
         return []
-    scored = [(int(row.id), float(row.score)) for row in rows]
-    articles = {a.id: a for a in article_views(session, [id_ for id_, _ in scored])}
-    shared = [articles[row.id] for row in rows if row.story_size > 1]
-    others = _other_sources(session, shared) if shared else {}
+    best: dict[int, _Scored] = {}
+    for hit in _score_candidates(session, query, ids):
+        held = best.get(hit.story)
+        if held is None or (hit.score, hit.id) > (held.score, held.id):
+            best[hit.story] = hit
+    ranked = sorted(best.values(), key=lambda h: (h.score, h.id), reverse=True)
+    page = ranked[max(offset, 0) : max(offset, 0) + limit]
+    if not page:
+        return []
+    articles = {a.id: a for a in article_views(session, [h.id for h in page])}
+    shown = [articles[h.id] for h in page if h.id in articles]
+    others = _other_sources(session, shown)
     return [
-        SearchHit(articles[id_], score, others.get(id_, ()))
-        for id_, score in scored
-        if id_ in articles
+        SearchHit(articles[h.id], h.score, others.get(h.id, ())) for h in page if h.id in articles
     ]
 
 
