@@ -39,7 +39,6 @@ Each story (see `storage.dedup`) shows once: its best-scoring candidate, naming 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from storage.derive import index_text
-from storage.models import Article, Category, MetaEntry
+from storage.models import Article, MetaEntry
 from storage.ranking import (
     RECENCY_HALF_LIFE_DAYS,
     RECENCY_WEIGHT,
@@ -61,7 +60,7 @@ from storage.ranking import (
 from storage.records import ArticleView, body_text
 from storage.scan import article_batches
 from storage.tokenizer import BAG, SEQUENCE, IndexScheme
-from storage.views import article_views
+from storage.views import article_views, other_sources
 
 log = logging.getLogger(__name__)
 
@@ -471,30 +470,10 @@ def search_articles(
         return []
     articles = {a.id: a for a in article_views(session, [h.id for h in page])}
     shown = [articles[h.id] for h in page if h.id in articles]
-    others = _other_sources(session, shown)
+    others = other_sources(session, shown)
     return [
         SearchHit(articles[h.id], h.score, others.get(h.id, ())) for h in page if h.id in articles
     ]
-
-
-def _other_sources(session: Session, articles: Sequence[ArticleView]) -> dict[int, tuple[str, ...]]:
-    """For each article, the feeds (category slugs) of the other articles of its story."""
-    by_story = {a.story_id: a.id for a in articles if a.story_id is not None}
-    if not by_story:
-        return {}
-    rows = session.execute(
-        select(Article.id, Article.story_id, Category.slug, Article.source, Article.key)
-        .outerjoin(Category, Category.id == Article.category_id)
-        .where(Article.story_id.in_(list(by_story)))
-        .order_by(Article.id)
-    )
-    others: dict[int, list[str]] = defaultdict(list)
-    for id_, story_id, feed, source, key in rows:
-        shown = by_story[story_id or id_]
-        name = feed or source or key
-        if id_ != shown and name not in others[shown]:
-            others[shown].append(name)
-    return {id_: tuple(names) for id_, names in others.items()}
 
 
 async def count_matching(session: AsyncSession, query: str) -> int:
