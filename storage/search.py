@@ -33,7 +33,8 @@ beats a newer one.
 Each story (see `storage.dedup`) shows once: its best-scoring candidate, naming the other feeds.
 
 `search_sql` keeps the former one-statement ranking (bm25 / `ts_rank_cd` over the newest
-`MAX_CANDIDATES` matches) as the benchmarks' reference.
+`BM25_CANDIDATES` matches of an unfiltered query, all of a filtered one) as the benchmarks'
+reference.
 """
 
 from __future__ import annotations
@@ -53,13 +54,14 @@ from storage.models import Article, MetaEntry
 from storage.ranking import (
     RECENCY_HALF_LIFE_DAYS,
     RECENCY_WEIGHT,
-    query_patterns,
+    SCORED_BODY_TOKENS,
+    query_needles,
     recency,
     relevance,
 )
 from storage.records import ArticleView, body_text
 from storage.scan import article_batches
-from storage.tokenizer import BAG, SEQUENCE, IndexScheme
+from storage.tokenizer import BAG, SEQUENCE, IndexScheme, sequence_text
 from storage.views import article_views, other_sources
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ MAX_QUERY_TERMS = 32
 # A query scores at most this many of its newest matches, plus this many newest title matches.
 MAX_CANDIDATES = 300
 MAX_TITLE_CANDIDATES = 100
+# `search_sql` (the former ranking) scores at most this many of an unfiltered query's matches.
+BM25_CANDIDATES = 2000
 TOKENIZER_META = "search.tokenizer"
 NEWEST = "(SELECT max(published_at) FROM articles)"
 
@@ -142,6 +146,13 @@ class SearchBackend(Protocol):
         """SQL for the age in days of article `a` when the newest article was published."""
         ...
 
+    def scored_text(self) -> tuple[str, str, str]:
+        """SQL joined to `articles a` (a FROM clause addition), and the expressions of the
+        title and the body start that `scored_tokens` turns into token text."""
+        ...
+
+    def scored_tokens(self, title: str, body: str) -> tuple[str, str]: ...
+
     def time_param(self, value: datetime) -> Any: ...
 
 
@@ -191,6 +202,18 @@ class Fts5Backend:
 
     def age_days(self) -> str:
         return f"(julianday({NEWEST}) - julianday(a.published_at))"
+
+    def scored_text(self) -> tuple[str, str, str]:
+        # the index holds the token text: read its start, no JSON to decode
+        chars = 2 * SCORED_BODY_TOKENS
+        return (
+            " JOIN article_fts f ON f.rowid = a.id",
+            "f.title",
+            f"substr(f.body, 1, {chars})",
+        )
+
+    def scored_tokens(self, title: str, body: str) -> tuple[str, str]:
+        return title, body
 
     def time_param(self, value: datetime) -> Any:
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -245,6 +268,19 @@ class TsvectorBackend:
 
     def age_days(self) -> str:
         return f"(EXTRACT(EPOCH FROM ({NEWEST} - a.published_at)) / 86400.0)"
+
+    def scored_text(self) -> tuple[str, str, str]:
+        # the bag index has no order: read the start of the body itself
+        return (
+            "",
+            "a.title",
+            "COALESCE((SELECT left(string_agg(j.value ->> 0, E'\\n' ORDER BY j.n),"
+            f" {SCORED_BODY_TOKENS}) FROM json_array_elements(CAST(a.paragraphs AS json))"
+            f" WITH ORDINALITY j(value, n)), left(a.digest, {SCORED_BODY_TOKENS}), '')",
+        )
+
+    def scored_tokens(self, title: str, body: str) -> tuple[str, str]:
+        return sequence_text(title), sequence_text(body)
 
     def time_param(self, value: datetime) -> Any:
         return value.astimezone(UTC)
@@ -314,7 +350,7 @@ def search_sql(
     """The former one-statement search, bm25 blended with recency, kept as the benchmarks'
     reference: `(id, score, story_size)` of each story's best."""
     unfiltered = not (filters.category or filters.tag or filters.since or filters.until)
-    match_sql, params = backend.match(phrases, MAX_CANDIDATES if unfiltered else None)
+    match_sql, params = backend.match(phrases, BM25_CANDIDATES if unfiltered else None)
     where = _filter_sql(backend, filters, params)
     params.update(
         recency_weight=RECENCY_WEIGHT,
@@ -408,30 +444,28 @@ class _Scored:
     score: float
 
 
-def _score_candidates(session: Session, query: str, ids: Sequence[int]) -> list[_Scored]:
-    """Stage 2: each candidate's score (see `storage.ranking`)."""
-    patterns = query_patterns(query, MAX_QUERY_TERMS)
-    rows = session.execute(
-        select(
-            Article.id,
-            Article.story_id,
-            Article.published_at,
-            Article.title,
-            Article.paragraphs,
-            Article.digest,
-        ).where(Article.id.in_(list(ids)))
-    ).all()
+def _score_candidates(
+    session: Session, backend: SearchBackend, query: str, candidates: tuple[str, dict[str, Any]]
+) -> list[_Scored]:
+    """Stage 2: each candidate's score (see `storage.ranking`), from its title and the start of
+    its body, read with the candidates in one statement."""
+    needles = query_needles(query, MAX_QUERY_TERMS)
+    sql, params = candidates
+    joined, title, body = backend.scored_text()
+    when = Article.published_at.type
+    statement = text(
+        f"SELECT a.id, a.story_id, a.published_at, {title} AS title, {body} AS body,"
+        f" {NEWEST} AS newest FROM articles a{joined} WHERE a.id IN ({sql})"
+    ).columns(published_at=when, newest=when)
+    rows = session.execute(statement, params).all()
     if not rows:
         return []
-    newest = _aware(
-        session.scalar(select(func.max(Article.published_at)))
-        or max(row.published_at for row in rows)
-    )
+    newest = _aware(rows[0].newest)
     return [
         _Scored(
             row.id,
             row.story_id or row.id,
-            relevance(patterns, row.title, body_text(row.paragraphs, row.digest))
+            relevance(needles, *backend.scored_tokens(row.title, row.body))
             * recency((newest - _aware(row.published_at)).total_seconds() / 86400),
         )
         for row in rows
@@ -455,12 +489,9 @@ def search_articles(
     phrases = backend.scheme.query(query)[:MAX_QUERY_TERMS]
     if not phrases or limit <= 0:
         return []
-    sql, params = candidates_sql(backend, phrases, filters or SearchFilters())
-    ids = [int(id_) for id_ in session.execute(text(sql), params).scalars()]
-    if not ids:
-        return []
+    candidates = candidates_sql(backend, phrases, filters or SearchFilters())
     best: dict[int, _Scored] = {}
-    for hit in _score_candidates(session, query, ids):
+    for hit in _score_candidates(session, backend, query, candidates):
         held = best.get(hit.story)
         if held is None or (hit.score, hit.id) > (held.score, held.id):
             best[hit.story] = hit

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from storage.ranking import TITLE_WEIGHT, query_patterns, recency, relevance
+from storage.ranking import TITLE_WEIGHT, query_needles, recency, relevance
+from storage.tokenizer import sequence_text
 
 FILLER = "市场人士普遍认为后续走势仍有待观察，投资者需关注政策变化与资金流向。"
 
 
 def score(query: str, title: str, body: str) -> float:
-    return relevance(query_patterns(query, 32), title, body)
+    return relevance(query_needles(query, 32), sequence_text(title), sequence_text(body))
 
 
 def test_a_title_match_beats_any_body_only_match_even_a_fresher_one() -> None:
@@ -30,10 +31,11 @@ def test_a_long_article_whose_lead_is_about_the_query_is_not_buried() -> None:
     assert long_lead > short_tail
 
 
-def test_a_letter_digit_run_matches_whole() -> None:
+def test_phrases_match_whole_tokens_in_order() -> None:
     assert score("13", "iPhone 13开售", "") > 0
     assert score("13", "2013年回顾", "销量2013台") == 0
     assert score("a股", "外资杀入A股", "") > 0
+    assert score("央行", "中央，行长讲话", "") == 0
 
 
 def test_recency_halves_its_excess_after_the_half_life() -> None:
