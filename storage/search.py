@@ -13,11 +13,11 @@ lexemes in a bound tsquery), so operator words and characters in user text are p
 
 A search runs in two stages, so its cost follows the answer rather than the store:
 
-1. Candidates, through the index: the newest `MAX_CANDIDATES` articles holding every phrase, and
-   the newest `MAX_TITLE_CANDIDATES` holding every phrase in the title (FTS5's column filter
-   `title : (…)`; on PostgreSQL the GIN index over the title lexemes of migration 0009), so a
-   title match is never left out by the recency cut. Filters (category, tag, dates) apply before
-   the cut.
+1. Candidates, through the index: the newest `MAX_CANDIDATES` articles holding every phrase,
+   and when there are that many, the newest `MAX_TITLE_CANDIDATES` holding every phrase in the
+   title (FTS5's column filter `title : (…)`; on PostgreSQL the GIN index over the title
+   lexemes of migration 0009), so a title match is never left out by the recency cut. Filters
+   (category, tag, dates) apply before the cut.
 2. Scores, in Python over those candidates only (`storage.ranking`): no per-phrase count over
    the whole index (bm25's idf) is needed. Relevance comes from where the phrases stand (title
    first, then the lead) and how often they recur, and is blended with recency::
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -71,8 +71,8 @@ TITLE_WEIGHT = 3.0
 # A longer query is cut to its first phrases: still all AND-ed, so results only widen a little.
 MAX_QUERY_TERMS = 32
 # A query scores at most this many of its newest matches, plus this many newest title matches.
-MAX_CANDIDATES = 300
-MAX_TITLE_CANDIDATES = 100
+MAX_CANDIDATES = 150
+MAX_TITLE_CANDIDATES = 50
 # `search_sql` (the former ranking) scores at most this many of an unfiltered query's matches.
 BM25_CANDIDATES = 2000
 TOKENIZER_META = "search.tokenizer"
@@ -415,26 +415,38 @@ def _filter_sql(
 
 
 def candidates_sql(
-    backend: SearchBackend, phrases: Phrases, filters: SearchFilters
+    backend: SearchBackend, phrases: Phrases, filters: SearchFilters, *, title: bool
 ) -> tuple[str, dict[str, Any]]:
-    """Stage 1: the ids of the newest `MAX_CANDIDATES` matches and of the newest
-    `MAX_TITLE_CANDIDATES` title matches, within the filters."""
+    """Stage 1: the ids of the newest `MAX_CANDIDATES` matches (of the newest
+    `MAX_TITLE_CANDIDATES` title matches, when `title`), within the filters."""
     params: dict[str, Any] = {}
     where = _filter_sql(backend, filters, params)
-    parts = []
-    for title, newest in ((False, MAX_CANDIDATES), (True, MAX_TITLE_CANDIDATES)):
-        name = "title_match" if title else "match"
-        if where:
-            sql, named = backend.match_ids(phrases, title=title, newest=None, name=name)
-            sql = (
-                f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id"
-                f" WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT {int(newest)}"
-            )
-        else:
-            sql, named = backend.match_ids(phrases, title=title, newest=newest, name=name)
-        params.update(named)
-        parts.append(f"SELECT id FROM ({sql}) c_{name}")
-    return " UNION ".join(parts), params
+    newest = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
+    name = "title_match" if title else "match"
+    if not where:
+        sql, named = backend.match_ids(phrases, title=title, newest=newest, name=name)
+        return sql, {**params, **named}
+    sql, named = backend.match_ids(phrases, title=title, newest=None, name=name)
+    sql = (
+        f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id"
+        f" WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT {int(newest)}"
+    )
+    return sql, {**params, **named}
+
+
+def candidate_ids(
+    session: Session, backend: SearchBackend, phrases: Phrases, filters: SearchFilters
+) -> list[int]:
+    """The newest matches, and the newest title matches when the first were cut short (else
+    every title match is among them already)."""
+    sql, params = candidates_sql(backend, phrases, filters, title=False)
+    ids = [int(id_) for id_ in session.execute(text(sql), params).scalars()]
+    if len(ids) >= MAX_CANDIDATES:
+        sql, params = candidates_sql(backend, phrases, filters, title=True)
+        ids = list(
+            dict.fromkeys([*ids, *(int(i) for i in session.execute(text(sql), params).scalars())])
+        )
+    return ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,19 +457,22 @@ class _Scored:
 
 
 def _score_candidates(
-    session: Session, backend: SearchBackend, query: str, candidates: tuple[str, dict[str, Any]]
+    session: Session, backend: SearchBackend, query: str, ids: Sequence[int]
 ) -> list[_Scored]:
     """Stage 2: each candidate's score (see `storage.ranking`), from its title and the start of
     its body, read with the candidates in one statement."""
     needles = query_needles(query, MAX_QUERY_TERMS)
-    sql, params = candidates
     joined, title, body = backend.scored_text()
     when = Article.published_at.type
-    statement = text(
-        f"SELECT a.id, a.story_id, a.published_at, {title} AS title, {body} AS body,"
-        f" {NEWEST} AS newest FROM articles a{joined} WHERE a.id IN ({sql})"
-    ).columns(published_at=when, newest=when)
-    rows = session.execute(statement, params).all()
+    statement = (
+        text(
+            f"SELECT a.id, a.story_id, a.published_at, {title} AS title, {body} AS body,"
+            f" {NEWEST} AS newest FROM articles a{joined} WHERE a.id IN :ids"
+        )
+        .bindparams(bindparam("ids", expanding=True))
+        .columns(published_at=when, newest=when)
+    )
+    rows = session.execute(statement, {"ids": list(ids)}).all()
     if not rows:
         return []
     newest = _aware(rows[0].newest)
@@ -489,9 +504,11 @@ def search_articles(
     phrases = backend.scheme.query(query)[:MAX_QUERY_TERMS]
     if not phrases or limit <= 0:
         return []
-    candidates = candidates_sql(backend, phrases, filters or SearchFilters())
+    ids = candidate_ids(session, backend, phrases, filters or SearchFilters())
+    if not ids:
+        return []
     best: dict[int, _Scored] = {}
-    for hit in _score_candidates(session, backend, query, candidates):
+    for hit in _score_candidates(session, backend, query, ids):
         held = best.get(hit.story)
         if held is None or (hit.score, hit.id) > (held.score, held.id):
             best[hit.story] = hit
