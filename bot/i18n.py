@@ -82,6 +82,7 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "page_range_open": {"zh": "第 {first}–{last} 条", "en": "Items {first}–{last}"},
     "count_articles": {"zh": "{count} 篇", "en": "{count} articles"},
     "also_in": {"zh": "另见：{sources}", "en": "Also in: {sources}"},
+    "flash": {"zh": "⚡快讯", "en": "⚡Flash"},
     "source_line": {"zh": "来源：{source}", "en": "Source: {source}"},
     "read_more": {"zh": "阅读原文", "en": "Read the article"},
     "show_hint": {"zh": "详情：{command}", "en": "More: {command}"},

@@ -122,7 +122,8 @@ def item_meta(item: ArticleItem, ctx: RenderContext) -> str:
     names = ([item.category] if item.category else []) + [
         tag for tag in item.tags if tag != item.category
     ]
-    return " ".join([escape(when), *(escape(hashtag(name)) for name in names)])
+    flash = [t(ctx, "flash")] if item.flash else []
+    return " ".join([*flash, escape(when), *(escape(hashtag(name)) for name in names)])
 
 
 def render_item(item: ArticleItem, ctx: RenderContext, *, number: int | None = None) -> str:

@@ -34,6 +34,8 @@ class ArticleItem:
     """Half-open character spans of `text` to show in bold (search matches)."""
     share_url: str | None = None
     other_sources: tuple[str, ...] = ()
+    flash: bool = False
+    """A flash (快讯): the body only restates the title, so `text` is empty."""
 
 
 @dataclass(frozen=True, slots=True)
