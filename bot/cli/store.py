@@ -10,12 +10,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import tzinfo
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
 from bot.settings import Settings, load_settings
 from storage.db import Database, DatabaseURLError
 from storage.models import Article
 from storage.records import ArticleView
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_COUNT = 1_000_000_000
+"""The largest --limit or --offset taken: beyond it a number cannot be a position in a store."""
 
 
 def add_database_option(parser: argparse.ArgumentParser) -> None:
@@ -69,9 +73,23 @@ def run_with_database(
         return asyncio.run(_main())
     except BrokenPipeError:
         raise
+    except UsageError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (OSError, RuntimeError) as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except SQLAlchemyError as exc:
+        print(f"newsbot: database error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def one_line(exc: BaseException) -> str:
+    """The driver's own message, first line only: never the statement or its parameters."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    message = str(exc).strip().splitlines()
+    return message[0] if message else type(exc).__name__
 
 
 def article_to_json(
@@ -126,6 +144,10 @@ def _ingest(args: argparse.Namespace) -> int:
             )
             for failure in report.failed:
                 print(f"  failed: {failure.source}: {failure.error}", file=sys.stderr)
+            for duplicate in report.duplicates:
+                print(f"  duplicate: {duplicate.source}: {duplicate.error}", file=sys.stderr)
+            for note in report.notes:
+                print(f"  note: {note.source}: {note.error}", file=sys.stderr)
         return EXIT_OK if report.ok else EXIT_FAILED
 
     return run_with_database(args, body)
@@ -189,15 +211,25 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return run_with_database(args, body, migrate=False)
 
 
-def _positive(value: str) -> int:
-    number = int(value)
+def _whole(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value[:40]!r}") from None
+    if number > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT}")
+    return number
+
+
+def positive(value: str) -> int:
+    number = _whole(value)
     if number <= 0:
         raise argparse.ArgumentTypeError("must be a positive whole number")
     return number
 
 
-def _non_negative(value: str) -> int:
-    number = int(value)
+def non_negative(value: str) -> int:
+    number = _whole(value)
     if number < 0:
         raise argparse.ArgumentTypeError("must be zero or more")
     return number
@@ -213,8 +245,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("latest", help="list the newest articles")
     p.add_argument("--category")
     p.add_argument("--tag")
-    p.add_argument("--limit", type=_positive, default=10)
-    p.add_argument("--offset", type=_non_negative, default=0)
+    p.add_argument("--limit", type=positive, default=10)
+    p.add_argument("--offset", type=non_negative, default=0)
     p.add_argument("--json", action="store_true")
     add_database_option(p)
     p.set_defaults(func=_latest)

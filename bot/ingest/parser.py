@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import yaml
 
 from bot.ingest.html_text import Block, body_blocks, clean_text, markdown_text
+from storage.dates import date_problem
 
 BOM = "\ufeff"
 FRONT_MATTER_OPEN = "---"
@@ -83,8 +84,13 @@ class _FrontMatterLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.Saf
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
 
-def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedPost:
-    """Read one post; dates without an offset are in ``tz``. Raises only ParseError."""
+def parse_post(
+    text: str, filename: str | None = None, *, tz: tzinfo, now: datetime | None = None
+) -> ParsedPost:
+    """Read one post; dates without an offset are in ``tz``. Raises only ParseError.
+
+    The date must lie between 1970-01-01 and `now` (the clock) plus two days
+    (`storage.dates`)."""
     normalized = _normalize(text)
     content_hash = _content_hash(normalized)
     _reject_binary(normalized)
@@ -110,10 +116,14 @@ def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedP
 
     article_id = _article_id(name, share_url)
     tags = _tags(meta, lines, opening)
+    published_at = _published_at(meta, lines, opening, name, article_id, tz)
+    problem = date_problem(published_at, now)
+    if problem:
+        raise ParseError(f"date: line {_key_line(lines, opening, 'date')}: {problem}")
     return ParsedPost(
         key=article_id or content_hash[:HASH_KEY_CHARS],
         title=title,
-        published_at=_published_at(meta, lines, opening, name, article_id, tz),
+        published_at=published_at,
         category=_category(meta, lines, opening),
         tags=tags,
         source=source or _source_from_tags(tags),
@@ -236,9 +246,9 @@ def _text_list(
         return []
     value = meta[key]
     if isinstance(value, str):
-        return value.split()
+        return [word for word in (clean_text(item) for item in value.split()) if word]
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return [" ".join(item.split()) for item in value if item.strip()]
+        return [word for word in (clean_text(item) for item in value) if word]
     line = _key_line(lines, opening, key)
     raise ParseError(
         f"front matter: line {line}: {key} must be text or a list of text, not {_kind(value)}"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import DBAPIError
 
 from bot.ingest import sources as src
 from bot.ingest.parser import ParsedPost, ParseError, parse_post
@@ -26,7 +27,7 @@ from storage.db import Database
 from storage.derive import with_derived
 from storage.models import IngestRun, SourceState
 from storage.records import ArticleRecord
-from storage.repository import ArticleRepository
+from storage.repository import ArticleRepository, UpsertOutcome
 from storage.search import backend_of_dialect
 from storage.tokenizer import IndexScheme
 
@@ -54,6 +55,9 @@ class IngestReport:
     unchanged: int = 0
     failed: list[Failure] = field(default_factory=list)
     not_modified: list[str] = field(default_factory=list)
+    duplicates: list[Failure] = field(default_factory=list)
+    notes: list[Failure] = field(default_factory=list)
+    """Posts stored with a remark, such as the encoding they were decoded from."""
     changed_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -62,12 +66,18 @@ class IngestReport:
         return not self.failed
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The counts and failures; `duplicates` and `notes` only when there are some."""
+        data: dict[str, Any] = {
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "failed": [{"source": f.source, "error": f.error} for f in self.failed],
         }
+        if self.duplicates:
+            data["duplicates"] = [{"source": f.source, "error": f.error} for f in self.duplicates]
+        if self.notes:
+            data["notes"] = [{"source": f.source, "note": f.error} for f in self.notes]
+        return data
 
 
 def content_hash(post: ParsedPost) -> str:
@@ -242,14 +252,30 @@ class Preparer:
 
 
 class Ingestor:
-    """Writes batches of records, each in one transaction, and keeps the tallies."""
+    """Writes batches of records, each in one transaction, and keeps the tallies.
+
+    A batch that fails to write for any reason is written again one record at a time, each in
+    its own transaction: only the records that fail alone are reported (with their reason), the
+    rest are stored. Two records with one article id in a run are reported, naming both files.
+    """
 
     def __init__(self, db: Database, report: IngestReport) -> None:
         self.db = db
         self.report = report
         self.pending: list[ArticleRecord] = []
+        self.origins: dict[str, str] = {}
+        """Where each article id of this run came from, for the duplicate report."""
 
-    async def add(self, record: ArticleRecord) -> None:
+    async def add(self, record: ArticleRecord, origin: str | None = None) -> None:
+        origin = origin or record.file or record.key
+        first = self.origins.setdefault(record.key, origin)
+        if first != origin:
+            self.report.duplicates.append(
+                Failure(
+                    origin,
+                    f"article id {record.key} is also in {first}; the one dated later is kept",
+                )
+            )
         self.pending.append(record)
         if len(self.pending) >= BATCH_SIZE:
             await self.flush()
@@ -258,8 +284,21 @@ class Ingestor:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        async with self.db.session() as session, session.begin():
-            outcomes = await ArticleRepository(session).upsert_many(batch)
+        try:
+            outcomes = await self._write(batch)
+        except Exception as exc:
+            log.warning(
+                "a batch of %d posts failed to write (%s); writing them one by one",
+                len(batch),
+                _reason(exc),
+            )
+            outcomes = []
+            for record in batch:
+                try:
+                    outcomes.extend(await self._write([record]))
+                except Exception as one:
+                    where = self.origins.get(record.key) or record.file or record.key
+                    self.report.failed.append(Failure(where, f"not stored: {_reason(one)}"))
         for outcome in outcomes:
             if outcome.status == "added":
                 self.report.added += 1
@@ -269,6 +308,33 @@ class Ingestor:
                 self.report.unchanged += 1
             if outcome.status != "unchanged":
                 self.report.changed_ids.append(outcome.article_id)
+
+    async def _write(self, batch: list[ArticleRecord]) -> list[UpsertOutcome]:
+        async with self.db.session() as session, session.begin():
+            return await ArticleRepository(session).upsert_many(batch)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line about a failed write, without the statement or its parameters."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
+
+
+def _noting_origins(
+    raws: Iterable[src.RawPost],
+    origins: dict[str | None, str],
+    report: IngestReport | None = None,
+) -> Iterator[src.RawPost]:
+    """Pass the posts on, noting where each file name came from (a record keeps only the
+    name) and which were not UTF-8."""
+    for raw in raws:
+        if raw.encoding != "utf-8" and report is not None:
+            report.notes.append(Failure(raw.origin, f"not UTF-8: decoded as {raw.encoding}"))
+        if raw.filename:
+            origins[raw.filename.replace("\\", "/").rsplit("/", 1)[-1]] = raw.origin
+        yield raw
 
 
 def _local_posts(
@@ -344,11 +410,12 @@ async def ingest(
                     raws = _local_posts(source, kind, progress=progress, report=report)
                 else:
                     raws, validators = await _fetch(source, db=db, client=client, report=report)
-                async for prepared in preparer.run(raws):
+                origins: dict[str | None, str] = {}
+                async for prepared in preparer.run(_noting_origins(raws, origins, report)):
                     if isinstance(prepared, Failure):
                         report.failed.append(prepared)
                     else:
-                        await ingestor.add(prepared)
+                        await ingestor.add(prepared, origins.pop(prepared.file, None))
                 if validators is not None:
                     # Remembered only after every post of this response is stored, so a crash in
                     # between makes the next fetch unconditional instead of losing posts behind

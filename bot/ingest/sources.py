@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from tenacity import (
 from tqdm import tqdm
 
 from bot.ingest.feed import entry_filename, entry_html, entry_to_post_text, is_feed
+from bot.ingest.xmlguard import entity_problem, unexpanded_entity
 
 POST_SUFFIXES = frozenset({".md", ".markdown", ".html", ".txt"})
 DEFAULT_MAX_POST_BYTES = 5 * 1024 * 1024
@@ -54,6 +56,8 @@ class RawPost:
     origin: str
     filename: str | None
     text: str
+    encoding: str = "utf-8"
+    """What the bytes were decoded from, reported when it is not UTF-8."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +153,44 @@ def read_file(
         return SourceFailure(origin, f"cannot read the file: {exc.strerror or exc}")
     if len(data) > max_bytes:
         return SourceFailure(origin, f"file is larger than {max_bytes} bytes")
-    decoded = decode_post(data)
-    if isinstance(decoded, str):
-        return RawPost(origin, path.name, decoded)
+    decoded = decode_post_bytes(data)
+    if isinstance(decoded, Decoded):
+        return RawPost(origin, path.name, decoded.text, decoded.encoding)
     return SourceFailure(origin, decoded.error)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+
+
+# Chinese sites still publish GBK and its superset GB18030.
+FALLBACK_ENCODINGS = ("gbk", "gb18030")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def decode_post_bytes(data: bytes, declared_charset: str | None = None) -> Decoded | Undecodable:
+    """`decode_post`, saying which encoding it used: UTF-8, the declared charset, or, when
+    neither reads, GBK or GB18030 if the bytes decode cleanly to text without control
+    characters (random bytes rarely do)."""
+    decoded = decode_post(data, declared_charset)
+    if not isinstance(decoded, Undecodable):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return Decoded(decoded, str(declared_charset))
+        return Decoded(decoded, "utf-8")
+    if not decoded.error.startswith("not UTF-8"):
+        return decoded
+    for encoding in FALLBACK_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if not _CONTROL.search(text):
+            return Decoded(text, encoding.upper())
+    return decoded
 
 
 def decode_post(data: bytes, declared_charset: str | None = None) -> str | Undecodable:
@@ -238,9 +276,11 @@ async def fetch_url(
     if is_feed(response.body, response.headers.get("content-type")):
         result.posts, result.failures = feed_entries_to_posts(response.body, url)
         return result
-    decoded = decode_post(response.body, response.charset)
-    if isinstance(decoded, str):
-        result.posts.append(RawPost(url, _url_filename(str(response.url)), decoded))
+    decoded = decode_post_bytes(response.body, response.charset)
+    if isinstance(decoded, Decoded):
+        result.posts.append(
+            RawPost(url, _url_filename(str(response.url)), decoded.text, decoded.encoding)
+        )
     else:
         result.failures.append(SourceFailure(url, decoded.error))
     return result
@@ -248,6 +288,9 @@ async def fetch_url(
 
 def feed_entries_to_posts(body: bytes, origin: str) -> tuple[list[RawPost], list[SourceFailure]]:
     """Each entry of an Atom/RSS feed as post text in the site's format."""
+    refused = entity_problem(body)
+    if refused:
+        return [], [SourceFailure(origin, refused)]
     parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     if parsed.bozo and not parsed.entries:
         return [], [SourceFailure(origin, f"not a readable feed: {parsed.bozo_exception}")]
@@ -256,6 +299,10 @@ def feed_entries_to_posts(body: bytes, origin: str) -> tuple[list[RawPost], list
     for number, entry in enumerate(parsed.entries, start=1):
         entry_origin = entry.get("link") or entry.get("id") or f"{origin}#entry-{number}"
         body_html = entry_html(entry)
+        entity = unexpanded_entity(entry)
+        if entity:
+            failures.append(SourceFailure(entry_origin, f"unexpanded XML entity {entity}"))
+            continue
         if body_html is None:
             failures.append(SourceFailure(entry_origin, "feed entry has no content or summary"))
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -116,8 +117,14 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
     return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)
 
 
+COUNT = re.compile(r"[+-]?[0-9]+")
+
+
 def _parse_count(word: str) -> int | None:
-    return int(word) if word.isdigit() and len(word) <= 3 else None
+    """A word of ASCII digits (with a sign) is a count, whatever its size: never a category."""
+    if not COUNT.fullmatch(word):
+        return None
+    return int(word) if len(word) <= 6 else 1_000_000
 
 
 async def latest_command(db: Database, args: Sequence[str], viewer: Viewer) -> ArticleList | Notice:
@@ -130,6 +137,9 @@ async def latest_command(db: Database, args: Sequence[str], viewer: Viewer) -> A
             return Notice("usage_latest")
         count = _parse_count(word)
         if count is not None and wanted is None:
+            ceiling = page_size(viewer, 1_000_000)
+            if not 1 <= count <= ceiling:
+                return Notice("latest_count", {"max": ceiling})
             wanted = count
         elif word.startswith("#") and len(word) > 1 and tag is None and category is None:
             tag = word[1:]

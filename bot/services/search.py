@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 
+from bot.ingest.html_text import INVISIBLE
 from bot.services.articles import (
     GROUP_PAGE,
     article_summary,
@@ -30,13 +33,24 @@ SNIPPET_CHARS = 160
 GROUP_SNIPPET_CHARS = 80
 INLINE_PAGE = 10
 MAX_INLINE_OFFSET = 500
+MAX_PAGE_OFFSET = 1000
+"""The deepest page a ◀ ▶ button may open: button data can be forged, deep offsets cost."""
+QUERY_JUNK = re.compile(f"{INVISIBLE.pattern}|[\x80-\x9f]")
+
+
+def clean_query(text: str) -> str:
+    """The query as the header shows it and the search reads it: control and format characters
+    (NUL, bidi controls) dropped, white space made single spaces."""
+    if QUERY_JUNK.search(text):
+        text = QUERY_JUNK.sub("", text)
+    return " ".join(text.split())
 
 
 def split_query(args: Sequence[str]) -> tuple[str, str | None]:
     """`关键词 … [#标签]`: the last `#word` is a tag filter, the rest is the query."""
     words: list[str] = []
     tag: str | None = None
-    for word in args:
+    for word in (w for arg in args for w in clean_query(arg).split()):
         if word.startswith("#") and len(word) > 1:
             tag = word[1:]
         else:
@@ -98,8 +112,8 @@ async def search_page(db: Database, page: PageQuery, *, in_group: bool = False) 
 
 async def inline_search(db: Database, query: str, offset: str) -> InlinePage:
     """Inline mode: the newest articles for an empty query, else search hits, ten at a time."""
-    start = int(offset) if offset.isdigit() and len(offset) <= 4 else 0
-    query = query.strip()
+    start = int(offset) if offset.isascii() and offset.isdigit() and len(offset) <= 4 else 0
+    query = clean_query(query)
     if start > MAX_INLINE_OFFSET or len(query) > MAX_QUERY_CHARS:
         return InlinePage(results=(), next_offset="", query=query)
     if query:
@@ -117,16 +131,19 @@ async def inline_search(db: Database, query: str, offset: str) -> InlinePage:
 
 
 async def open_page(db: Database, page: PageQuery, viewer: Viewer) -> ArticleList | Notice:
-    """A page behind a ◀ ▶ button; the limit is re-clamped since button data can be forged."""
+    """A page behind a ◀ ▶ button; limit, offset and query are re-clamped since button data
+    can be forged."""
     page = PageQuery(
         kind=page.kind,
-        offset=page.offset,
+        offset=max(0, min(page.offset, MAX_PAGE_OFFSET)),
         limit=page_size(viewer, page.limit),
         category=page.category,
         tag=page.tag,
-        query=page.query,
+        query=clean_query(page.query) if page.query is not None else None,
     )
     listing = await search_page(db, page, in_group=viewer.in_group)
+    if listing.has_more and page.offset + page.limit > MAX_PAGE_OFFSET:
+        listing = replace(listing, has_more=False)
     if listing.items:
         return listing
     if page.kind == "search":
