@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import tzinfo
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -38,9 +39,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def open_database(settings: Settings) -> Database:
     try:
-        return Database(settings.database.url)
+        db = Database(settings.database.url)
     except DatabaseURLError as exc:
         raise UsageError(str(exc)) from exc
+    database = db.engine.url.database
+    if db.dialect == "sqlite" and database and database != ":memory:":
+        folder = Path(database).expanduser().parent
+        if not folder.is_dir():
+            raise StoreUnavailable(f"cannot open the SQLite file {database}: no folder {folder}")
+    return db
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened at all (exit 1, not a usage error)."""
 
 
 class UsageError(Exception):
@@ -60,6 +71,9 @@ def run_with_database(
     except UsageError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreUnavailable as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
     async def _main() -> int:
         try:
