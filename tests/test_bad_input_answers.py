@@ -152,13 +152,19 @@ async def test_control_characters_in_a_query_are_dropped_before_header_and_searc
     demo_store: Database,  # noqa: F811
 ) -> None:
     clean = await search.search_command(demo_store, ["无人驾驶"], PRIVATE)
-    for typed in ("无人\x00驾驶", "无\u202e人驾\x07驶", "无人\u200b驾驶\x85"):
+    for typed in ("无人\x00驾驶", "无\u202e人驾\x07驶", "无人\u200b驾驶\x85", "无人\ud800驾驶"):
         reply = await search.search_command(demo_store, [typed], PRIVATE)
         assert isinstance(reply, ArticleList)
         assert reply.page.query == "无人驾驶"
         assert reply == clean
     inline = await search.inline_search(demo_store, "无人\x00驾驶", "")
     assert inline.query == "无人驾驶" and inline.results
+    # A lone surrogate (JSON can carry one) in a category or a forged button is dropped too.
+    listing = await articles.latest_command(demo_store, ["cheng\ud800shi"], PRIVATE)
+    assert isinstance(listing, ArticleList) and listing.page.category == "chengshi"
+    page = PageQuery("tag", tag="\udfff城市新闻\x00")
+    tagged = await search.open_page(demo_store, page, PRIVATE)
+    assert isinstance(tagged, ArticleList) and tagged.page.tag == "城市新闻"
 
 
 # 9: no reply type, at its largest, is rejected by Telegram's HTML rules or its length.

@@ -324,17 +324,38 @@ def _reason(exc: BaseException) -> str:
 
 def _noting_origins(
     raws: Iterable[src.RawPost],
-    origins: dict[str | None, str],
+    origins: dict[str | None, deque[str]],
     report: IngestReport | None = None,
 ) -> Iterator[src.RawPost]:
     """Pass the posts on, noting where each file name came from (a record keeps only the
-    name) and which were not UTF-8."""
+    name; records come back in the order of the posts) and which were not UTF-8."""
     for raw in raws:
         if raw.encoding != "utf-8" and report is not None:
             report.notes.append(Failure(raw.origin, f"not UTF-8: decoded as {raw.encoding}"))
         if raw.filename:
-            origins[raw.filename.replace("\\", "/").rsplit("/", 1)[-1]] = raw.origin
+            name = raw.filename.replace("\\", "/").rsplit("/", 1)[-1]
+            origins.setdefault(name, deque()).append(raw.origin)
         yield raw
+
+
+def _next_origin(origins: dict[str | None, deque[str]], name: str | None) -> str | None:
+    waiting = origins.get(name)
+    if not waiting:
+        return None
+    origin = waiting.popleft()
+    if not waiting:
+        del origins[name]
+    return origin
+
+
+def _forget_origin(origins: dict[str | None, deque[str]], origin: str) -> None:
+    """A post that failed to parse gives no record: drop its origin from the queue."""
+    name = origin.replace("\\", "/").rsplit("/", 1)[-1]
+    waiting = origins.get(name)
+    if waiting and origin in waiting:
+        waiting.remove(origin)
+        if not waiting:
+            del origins[name]
 
 
 def _local_posts(
@@ -410,12 +431,13 @@ async def ingest(
                     raws = _local_posts(source, kind, progress=progress, report=report)
                 else:
                     raws, validators = await _fetch(source, db=db, client=client, report=report)
-                origins: dict[str | None, str] = {}
+                origins: dict[str | None, deque[str]] = {}
                 async for prepared in preparer.run(_noting_origins(raws, origins, report)):
                     if isinstance(prepared, Failure):
                         report.failed.append(prepared)
+                        _forget_origin(origins, prepared.source)
                     else:
-                        await ingestor.add(prepared, origins.pop(prepared.file, None))
+                        await ingestor.add(prepared, _next_origin(origins, prepared.file))
                 if validators is not None:
                     # Remembered only after every post of this response is stored, so a crash in
                     # between makes the next fetch unconditional instead of losing posts behind

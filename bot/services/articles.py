@@ -15,7 +15,7 @@ from bot.services.replies import (
     PageQuery,
     Viewer,
 )
-from bot.services.text import longer_summary
+from bot.services.text import clean_query, longer_summary
 from storage.db import Database
 from storage.models import Article
 from storage.records import ArticleView
@@ -132,7 +132,7 @@ async def latest_command(db: Database, args: Sequence[str], viewer: Viewer) -> A
     wanted: int | None = None
     category: str | None = None
     tag: str | None = None
-    for word in args:
+    for word in (w for arg in args for w in clean_query(arg).split()):
         if len(word) > MAX_ARGUMENT_CHARS:
             return Notice("usage_latest")
         count = _parse_count(word)
@@ -181,7 +181,7 @@ async def _non_empty(db: Database, page: PageQuery) -> ArticleList | Notice:
 async def category_command(
     db: Database, args: Sequence[str], viewer: Viewer
 ) -> ArticleList | Notice:
-    slug = " ".join(args).strip()
+    slug = clean_query(" ".join(args))
     if not slug or len(slug) > MAX_ARGUMENT_CHARS:
         return Notice("usage_category")
     return await open_category(db, slug, viewer)
@@ -192,7 +192,7 @@ async def open_category(db: Database, slug: str, viewer: Viewer) -> ArticleList 
 
 
 async def tag_command(db: Database, args: Sequence[str], viewer: Viewer) -> ArticleList | Notice:
-    name = " ".join(args).strip().removeprefix("#")
+    name = clean_query(" ".join(args)).removeprefix("#")
     if not name or len(name) > MAX_ARGUMENT_CHARS:
         return Notice("usage_tag")
     return await open_tag(db, name, viewer)
@@ -203,7 +203,7 @@ async def open_tag(db: Database, name: str, viewer: Viewer) -> ArticleList | Not
 
 
 async def show_command(db: Database, args: Sequence[str], viewer: Viewer) -> ArticleDetail | Notice:
-    key = args[0].strip() if args else ""
+    key = clean_query(args[0]) if args else ""
     if not key or len(key) > MAX_ARGUMENT_CHARS:
         return Notice("usage_show")
     return await show_article(db, key)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 
-from bot.ingest.html_text import INVISIBLE
 from bot.services.articles import (
     GROUP_PAGE,
     article_summary,
@@ -24,7 +22,7 @@ from bot.services.replies import (
     PageQuery,
     Viewer,
 )
-from bot.services.text import query_snippet
+from bot.services.text import clean_query, query_snippet
 from storage.db import Database
 from storage.search import SearchFilters, search_articles
 
@@ -35,15 +33,6 @@ INLINE_PAGE = 10
 MAX_INLINE_OFFSET = 500
 MAX_PAGE_OFFSET = 1000
 """The deepest page a ◀ ▶ button may open: button data can be forged, deep offsets cost."""
-QUERY_JUNK = re.compile(f"{INVISIBLE.pattern}|[\x80-\x9f]")
-
-
-def clean_query(text: str) -> str:
-    """The query as the header shows it and the search reads it: control and format characters
-    (NUL, bidi controls) dropped, white space made single spaces."""
-    if QUERY_JUNK.search(text):
-        text = QUERY_JUNK.sub("", text)
-    return " ".join(text.split())
 
 
 def split_query(args: Sequence[str]) -> tuple[str, str | None]:
@@ -137,8 +126,8 @@ async def open_page(db: Database, page: PageQuery, viewer: Viewer) -> ArticleLis
         kind=page.kind,
         offset=max(0, min(page.offset, MAX_PAGE_OFFSET)),
         limit=page_size(viewer, page.limit),
-        category=page.category,
-        tag=page.tag,
+        category=clean_query(page.category) if page.category is not None else None,
+        tag=clean_query(page.tag) if page.tag is not None else None,
         query=clean_query(page.query) if page.query is not None else None,
     )
     listing = await search_page(db, page, in_group=viewer.in_group)
