@@ -47,7 +47,7 @@ from fakebotapi import FakeBotAPI, html_error, utf16_length  # noqa: E402
 from bot.ingest.parser import ParseError, parse_post  # noqa: E402
 from bot.ingest.pipeline import ingest  # noqa: E402
 from bot.ingest.sources import RawPost, read_file  # noqa: E402
-from bot.render.html import RenderContext, render  # noqa: E402
+from bot.render.html import RenderContext, render, render_inline  # noqa: E402
 from bot.render.keyboards import CallbackStore  # noqa: E402
 from bot.services import articles, search  # noqa: E402
 from bot.services.replies import PageQuery, Viewer  # noqa: E402
@@ -399,7 +399,11 @@ async def fuzz_queries(db: Database, queries: int, mutator: Mutator, tally: Tall
                 _check_render(reply, ctx, tally, what)
             elif kind == 2:
                 offset = rng.choice(["", "10", "-1", "99999", "x", "٣", str(rng.randrange(600))])
-                await search.inline_search(db, query, offset)
+                inline = await search.inline_search(db, query, offset)
+                for result in inline.results:
+                    html = render_inline(result, ctx).html
+                    if html_error(html) or utf16_length(html) > 4096:
+                        tally.crash(f"{what}: Telegram would refuse the inline result")
             elif kind == 3:
                 page = PageQuery(
                     rng.choice(["latest", "category", "tag", "search"]),  # type: ignore[arg-type]

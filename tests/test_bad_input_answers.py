@@ -23,7 +23,7 @@ from bot.cli.bot import DEMO_DB_NAME, demo_database_url, webhook_app
 from bot.cli.main import main
 from bot.i18n import MESSAGES
 from bot.ingest.pipeline import ingest
-from bot.render.html import RenderContext, clip_html, render
+from bot.render.html import RenderContext, clip_html, render, render_inline
 from bot.render.keyboards import CallbackStore
 from bot.services import articles, search
 from bot.services.replies import (
@@ -33,6 +33,7 @@ from bot.services.replies import (
     CountList,
     IngestFailure,
     IngestSummary,
+    InlineResult,
     LastIngest,
     Notice,
     PageQuery,
@@ -178,12 +179,12 @@ def _item(number: int, size: int) -> ArticleItem:
         title="<标题> & " * size,
         published_at=datetime(2024, 1, 1, tzinfo=UTC),
         category="cat<&>" * 3,
-        tags=tuple(f"标签{i}&" for i in range(20)),
+        tags=tuple(f"标签{i}&" for i in range(20 * size)),
         source="来源",
         text="央行 & <降准> 😀" * size,
         highlights=((0, 2), (5, 20)),
         share_url="https://example.org/a?b=1&c=<2>",
-        other_sources=tuple(f"源{i}<" for i in range(30)),
+        other_sources=tuple(f"源{i}<" * size for i in range(30 * size)),
     )
 
 
@@ -212,6 +213,9 @@ def test_every_reply_type_at_its_largest_is_valid_telegram_html() -> None:
                 assert utf16_length(message.html) <= MAX_MESSAGE
                 shown += 1
     assert shown > 2 * len(replies)
+    for size in (1, 400):
+        inline = render_inline(InlineResult(_item(1, size)), _context())
+        assert html_error(inline.html) is None and utf16_length(inline.html) <= MAX_MESSAGE
     # The 120 sources are all there, split between messages.
     sources = "".join(m.html for m in render(replies[0], _context()))
     assert all(f"example.org/{i}/" in sources for i in range(120))

@@ -294,3 +294,21 @@ async def test_gbk_and_gb18030_posts_are_decoded_and_reported(
     async with database.session() as session:
         article = await ArticleRepository(session).get("NW202305010000000002")
     assert article is not None and article.title == "测试新闻：𠀀字"
+
+
+# A name longer than the store's columns fails alike on both backends, with its reason.
+async def test_an_overlong_tag_or_category_fails_alone_on_both_backends(
+    database: Database, tmp_path: Path
+) -> None:
+    good_posts(tmp_path, 2)
+    long_tag = dated("2023-05-01 09:00:00 +0800").replace("categories: x", "tags: " + "长" * 201)
+    (tmp_path / "long-tag.md").write_text(long_tag, encoding="utf-8")
+    long_category = dated("2023-05-01 09:00:00 +0800").replace(
+        "categories: x", "categories: " + "c" * 300
+    )
+    (tmp_path / "long-category.md").write_text(long_category, encoding="utf-8")
+    report = await ingest(database, [str(tmp_path)], settings=load_settings())
+    failed = {Path(f.source).name: f.error for f in report.failed}
+    assert set(failed) == {"long-tag.md", "long-category.md"}
+    assert "more than 200" in failed["long-tag.md"]
+    assert report.added == 2

@@ -45,6 +45,8 @@ PLAIN_HEADING_MAX = 30
 CAPTION_MAX = 60
 TITLE_MAX = 40
 HASH_KEY_CHARS = 20
+NAME_MAX = 200
+"""The longest category, tag or source name: the store's column size."""
 MAX_UNDECODABLE_SHARE = 0.05
 
 
@@ -120,13 +122,18 @@ def parse_post(
     problem = date_problem(published_at, now)
     if problem:
         raise ParseError(f"date: line {_key_line(lines, opening, 'date')}: {problem}")
+    source = source or _source_from_tags(tags)
+    if source is not None and len(source) > NAME_MAX:
+        raise ParseError(
+            f"body: the source credit is {len(source)} characters, more than {NAME_MAX}"
+        )
     return ParsedPost(
         key=article_id or content_hash[:HASH_KEY_CHARS],
         title=title,
         published_at=published_at,
         category=_category(meta, lines, opening),
         tags=tags,
-        source=source or _source_from_tags(tags),
+        source=source,
         digest=digest,
         paragraphs=paragraphs,
         share_url=share_url,
@@ -257,11 +264,26 @@ def _text_list(
 
 def _category(meta: dict[str, Any], lines: Sequence[str], opening: int) -> str | None:
     categories = _text_list(meta, ("categories", "category"), lines, opening)
+    if categories:
+        _check_name(categories[0], "category", lines, opening)
     return categories[0] if categories else None
 
 
 def _tags(meta: dict[str, Any], lines: Sequence[str], opening: int) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_text_list(meta, ("tags", "tag"), lines, opening)))
+    tags = tuple(dict.fromkeys(_text_list(meta, ("tags", "tag"), lines, opening)))
+    for tag in tags:
+        _check_name(tag, "tags", lines, opening)
+    return tags
+
+
+def _check_name(name: str, key: str, lines: Sequence[str], opening: int) -> None:
+    """Names the store keeps in columns of `NAME_MAX` characters (on every backend alike)."""
+    if len(name) > NAME_MAX:
+        line = _key_line(lines, opening, key if key != "category" else "categories")
+        raise ParseError(
+            f"front matter: line {line}: {key}: a name of {len(name)} characters, "
+            f"more than {NAME_MAX}"
+        )
 
 
 def _source_from_tags(tags: Sequence[str]) -> str | None:

@@ -39,6 +39,8 @@ GROUP_TEXT_CHARS = 80
 DETAIL_TEXT_CHARS = 1500
 COUNT_BUTTONS = 20
 FAILURES_SHOWN = 10
+TAGS_SHOWN = 12
+SOURCES_SHOWN = 10
 SHOW_LINKABLE = re.compile(r"[A-Za-z0-9_]{1,58}")
 
 
@@ -183,6 +185,11 @@ def marked(value: str, spans: Sequence[tuple[int, int]], limit: int) -> str:
     return "".join(out)
 
 
+def _sources_shown(sources: Sequence[str]) -> str:
+    shown = "、".join(clip(source, 40) for source in sources[:SOURCES_SHOWN])
+    return shown + ("、…" if len(sources) > SOURCES_SHOWN else "")
+
+
 def hashtag(name: str) -> str:
     return "#" + "_".join(name.split())
 
@@ -200,7 +207,7 @@ def item_meta(item: ArticleItem, ctx: RenderContext) -> str:
     when = item.published_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
     names = ([item.category] if item.category else []) + [
         tag for tag in item.tags if tag != item.category
-    ]
+    ][:TAGS_SHOWN]
     return " ".join([escape(when), *(escape(hashtag(name)) for name in names)])
 
 
@@ -217,7 +224,7 @@ def render_item(item: ArticleItem, ctx: RenderContext, *, number: int | None = N
     if not ctx.in_group:
         tail.append(t(ctx, "show_hint", command=show_command(item.key)))
     if item.other_sources:
-        tail.append(t(ctx, "also_in", sources="、".join(item.other_sources)))
+        tail.append(t(ctx, "also_in", sources=_sources_shown(item.other_sources)))
     if tail:
         lines.append(" · ".join(tail))
     return "\n".join(lines)
@@ -306,7 +313,7 @@ def render_detail(reply: ArticleDetail, ctx: RenderContext) -> list[Message]:
         lines.append(body)
     if item.other_sources:
         lines.append("")
-        lines.append(t(ctx, "also_in", sources="、".join(item.other_sources)))
+        lines.append(t(ctx, "also_in", sources=_sources_shown(item.other_sources)))
     keyboard = None
     if item.share_url:
         lines.append("")
@@ -500,6 +507,6 @@ def render_inline(result: InlineResult, ctx: RenderContext) -> InlineArticle:
         id=item.key[:64],
         title=clip(item.title, 100) or item.key,
         description=clip(item.text, 120),
-        html=render_item(item, ctx),
+        html=clip_html(render_item(item, ctx), MAX_MESSAGE),
         url=item.share_url,
     )
