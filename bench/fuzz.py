@@ -300,6 +300,19 @@ class Mutator:
         return joiner.join(words)
 
 
+STARTED = time.perf_counter()
+
+
+def progress(tally: Tally, where: str) -> None:
+    """A line on stderr per chunk, so a long run shows how far it got."""
+    print(
+        f"fuzz {time.perf_counter() - STARTED:.0f}s {where}: crashes {tally.crashes}, "
+        f"lost {tally.lost_good_posts} of {tally.good_posts} good",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def write_posts(mutator: Mutator, folder: Path, start: int, count: int, tally: Tally) -> None:
     """Mutated posts as files with unique ids; about 2% reuse an id already written."""
     folder.mkdir(parents=True)
@@ -368,6 +381,7 @@ async def fuzz_posts(db: Database, posts: int, mutator: Mutator, work: Path, tal
             tally.examples.append(f"lost: {sorted(keys - stored)[:5]}")
         shutil.rmtree(folder)
         done += count
+        progress(tally, f"posts {done}/{posts}")
 
 
 def _check_render(reply: Any, ctx: RenderContext, tally: Tally, what: str) -> None:
@@ -424,6 +438,8 @@ async def fuzz_queries(db: Database, queries: int, mutator: Mutator, tally: Tall
         except Exception:
             tally.crash(f"{what}: {traceback.format_exc()}")
         tally.queries += 1
+        if tally.queries % 1000 == 0:
+            progress(tally, f"queries {tally.queries}/{queries}")
 
 
 async def fuzz_handlers(url: str, count: int, mutator: Mutator, tally: Tally) -> None:
@@ -447,6 +463,7 @@ async def fuzz_handlers(url: str, count: int, mutator: Mutator, tally: Tally) ->
                 chat = mutator.rng.choice([4242, GROUP_ID])
                 try:
                     if mutator.rng.random() < 0.2:
+                        command = "inline "
                         calls = await conversation.inline(query)
                     else:
                         calls = await conversation.say(command + query, chat_id=chat)
