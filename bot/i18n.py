@@ -122,6 +122,10 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
         "zh": "请写上文章编号，例如：/show 202204202349852762",
         "en": "Give an article key, for example: /show 202204202349852762",
     },
+    "latest_count": {
+        "zh": "条数应在 1 到 {max} 之间，例如：/latest 5",
+        "en": "The count must be between 1 and {max}, for example: /latest 5",
+    },
     "usage_latest": {
         "zh": "用法：/latest [条数] [分类|#标签]，"
         "例如：/latest 5 kejiribao 或 /latest #科技日报新闻",
@@ -192,7 +196,7 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "inline_empty": {"zh": "输入关键词搜索新闻", "en": "Type keywords to search the news"},
     "inline_none": {"zh": "没有找到「{query}」", "en": "Nothing found for “{query}”"},
     "console_intro": {
-        "zh": "newsbot 终端聊天（数据库：{database}）。输入命令，例如 /latest 或 /search 韶关；"
+        "zh": "newsbot 终端聊天（数据库：{database}）。输入命令，例如 /latest 或 /search 无人驾驶；"
         "输入按钮编号即可点按钮；输入 /quit 退出。",
         "en": "newsbot console (database: {database}). Type a command such as /latest or "
         "/search 5G; type a button's number to press it; /quit leaves.",

@@ -10,6 +10,7 @@ from typing import Literal, cast
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dates import BadDate, date_problem
 from storage.derive import derived_of
 from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags
 from storage.records import ArticleRecord, ArticleView, Derived
@@ -75,7 +76,12 @@ class ArticleRepository:
         A version dated before the stored one is a stale copy (the corpus has such pairs
         under one article id) and is left alone, so re-ingesting both always converges.
         Written with bulk statements, not the ORM's unit of work: this is the ingest's hot path.
+        A date outside `storage.dates`' range raises `BadDate` before anything is written.
         """
+        for record in records:
+            problem = date_problem(record.published_at)
+            if problem:
+                raise BadDate(f"{record.key}: {problem}")
         keys = list(dict.fromkeys(record.key for record in records))
         stored = {
             row.key: row

@@ -346,16 +346,26 @@ async def test_a_post_is_read_as_utf8_first_then_in_its_declared_charset(
     assert [post.text for post in result.posts] == ["标题：沪指"]
 
 
-async def test_a_post_in_an_undeclared_charset_is_reported(
+async def test_an_undeclared_gbk_post_is_decoded_and_says_so(
     server: FeedServer, client: httpx.AsyncClient
 ) -> None:
     server.routes["/post.md"] = static("标题：沪指".encode("gbk"), "text/plain")
 
     result = await fetch_url(server.url("/post.md"), client=client, retry=QUICK_RETRY)
 
+    assert [(post.text, post.encoding) for post in result.posts] == [("标题：沪指", "GBK")]
+
+
+async def test_a_post_in_no_known_charset_is_reported(
+    server: FeedServer, client: httpx.AsyncClient
+) -> None:
+    server.routes["/post.md"] = static(b"title \xff\xfe\xff", "text/plain")
+
+    result = await fetch_url(server.url("/post.md"), client=client, retry=QUICK_RETRY)
+
     assert result.posts == []
     assert [failure.error for failure in result.failures] == [
-        "not UTF-8 text: invalid byte 0xb1 at offset 0"
+        "not UTF-8 text: invalid byte 0xff at offset 6"
     ]
 
 
@@ -463,6 +473,7 @@ def test_a_folder_gives_its_good_posts_and_one_clear_failure_per_bad_file(
         "2022-05-04-202205042300000004.txt",
         "bom.md",
         "broken-yaml.md",
+        "gbk.md",
         "impossible-date.md",
         "nested/2022-05-02-202205022300000002.markdown",
         "nested/deeper/2022-05-03-202205032300000003.html",
@@ -473,10 +484,10 @@ def test_a_folder_gives_its_good_posts_and_one_clear_failure_per_bad_file(
         "binary.md": "binary file (contains NUL bytes), not a text post",
         "blank.md": "empty file (only whitespace)",
         "empty.md": "empty file",
-        "gbk.md": failed["gbk.md"],
         "huge.md": f"file is {huge_size} bytes, larger than {5 * MB} bytes",
     }
-    assert failed["gbk.md"].startswith("not UTF-8 text: invalid byte 0x")
+    gbk = posts["gbk.md"]
+    assert isinstance(gbk, RawPost) and gbk.encoding == "GBK" and "国标码" in gbk.text
     assert [item.origin for item in items] == sorted(item.origin for item in items)
 
 

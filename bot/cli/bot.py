@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import logging
 import re
 import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from bot.cli.store import EXIT_FAILED, EXIT_USAGE, add_database_option, settings_from
 from bot.settings import Settings
 
+DEMO_DB_NAME = "newsbot-demo.db"
 log = logging.getLogger(__name__)
 
 NO_TOKEN = (
@@ -74,15 +77,26 @@ def webhook_app(application: Any, path: str, secret: str) -> Any:
     from starlette.routing import Route
     from telegram import Update
 
+    expected = secret.encode()
+
     async def telegram(request: Request) -> Response:
-        if request.headers.get(SECRET_HEADER) != secret:
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, expected):
             log.warning("webhook request without the right secret token from %s", request.client)
             return Response(status_code=403)
         try:
             data = await request.json()
-        except ValueError:
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an Update object")
+            update = Update.de_json(data, application.bot)
+        except Exception as exc:  # any body Telegram would never send: refuse it, go on
+            log.warning(
+                "webhook: refused a request body that is not a Telegram update (%s: %s)",
+                type(exc).__name__,
+                str(exc).splitlines()[0][:200] if str(exc) else "",
+            )
             return Response(status_code=400)
-        await application.update_queue.put(Update.de_json(data, application.bot))
+        await application.update_queue.put(update)
         return Response()
 
     async def healthz(request: Request) -> Response:
@@ -128,12 +142,28 @@ async def serve_webhook(settings: Settings, args: argparse.Namespace) -> None:
         await application.post_shutdown(application)
 
 
+def demo_database_url(url: str) -> str:
+    """The demo's own SQLite file, `newsbot-demo.db` beside the configured SQLite file (in the
+    working folder for other stores): the sample posts never enter the user's store."""
+    from sqlalchemy.engine import make_url
+
+    from storage.db import normalize_url
+
+    parsed = make_url(normalize_url(url))
+    folder = Path(".")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+    return f"sqlite+aiosqlite:///{(folder / DEMO_DB_NAME).resolve()}"
+
+
 def _console(args: argparse.Namespace) -> int:
     from bot.cli.console import chat
     from bot.i18n import language_for
     from storage.db import Database
 
     settings = settings_from(args)
+    if args.demo:
+        settings.database.url = demo_database_url(settings.database.url)
     db = Database(settings.database.url)
 
     async def main() -> int:
@@ -167,6 +197,10 @@ def register(subparsers: Any) -> None:
         "console", help="chat with the bot in this terminal (no Telegram token needed)"
     )
     add_database_option(console)
-    console.add_argument("--demo", action="store_true", help="first load the sample posts")
+    console.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"chat on the sample posts, in their own store ({DEMO_DB_NAME} beside the usual one)",
+    )
     console.add_argument("--lang", default="zh", help="zh (default) or en")
     console.set_defaults(func=_console)

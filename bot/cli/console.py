@@ -17,7 +17,7 @@ from bot.render.keyboards import Button, CallbackStore, parse_callback
 from bot.services import admin, articles, browse, search
 from bot.services import sources as source_service
 from bot.services.actions import help_reply, reply_for_action, trending_for
-from bot.services.replies import Notice, Reply, Viewer, Welcome
+from bot.services.replies import Help, Notice, Reply, Viewer, Welcome
 from bot.settings import Settings
 from storage.db import Database
 
@@ -49,7 +49,7 @@ class ConsoleChat:
         db, viewer = self.db, self.viewer
         return {
             "start": lambda args: _ready(Welcome(viewer.display_name)),
-            "help": lambda args: _ready(help_reply(viewer, None)),
+            "help": lambda args: _ready(self.help()),
             "latest": lambda args: articles.latest_command(db, args, viewer),
             "search": lambda args: search.search_command(db, args, viewer),
             "categories": lambda args: browse.categories(db),
@@ -64,6 +64,16 @@ class ConsoleChat:
             "removesource": lambda args: source_service.remove_source(db, args),
             "ingest": self.ingest,
         }
+
+    def help(self) -> Help:
+        """The commands this console answers (no subscriptions: there is no chat to push to)."""
+        reply = help_reply(self.viewer, None)
+        have = self.commands()
+        return Help(
+            tuple(c for c in reply.commands if c in have),
+            tuple(c for c in reply.admin_commands if c in have),
+            None,
+        )
 
     async def ingest(self, args: Sequence[str]) -> Reply:
         sources = await source_service.ingest_targets(self.db, self.settings, args)

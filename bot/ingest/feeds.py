@@ -26,6 +26,7 @@ from bot.ingest.feed import (
     entry_to_post_text,
 )
 from bot.ingest.timerule import TimeRule
+from bot.ingest.xmlguard import entity_problem, unexpanded_entity
 
 JSON_FEED_TYPES = frozenset({"application/feed+json", "application/json"})
 JSON_FEED_VERSION = "https://jsonfeed.org/version/"
@@ -74,6 +75,9 @@ def parse_feed(
         if entries is None:
             return FeedDocument(None, False, failures=[(origin, title or "not a JSON Feed")])
     else:
+        refused = entity_problem(body)
+        if refused:
+            return FeedDocument(None, False, failures=[(origin, refused)])
         parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
         if parsed.bozo and not parsed.entries:
             return FeedDocument(
@@ -85,6 +89,10 @@ def parse_feed(
     document = FeedDocument(title, _is_jekyll(generator, entries))
     for number, entry in enumerate(entries, start=1):
         entry_origin = entry.get("link") or entry.get("id") or f"{origin}#entry-{number}"
+        entity = unexpanded_entity(entry)
+        if entity:
+            document.failures.append((entry_origin, f"unexpanded XML entity {entity}"))
+            continue
         published = entry_published(entry)
         # jekyll-feed's summary is an excerpt of the content it always carries; elsewhere an
         # entry without content is a teaser, and its page holds the article.

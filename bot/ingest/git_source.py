@@ -68,7 +68,7 @@ class GitRead:
             if isinstance(item, SourceFailure):
                 yield SourceFailure(origin, item.error)
             else:
-                yield RawPost(origin, path.name, item.text)
+                yield RawPost(origin, path.name, item.text, encoding=item.encoding)
 
 
 def is_git_source(source: str) -> bool:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import yaml
 
 from bot.ingest.html_text import Block, body_blocks, clean_text, markdown_text
+from storage.dates import date_problem
 
 BOM = "\ufeff"
 FRONT_MATTER_OPEN = "---"
@@ -45,6 +46,8 @@ PLAIN_HEADING_MAX = 30
 CAPTION_MAX = 60
 TITLE_MAX = 40
 HASH_KEY_CHARS = 20
+NAME_MAX = 200
+"""The longest category, tag or source name: the store's column size."""
 MAX_UNDECODABLE_SHARE = 0.05
 
 
@@ -85,12 +88,18 @@ class _FrontMatterLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.Saf
 
 
 def parse_post(
-    text: str, filename: str | None = None, *, tz: tzinfo, key_hint: str | None = None
+    text: str,
+    filename: str | None = None,
+    *,
+    tz: tzinfo,
+    key_hint: str | None = None,
+    now: datetime | None = None,
 ) -> ParsedPost:
     """Read one post; dates without an offset are in ``tz``. Raises only ParseError.
 
     The key is the site's article id; failing that `key_hint` (a feed entry's guid), or
-    else `stable_key` of the post's name and title, which every route can rebuild.
+    else `stable_key` of the post's name and title, which every route can rebuild. The date
+    must lie between 1970-01-01 and `now` (the clock) plus two days (`storage.dates`).
     """
     normalized = _normalize(text)
     content_hash = _content_hash(normalized)
@@ -118,13 +127,21 @@ def parse_post(
     article_id = _article_id(name, share_url)
     tags = _tags(meta, lines, opening)
     published_at = _published_at(meta, lines, opening, name, article_id, tz)
+    problem = date_problem(published_at, now)
+    if problem:
+        raise ParseError(f"date: line {_key_line(lines, opening, 'date')}: {problem}")
+    source = source or _source_from_tags(tags)
+    if source is not None and len(source) > NAME_MAX:
+        raise ParseError(
+            f"body: the source credit is {len(source)} characters, more than {NAME_MAX}"
+        )
     return ParsedPost(
         key=article_id or key_hint or stable_key(name, title, published_at),
         title=title,
         published_at=published_at,
         category=_category(meta, lines, opening),
         tags=tags,
-        source=source or _source_from_tags(tags),
+        source=source,
         digest=digest,
         paragraphs=paragraphs,
         share_url=share_url,
@@ -263,9 +280,9 @@ def _text_list(
         return []
     value = meta[key]
     if isinstance(value, str):
-        return value.split()
+        return [word for word in (clean_text(item) for item in value.split()) if word]
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return [" ".join(item.split()) for item in value if item.strip()]
+        return [word for word in (clean_text(item) for item in value) if word]
     line = _key_line(lines, opening, key)
     raise ParseError(
         f"front matter: line {line}: {key} must be text or a list of text, not {_kind(value)}"
@@ -274,11 +291,26 @@ def _text_list(
 
 def _category(meta: dict[str, Any], lines: Sequence[str], opening: int) -> str | None:
     categories = _text_list(meta, ("categories", "category"), lines, opening)
+    if categories:
+        _check_name(categories[0], "category", lines, opening)
     return categories[0] if categories else None
 
 
 def _tags(meta: dict[str, Any], lines: Sequence[str], opening: int) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_text_list(meta, ("tags", "tag"), lines, opening)))
+    tags = tuple(dict.fromkeys(_text_list(meta, ("tags", "tag"), lines, opening)))
+    for tag in tags:
+        _check_name(tag, "tags", lines, opening)
+    return tags
+
+
+def _check_name(name: str, key: str, lines: Sequence[str], opening: int) -> None:
+    """Names the store keeps in columns of `NAME_MAX` characters (on every backend alike)."""
+    if len(name) > NAME_MAX:
+        line = _key_line(lines, opening, key if key != "category" else "categories")
+        raise ParseError(
+            f"front matter: line {line}: {key}: a name of {len(name)} characters, "
+            f"more than {NAME_MAX}"
+        )
 
 
 def _source_from_tags(tags: Sequence[str]) -> str | None:

@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import DBAPIError
 
 from bot.ingest import guard
 from bot.ingest import sources as src
@@ -31,7 +32,7 @@ from storage.db import Database
 from storage.derive import with_derived
 from storage.models import IngestRun, Source
 from storage.records import ArticleRecord
-from storage.repository import ArticleRepository
+from storage.repository import ArticleRepository, UpsertOutcome
 from storage.search import backend_of_dialect
 from storage.sources import RunRecord, SourceRepository
 from storage.tokenizer import IndexScheme
@@ -62,6 +63,9 @@ class IngestReport:
     not_modified: list[str] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
     """Sources whose read may have missed items (see `FetchResult.gap`)."""
+    duplicates: list[Failure] = field(default_factory=list)
+    notes: list[Failure] = field(default_factory=list)
+    """Posts stored with a remark, such as the encoding they were decoded from."""
     changed_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -70,7 +74,8 @@ class IngestReport:
         return not self.failed
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The counts and failures; `duplicates` and `notes` only when there are some."""
+        data: dict[str, Any] = {
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
@@ -78,6 +83,11 @@ class IngestReport:
             "not_modified": list(self.not_modified),
             "gaps": list(self.gaps),
         }
+        if self.duplicates:
+            data["duplicates"] = [{"source": f.source, "error": f.error} for f in self.duplicates]
+        if self.notes:
+            data["notes"] = [{"source": f.source, "note": f.error} for f in self.notes]
+        return data
 
 
 def content_hash(post: ParsedPost) -> str:
@@ -305,17 +315,35 @@ def _keep_stored(
 
 
 class Ingestor:
-    """Writes batches of records, each in one transaction, and keeps the tallies."""
+    """Writes batches of records, each in one transaction, and keeps the tallies.
+
+    A batch that fails to write for any reason is written again one record at a time, each in
+    its own transaction: only the records that fail alone are reported (with their reason), the
+    rest are stored. Two records with one article id in a run are reported, naming both files.
+    """
 
     def __init__(self, db: Database, report: IngestReport) -> None:
         self.db = db
         self.report = report
         self.pending: list[ArticleRecord] = []
         self.keep_times: set[int] = set()
+        self.origins: dict[str, str] = {}
+        """Where each article id of this run came from, for the duplicate report."""
 
-    async def add(self, record: ArticleRecord, *, keep_time: bool = False) -> None:
+    async def add(
+        self, record: ArticleRecord, origin: str | None = None, *, keep_time: bool = False
+    ) -> None:
         """`keep_time`: the record was rebuilt from a feed or page, whose time must not move
         the time already stored for its key (a renderer may shift it, as Jekyll does)."""
+        origin = origin or record.file or record.key
+        first = self.origins.setdefault(record.key, origin)
+        if first != origin:
+            self.report.duplicates.append(
+                Failure(
+                    origin,
+                    f"article id {record.key} is also in {first}; the one dated later is kept",
+                )
+            )
         if keep_time:
             self.keep_times.add(len(self.pending))
         self.pending.append(record)
@@ -327,13 +355,28 @@ class Ingestor:
             return
         batch, self.pending = self.pending, []
         keep, self.keep_times = self.keep_times, set()
-        async with self.db.session() as session, session.begin():
-            repo = ArticleRepository(session)
-            if keep:
-                stored = await repo.published_and_tags([batch[i].key for i in keep])
-                for index in keep:
-                    batch[index] = _keep_stored(batch[index], stored.get(batch[index].key))
-            outcomes = await repo.upsert_many(batch)
+        if keep:
+            async with self.db.session() as session:
+                stored = await ArticleRepository(session).published_and_tags(
+                    [batch[i].key for i in keep]
+                )
+            for index in keep:
+                batch[index] = _keep_stored(batch[index], stored.get(batch[index].key))
+        try:
+            outcomes = await self._write(batch)
+        except Exception as exc:
+            log.warning(
+                "a batch of %d posts failed to write (%s); writing them one by one",
+                len(batch),
+                _reason(exc),
+            )
+            outcomes = []
+            for record in batch:
+                try:
+                    outcomes.extend(await self._write([record]))
+                except Exception as one:
+                    where = self.origins.get(record.key) or record.file or record.key
+                    self.report.failed.append(Failure(where, f"not stored: {_reason(one)}"))
         for outcome in outcomes:
             if outcome.status == "added":
                 self.report.added += 1
@@ -343,6 +386,18 @@ class Ingestor:
                 self.report.unchanged += 1
             if outcome.status != "unchanged":
                 self.report.changed_ids.append(outcome.article_id)
+
+    async def _write(self, batch: list[ArticleRecord]) -> list[UpsertOutcome]:
+        async with self.db.session() as session, session.begin():
+            return await ArticleRepository(session).upsert_many(batch)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line about a failed write, without the statement or its parameters."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
 
 
 def _local_posts(
@@ -421,11 +476,16 @@ async def _read_git(
     return fetched, posts()
 
 
-def _flags(raws: Iterable[src.RawPost], rendered: deque[bool]) -> Iterator[src.RawPost]:
-    """Notes for each post, in order, whether it was rebuilt from a feed or page (the
-    preparer yields exactly one result per post, in order)."""
+def _flags(
+    raws: Iterable[src.RawPost], posted: deque[tuple[bool, str]], report: IngestReport
+) -> Iterator[src.RawPost]:
+    """Notes for each post, in order, whether it was rebuilt from a feed or page and where it
+    came from (the preparer yields exactly one result per post, in order), and which posts
+    were not UTF-8."""
     for raw in raws:
-        rendered.append(raw.rendered)
+        if raw.encoding != "utf-8":
+            report.notes.append(Failure(raw.origin, f"not UTF-8: decoded as {raw.encoding}"))
+        posted.append((raw.rendered, raw.origin))
         yield raw
 
 
@@ -549,13 +609,13 @@ async def ingest(
                         report.gaps.append(source)
                         log.warning("%s: items may have been missed between reads", source)
                     raws = reading.fetched.posts
-                rendered: deque[bool] = deque()
-                async for prepared in preparer.run(_flags(reading.count(raws), rendered)):
-                    keep_time = rendered.popleft()
+                posted: deque[tuple[bool, str]] = deque()
+                async for prepared in preparer.run(_flags(reading.count(raws), posted, report)):
+                    keep_time, origin = posted.popleft()
                     if isinstance(prepared, Failure):
                         report.failed.append(prepared)
                     else:
-                        await ingestor.add(prepared, keep_time=keep_time)
+                        await ingestor.add(prepared, origin, keep_time=keep_time)
                 # The cursor is saved only after every post of this read is stored, so a crash
                 # in between makes the next read start from the old cursor instead of losing
                 # posts behind a 304 or a commit.

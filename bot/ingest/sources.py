@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -98,6 +99,8 @@ class RawPost:
     tz: tzinfo | None = None
     key_hint: str | None = None
     rendered: bool = False
+    encoding: str = "utf-8"
+    """What the bytes were decoded from, reported when it is not UTF-8."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,10 +211,44 @@ def read_file(
         return SourceFailure(origin, f"cannot read the file: {exc.strerror or exc}")
     if len(data) > max_bytes:
         return SourceFailure(origin, f"file is larger than {max_bytes} bytes")
-    decoded = decode_post(data)
-    if isinstance(decoded, str):
-        return RawPost(origin, path.name, decoded)
+    decoded = decode_post_bytes(data)
+    if isinstance(decoded, Decoded):
+        return RawPost(origin, path.name, decoded.text, encoding=decoded.encoding)
     return SourceFailure(origin, decoded.error)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+
+
+# Chinese sites still publish GBK and its superset GB18030.
+FALLBACK_ENCODINGS = ("gbk", "gb18030")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def decode_post_bytes(data: bytes, declared_charset: str | None = None) -> Decoded | Undecodable:
+    """`decode_post`, saying which encoding it used: UTF-8, the declared charset, or, when
+    neither reads, GBK or GB18030 if the bytes decode cleanly to text without control
+    characters (random bytes rarely do)."""
+    decoded = decode_post(data, declared_charset)
+    if not isinstance(decoded, Undecodable):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return Decoded(decoded, str(declared_charset))
+        return Decoded(decoded, "utf-8")
+    if not decoded.error.startswith("not UTF-8"):
+        return decoded
+    for encoding in FALLBACK_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if not _CONTROL.search(text):
+            return Decoded(text, encoding.upper())
+    return decoded
 
 
 def decode_post(data: bytes, declared_charset: str | None = None) -> str | Undecodable:
@@ -343,14 +380,18 @@ async def _fetch_url(
         reader = _FeedReader(client, max_bytes, retry, total_timeout, rule, cursor)
         await reader.read(result, response.body, url, json_feed=json_feed)
         return result
-    decoded = decode_post(response.body, response.charset)
+    decoded = decode_post_bytes(response.body, response.charset)
     if isinstance(decoded, Undecodable):
         result.failures.append(SourceFailure(url, decoded.error))
         return result
     if is_html(response.body, content_type):
-        await _read_page(result, decoded, str(response.url), discover, client, rule, cursor, limits)
+        await _read_page(
+            result, decoded.text, str(response.url), discover, client, rule, cursor, limits
+        )
         return result
-    result.posts.append(RawPost(url, _url_filename(str(response.url)), decoded))
+    result.posts.append(
+        RawPost(url, _url_filename(str(response.url)), decoded.text, encoding=decoded.encoding)
+    )
     return result
 
 
