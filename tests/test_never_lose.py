@@ -222,7 +222,7 @@ async def test_a_feed_with_entities_is_refused_and_stores_nothing(database: Data
     with FeedServer() as server:
         for name, body in (("bomb", bomb), ("xxe", xxe), ("undeclared", undeclared)):
             server.routes[f"/{name}.xml"] = static(body, "application/atom+xml")
-        async with make_client() as client:
+        async with make_client(allow_private=True) as client:
             report = await ingest(
                 database,
                 [server.url(f"/{n}.xml") for n in ("bomb", "xxe", "undeclared")],
