@@ -13,10 +13,10 @@ from bot.cli.store import (
     UsageError,
     add_database_option,
     article_to_json,
-    non_negative,
     positive,
     print_json,
     run_with_database,
+    whole,
 )
 from bot.settings import Settings
 from bot.summarize import snippet as query_snippet
@@ -169,8 +169,8 @@ def register(subparsers: Any) -> None:
     search.add_argument("--tag", metavar="TAG")
     search.add_argument("--since", type=parse_when, metavar="DATE", help="published at or after")
     search.add_argument("--until", type=parse_when, metavar="DATE", help="published before")
-    search.add_argument("--limit", type=positive, default=10, metavar="N")
-    search.add_argument("--offset", type=non_negative, default=0, metavar="N")
+    search.add_argument("--limit", type=whole, default=10, metavar="N")
+    search.add_argument("--offset", type=whole, default=0, metavar="N")
     search.add_argument("--json", action="store_true", help="print JSON")
     add_database_option(search)
     search.set_defaults(func=_search)

@@ -230,7 +230,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return run_with_database(args, body, migrate=False)
 
 
-def _whole(value: str) -> int:
+def whole(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
@@ -241,14 +241,14 @@ def _whole(value: str) -> int:
 
 
 def positive(value: str) -> int:
-    number = _whole(value)
+    number = whole(value)
     if number <= 0:
         raise argparse.ArgumentTypeError("must be a positive whole number")
     return number
 
 
 def non_negative(value: str) -> int:
-    number = _whole(value)
+    number = whole(value)
     if number < 0:
         raise argparse.ArgumentTypeError("must be zero or more")
     return number
