@@ -84,7 +84,7 @@ def build_application(
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot with every handler, the rate limiter, the menu and the ingest schedule;
     `request` replaces the HTTP transport (benchmarks time requests without a network)."""
-    token = settings.telegram.token
+    token = settings.telegram.token.get_secret_value() if settings.telegram.token else None
     if not token:
         raise MissingTokenError("NEWSBOT_TELEGRAM_TOKEN is not set")
     defaults = Defaults(
