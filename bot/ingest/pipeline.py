@@ -47,6 +47,16 @@ class Failure:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class SourceTally:
+    """What one configured source gave in a run (the per-source metrics)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+
 @dataclass
 class IngestReport:
     added: int = 0
@@ -56,6 +66,10 @@ class IngestReport:
     not_modified: list[str] = field(default_factory=list)
     changed_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    by_source: dict[str, SourceTally] = field(default_factory=dict)
+
+    def tally(self) -> SourceTally:
+        return SourceTally(self.added, self.updated, self.unchanged, len(self.failed))
 
     @property
     def ok(self) -> bool:
@@ -336,6 +350,7 @@ async def ingest(
     client = client or src.make_client()
     try:
         for source in sources:
+            before = report.tally()
             try:
                 kind = src.classify_source(source)
                 validators = None
@@ -357,7 +372,16 @@ async def ingest(
                     await _remember_validators(db, source, validators)
             except (ValueError, OSError, httpx.HTTPError) as exc:
                 report.failed.append(Failure(source, str(exc) or type(exc).__name__))
-        await ingestor.flush()
+            # Each source's batch is written before the next source starts, so its counts are
+            # its own.
+            await ingestor.flush()
+            after = report.tally()
+            report.by_source[source] = SourceTally(
+                after.added - before.added,
+                after.updated - before.updated,
+                after.unchanged - before.unchanged,
+                after.failed - before.failed,
+            )
     finally:
         preparer.close()
         if own_client:
