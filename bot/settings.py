@@ -73,9 +73,12 @@ class DatabaseSettings(BaseModel):
     @model_validator(mode="after")
     def _url_from_parts(self) -> DatabaseSettings:
         parts = ("host", "port", "user", "password", "name")
+        given_url = "url" in self.model_fields_set and bool(self.url.strip())
         if not any(getattr(self, part) is not None for part in parts):
+            if not given_url:  # an empty NEWSBOT_DATABASE_URL means "not set"
+                self.url = DEFAULT_DATABASE_URL
             return self
-        if "url" in self.model_fields_set:
+        if given_url:
             raise ValueError(
                 "set NEWSBOT_DATABASE_URL or NEWSBOT_DATABASE_HOST/PORT/USER/PASSWORD/NAME, "
                 "not both"

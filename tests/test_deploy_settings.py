@@ -120,3 +120,12 @@ async def test_awkward_role_connects_through_parts(monkeypatch: pytest.MonkeyPat
     finally:
         await admin.execute(f"DROP ROLE IF EXISTS {quoted}")
         await admin.close()
+
+
+def test_an_empty_url_gives_way_to_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose empties the image's NEWSBOT_DATABASE_URL and sets the parts instead."""
+    _clear(monkeypatch)
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", "")
+    assert load_settings().database.url == "sqlite+aiosqlite:///newsbot.db"
+    monkeypatch.setenv("NEWSBOT_DATABASE_HOST", "postgres")
+    assert make_url(load_settings().database.url).host == "postgres"

@@ -135,6 +135,10 @@ def test_webhook_metrics_move_and_logs_are_json_lines(
 
         wait_until(ingested)
         after = scrape(port)
+        proxied = httpx.get(
+            f"http://127.0.0.1:{port}/metrics", headers={"X-Forwarded-For": "203.0.113.7"}
+        )
+        assert proxied.status_code == 404
     finally:
         # uvicorn re-raises the signal it stopped on, so the exit status says little here.
         process.send_signal(signal.SIGINT)

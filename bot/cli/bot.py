@@ -93,7 +93,12 @@ def webhook_app(application: Any, path: str, secret: str) -> Any:
         return PlainTextResponse("ok")
 
     async def prometheus(request: Request) -> Response:
+        """Only for direct scrapes: a request a reverse proxy forwarded (the public webhook
+        URL through Caddy) is answered 404, so the public URL does not publish the metrics."""
         from bot import metrics
+
+        if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+            return Response(status_code=404)
 
         body, content_type = metrics.exposition()
         return Response(body, headers={"Content-Type": content_type})
