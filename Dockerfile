@@ -35,6 +35,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 # platform that runs the image under a random uid in group 0 (OpenShift) can write it too.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git \
+    && apt-get clean \
     && rm -rf /var/lib/apt/lists/* \
     && python -m pip uninstall -y -q pip setuptools wheel \
     && groupadd --system --gid 10001 newsbot \

@@ -12,7 +12,14 @@ import time
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client import generate_latest as _generate_latest
 from prometheus_client import start_http_server as _start_http_server
 from telegram import Update
@@ -23,6 +30,9 @@ if TYPE_CHECKING:
     from bot.ingest.pipeline import IngestReport
     from bot.push.delivery import PushReport
     from storage.db import Database
+
+# No `*_created` series: they double the output, and rates do not need them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 UPDATES = Counter("newsbot_updates", "Updates handled, by command or kind of update", ["command"])
 UPDATE_SECONDS = Histogram(
