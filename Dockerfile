@@ -30,11 +30,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     NEWSBOT_DATABASE_URL=sqlite:////app/data/newsbot.db
-# git: ingest's git sources clone repositories. pip, setuptools and wheel of the base image are
-# not needed at run time. /app/data belongs to uid 10001 and to group 0, writable by both, so a
+# git: for git sources (git+https://…), cloned into the data folder. The base image's pip,
+# setuptools and wheel are not needed at run time. /app/data belongs to uid 10001 and to group 0, writable by both, so a
 # platform that runs the image under a random uid in group 0 (OpenShift) can write it too.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git \
+    && apt-get install -y --no-install-recommends git ca-certificates \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/* \
     && python -m pip uninstall -y -q pip setuptools wheel \

@@ -11,6 +11,7 @@ import os
 import re
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -125,6 +126,8 @@ class IngestSettings(BaseModel):
     interval: Annotated[timedelta, BeforeValidator(parse_duration)] = timedelta(minutes=15)
     workers: int = Field(default_factory=_default_workers, ge=1, le=64)
     """Processes that parse, summarize and tokenize a large source (1: all in the bot's own)."""
+    git_dir: Path = Path("data/git")
+    """Where git sources are cloned (NEWSBOT_INGEST_GIT_DIR)."""
 
 
 class LogSettings(BaseModel):
@@ -151,6 +154,12 @@ class Settings(BaseSettings):
         default_factory=list
     )
     timezone: str = "Asia/Shanghai"
+    local_source_roots: Annotated[list[str], NoDecode, BeforeValidator(_split_list)] = Field(
+        default_factory=list
+    )
+    """Folders under which chat and `newsbot sources add` may name local sources."""
+    allow_private_sources: bool = False
+    """Let sources reach loopback, private and link-local hosts (tests, intranet feeds)."""
 
     @field_validator("timezone")
     @classmethod

@@ -58,6 +58,17 @@ class ArticleRepository:
         self._category_ids: dict[str, int] = {}
         self._tag_ids: dict[str, int] = {}
 
+    async def published_and_tags(
+        self, keys: Sequence[str]
+    ) -> dict[str, tuple[datetime, tuple[str, ...], str | None]]:
+        """The stored publication time, tags and source of each of `keys` that is stored."""
+        if not keys:
+            return {}
+        articles = await self.session.scalars(
+            select(Article).where(Article.key.in_(list(set(keys))))
+        )
+        return {a.key: (a.published_at, tuple(a.tag_names), a.source) for a in articles}
+
     async def upsert_many(self, records: Sequence[ArticleRecord]) -> list[UpsertOutcome]:
         """Insert new keys, update changed ones in place (by content hash), skip the rest.
 

@@ -113,7 +113,14 @@ def test_cli_ingest_json_contract_and_exit_codes(tmp_path, capsys):
     write_good_posts(posts, 2)
     assert main(["ingest", str(posts), "--json", "--database-url", db_url]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out == {"added": 2, "updated": 0, "unchanged": 0, "failed": []}
+    assert out == {
+        "added": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": [],
+        "not_modified": [],
+        "gaps": [],
+    }
 
     (posts / "empty.md").write_text("", encoding="utf-8")
     assert main(["ingest", str(posts), "--json", "--database-url", db_url]) == 1

@@ -59,7 +59,14 @@ async def test_workers_store_exactly_what_one_process_stores(corpus_dir, tmp_pat
         db = Database(f"sqlite+aiosqlite:///{tmp_path / f'workers-{workers}.db'}")
         await db.upgrade()
         report = await ingest(db, [str(corpus_dir)], settings=load_settings(), pool_threshold=0)
-        assert report.to_json() == {"added": 165, "updated": 1, "unchanged": 1, "failed": []}
+        assert report.to_json() == {
+            "added": 165,
+            "updated": 1,
+            "unchanged": 1,
+            "failed": [],
+            "not_modified": [],
+            "gaps": [],
+        }
         results[workers] = await stored(db)
         await db.dispose()
     assert len(results[2]) == 165

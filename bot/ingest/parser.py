@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
@@ -83,8 +84,14 @@ class _FrontMatterLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.Saf
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
 
-def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedPost:
-    """Read one post; dates without an offset are in ``tz``. Raises only ParseError."""
+def parse_post(
+    text: str, filename: str | None = None, *, tz: tzinfo, key_hint: str | None = None
+) -> ParsedPost:
+    """Read one post; dates without an offset are in ``tz``. Raises only ParseError.
+
+    The key is the site's article id; failing that `key_hint` (a feed entry's guid), or
+    else `stable_key` of the post's name and title, which every route can rebuild.
+    """
     normalized = _normalize(text)
     content_hash = _content_hash(normalized)
     _reject_binary(normalized)
@@ -110,10 +117,11 @@ def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedP
 
     article_id = _article_id(name, share_url)
     tags = _tags(meta, lines, opening)
+    published_at = _published_at(meta, lines, opening, name, article_id, tz)
     return ParsedPost(
-        key=article_id or content_hash[:HASH_KEY_CHARS],
+        key=article_id or key_hint or stable_key(name, title, published_at),
         title=title,
-        published_at=_published_at(meta, lines, opening, name, article_id, tz),
+        published_at=published_at,
         category=_category(meta, lines, opening),
         tags=tags,
         source=source or _source_from_tags(tags),
@@ -123,6 +131,24 @@ def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedP
         file=name,
         content_hash=content_hash,
     )
+
+
+def stable_key(name: str | None, title: str, published_at: datetime) -> str:
+    """A key for a post without an article id that the same post gives on every route.
+
+    Not the text's hash (a feed or a page cannot rebuild the file's bytes) nor the time (a
+    renderer may shift it): the file's slug and date (a Jekyll permalink holds both) and
+    the title, or the title and the day when there is no file name.
+    """
+    stem = Path(name).stem if name else ""
+    match = FILE_DATE.match(stem)
+    if match:
+        seed = f"slug:{stem[match.end() :]}\ndate:{stem[: match.end() - 1]}\ntitle:{title}"
+    elif stem:
+        seed = f"slug:{stem}\ntitle:{title}"
+    else:
+        seed = f"title:{title}\ndate:{published_at:%Y-%m-%d}"
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:HASH_KEY_CHARS]
 
 
 def _normalize(text: str) -> str:
@@ -172,7 +198,7 @@ def _front_matter_bounds(lines: Sequence[str]) -> tuple[int, int]:
     if lines[opening].rstrip() != FRONT_MATTER_OPEN:
         raise ParseError(
             f"front matter: line {opening + 1}: expected '---' to open the front matter, "
-            f"found {_snippet(lines[opening])!r}"
+            f"found {_what_line(lines[opening])}"
         )
     for index in range(opening + 1, len(lines)):
         if lines[index].rstrip() in FRONT_MATTER_CLOSE:
@@ -189,12 +215,13 @@ def _load_front_matter(lines: Sequence[str], opening: int, closing: int) -> dict
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {opening + 2 + mark.line}: " if mark is not None else ""
-        problem = exc.problem or exc.context or "unreadable YAML"
+        problem = _unquoted(exc.problem or exc.context or "unreadable YAML")
         if exc.problem and exc.context and exc.context_mark is not None:
-            problem += f" ({exc.context} on line {opening + 2 + exc.context_mark.line})"
+            context = _unquoted(exc.context)
+            problem += f" ({context} on line {opening + 2 + exc.context_mark.line})"
         raise ParseError(f"front matter: {where}{problem}") from None
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first_line = _unquoted(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         raise ParseError(f"front matter: line {opening + 2}: {first_line}") from None
     if data is None:
         return {}
@@ -282,7 +309,7 @@ def _published_at(
     match = POST_DATE.match(raw)
     if match is None:
         raise ParseError(
-            f"date: line {line}: cannot read {_snippet(raw)!r} as a date "
+            f"date: line {line}: cannot read the date "
             "(expected YYYY-MM-DD HH:MM:SS with an optional +0800)"
         )
     if match["date"] is None:
@@ -305,7 +332,7 @@ def _published_at(
             tzinfo=_offset(match["tz"], line) or tz,
         )
     except ValueError as exc:
-        raise ParseError(f"date: line {line}: impossible date {raw!r} ({exc})") from None
+        raise ParseError(f"date: line {line}: impossible date ({exc})") from None
 
 
 def _offset(spelled: str | None, line: int) -> tzinfo | None:
@@ -316,7 +343,7 @@ def _offset(spelled: str | None, line: int) -> tzinfo | None:
     digits = spelled[1:].replace(":", "")
     delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     if delta >= timedelta(hours=24) or int(digits[2:]) >= 60:
-        raise ParseError(f"date: line {line}: impossible time zone offset {spelled!r}")
+        raise ParseError(f"date: line {line}: impossible time zone offset")
     return timezone(-delta if spelled[0] == "-" else delta)
 
 
@@ -462,5 +489,15 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def _snippet(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
+def _what_line(line: str) -> str:
+    """What a line is, without quoting it: error messages never repeat a file's content (the
+    file may be anything an admin pointed at, a secret included)."""
+    return "HTML (a web page, not a post file)" if line.lstrip().startswith("<") else "other text"
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`")
+
+
+def _unquoted(message: str) -> str:
+    """A YAML error message with the file's text it quotes replaced by an ellipsis."""
+    return _QUOTED.sub("…", message)
