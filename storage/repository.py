@@ -15,7 +15,7 @@ from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article
 from storage.records import ArticleRecord, ArticleView, Derived
 from storage.search import IndexRow, backend_for, write_index
 from storage.stories import StoryCandidate, place_in_stories
-from storage.views import filtered, latest_views
+from storage.views import first_in_story_with, latest_views, shown
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
 
@@ -243,9 +243,7 @@ class ArticleRepository:
         )
 
     async def count(self, *, category: str | None = None, tag: str | None = None) -> int:
-        stmt = filtered(
-            select(Article).where(Article.id == Article.story_id), category or None, tag or None
-        )
+        stmt = shown(select(Article.id), category or None, tag or None)
         return int(
             await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         )
@@ -267,18 +265,24 @@ class ArticleRepository:
         return list(await self.session.scalars(stmt.order_by(Article.id)))
 
     async def category_counts(self) -> list[tuple[str, int]]:
+        """Stories per category, by the rule of `shown`: what `/category` lists."""
         stmt = (
             select(Category.slug, func.count(Article.id))
             .join(Article, Article.category_id == Category.id)
+            .where(first_in_story_with(Article.category_id, Article.category_id))
             .group_by(Category.slug)
             .order_by(func.count(Article.id).desc(), Category.slug)
         )
         return [(slug, int(n)) for slug, n in await self.session.execute(stmt)]
 
     async def tag_counts(self, limit: int | None = None) -> list[tuple[str, int]]:
+        """Stories per tag, by the rule of `shown`: what `/tag` lists."""
+        earlier_tags = article_tags.alias("earlier_tags")
         stmt = (
             select(Tag.name, func.count(article_tags.c.article_id))
             .join(article_tags, article_tags.c.tag_id == Tag.id)
+            .join(Article, Article.id == article_tags.c.article_id)
+            .where(first_in_story_with(earlier_tags.c.tag_id, article_tags.c.tag_id))
             .group_by(Tag.name)
             .order_by(func.count(article_tags.c.article_id).desc(), Tag.name)
         )

@@ -7,8 +7,9 @@ import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,7 +17,11 @@ from feedserver import FeedServer, static
 
 from bot.ingest import sources as src
 from bot.ingest.git_source import clone_path, read_git
+from bot.ingest.pages import page_to_post
 from bot.ingest.pipeline import ingest, prepare
+from bot.ingest.timerule import TimeRule, parse_time_rule
+from bot.services.replies import Notice, SourcePreview, Viewer
+from bot.services.sources import add_source
 from bot.settings import Settings, load_settings
 from storage.db import Database
 from storage.records import ArticleRecord
@@ -254,3 +259,50 @@ async def test_a_feed_whose_entries_are_all_newer_than_the_last_read_is_a_gap(
     assert row is not None and row.gap_count == 1 and row.name == "新闻网"
     assert row.newest_item_at is not None
     assert row.newest_item_at.astimezone(UTC) == datetime(2022, 5, 26, 5, 30, tzinfo=UTC)
+
+
+def test_the_time_rule_setting() -> None:
+    shanghai = ZoneInfo("Asia/Shanghai")
+    jekyll_time = datetime(2021, 12, 1, 21, 33, 50, tzinfo=timezone(timedelta(hours=8)))
+    assert parse_time_rule(None, shanghai) == TimeRule(shanghai)
+    assert parse_time_rule("Europe/Berlin", shanghai) == TimeRule(ZoneInfo("Europe/Berlin"))
+    undo = parse_time_rule("jekyll-utc", shanghai)
+    assert undo == TimeRule(shanghai, jekyll_utc=True)
+    assert undo.rendered(jekyll_time) == datetime(2021, 12, 1, 13, 33, 50, tzinfo=shanghai)
+    assert TimeRule(shanghai).rendered(jekyll_time) == jekyll_time
+    assert TimeRule(shanghai).rendered(datetime(2021, 12, 1, 8)).tzinfo == shanghai
+    assert parse_time_rule("jekyll-utc:UTC", shanghai) == TimeRule(ZoneInfo("UTC"), True)
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
+        parse_time_rule("Mars/Base", shanghai)
+
+
+async def test_addsource_takes_a_git_repository_with_the_jekyll_time_rule(
+    origin: Path, tmp_path: Path, database: Database
+) -> None:
+    settings = test_settings(tmp_path).model_copy(update={"local_source_roots": [str(tmp_path)]})
+    admin = Viewer(user_id=1, is_admin=True)
+
+    preview = await add_source(database, settings, [f"git+file://{origin}", "tz=jekyll-utc"], admin)
+
+    assert isinstance(preview, SourcePreview)
+    assert (preview.kind, preview.found, preview.tz) == ("git", 2, "jekyll-utc")
+    assert preview.saved_id is not None and preview.failures == ()
+    refused = await add_source(database, settings, [f"git+file://{origin}", "tz=Mars/Base"], admin)
+    assert isinstance(refused, Notice) and refused.message == "addsource_bad_tz"
+
+
+def test_a_page_cannot_claim_another_sites_canonical_address() -> None:
+    page = ARTICLE.format(title="冒名文章").replace(
+        "</head>",
+        '<link rel="canonical" href="https://finews.example/emnews/2021/12/08/'
+        '202112082206703990.html"></head>',
+    )
+    own = page.replace("https://finews.example", "http://127.0.0.1:8000")
+    url = "http://127.0.0.1:8000/news/9.html"
+
+    foreign = page_to_post(page, url, None)
+    same_site = page_to_post(own, url, None)
+
+    assert foreign is not None and foreign.url == url
+    assert record_of(src.RawPost(url, foreign.filename, foreign.text)).key != "202112082206703990"
+    assert same_site is not None and same_site.url.endswith("202112082206703990.html")

@@ -92,7 +92,9 @@ def test_webhook_metrics_move_and_logs_are_json_lines(
             f"--url={url}",
             f"--secret-token={SECRET}",
         ),
-        env=bot_env(api, store_copy, NEWSBOT_LOG_FORMAT="json"),
+        env=bot_env(
+            api, store_copy, NEWSBOT_LOG_FORMAT="json", NEWSBOT_LOCAL_SOURCE_ROOTS=str(tmp_path)
+        ),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -151,7 +153,7 @@ def test_webhook_metrics_move_and_logs_are_json_lines(
     assert value(after, "newsbot_updates_total", command="nosuchcommand") == 0
     assert value(after, "newsbot_updates_total", command=metrics.OTHER_COMMAND) == 1
     assert value(after, "newsbot_ingest_runs_total") == 1
-    source = str(posts)
+    source = str(posts.resolve())
     assert value(after, "newsbot_ingest_posts_total", source=source, outcome="added") == 2
     assert value(after, "newsbot_ingest_posts_total", source=source, outcome="failed") == 0
     assert value(after, "newsbot_store_articles") == stored + 2

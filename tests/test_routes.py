@@ -77,6 +77,7 @@ def site(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     (root / "_posts").mkdir()
     for path, file in posts_of_corpus(corpus_dir):
         shutil.copyfile(file, root / path)
+    (root / "index.md").write_text("---\nlayout: home\n---\n")
     with FeedServer() as server:
         (root / "_config.yml").write_text(CONFIG.format(url=server.url("").rstrip("/")))
         subprocess.run(
@@ -96,6 +97,7 @@ def site(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         for file in sorted((root / "_posts").iterdir()):
             server.routes[f"/raw/{file.name}"] = static(file.read_bytes(), TYPES[".md"])
             raws.append(server.url(f"/raw/{file.name}"))
+        server.routes["/"] = server.routes["/index.html"]
         yield Site(root / "_posts", server, server.url("/feed.xml"), pages, raws)
 
 
@@ -178,6 +180,10 @@ async def test_every_route_of_a_jekyll_site_agrees_with_the_folder(
         "git": records(git_read.posts),
     }
     assert feed.failures == [] and feed.name == "finews"
+    # The home page announces its feed; reading it reads the feed.
+    home = await src.fetch_url(site.server.url("/"), client=client, rule=default)
+    assert home.feed_url == site.feed_url and home.failures == []
+    assert records(home.posts).keys() == records(feed.posts).keys()
     assert all(page.failures == [] for page in pages)
     published = len(routes["feed"])
     table = {name: agreement(route, folder) for name, route in routes.items()}

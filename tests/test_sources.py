@@ -58,8 +58,6 @@ FEED_POSTS = [
     "2021-12-08-202112082206870651.md",
     "2021-12-01-init.md",
 ]
-# A post without an article id is keyed by a hash of its text, which a feed cannot rebuild.
-KEYED_BY_TEXT = {"2021-12-01-init.md"}
 JEKYLL_POST_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-.+\.md$")
 SHARE_LINE = re.compile(r"^<[^>\s]*>$", re.M)
 
@@ -167,7 +165,7 @@ async def test_feed_posts_parse_like_their_files(
     for original, post in zip(feed_files, result.posts, strict=True):
         from_file = parse_post(original.read_text("utf-8-sig"), original.name, tz=SITE_TZ)
         from_feed = parse_post(post.text, post.filename, tz=SITE_TZ)
-        assert from_feed.key == from_file.key or original.name in KEYED_BY_TEXT
+        assert from_feed.key == from_file.key
         assert replace(from_feed, key="", content_hash="") == replace(
             from_file, key="", content_hash=""
         )
@@ -187,7 +185,7 @@ def test_every_dated_corpus_post_survives_a_round_trip_through_a_feed(
     for original, post in zip(published, posts, strict=True):
         from_file = parse_post(original.read_text("utf-8-sig"), original.name, tz=SITE_TZ)
         from_feed = parse_post(post.text, post.filename, tz=SITE_TZ)
-        assert from_feed.key == from_file.key or original.name in KEYED_BY_TEXT
+        assert from_feed.key == from_file.key
         assert replace(from_feed, key="", content_hash="") == replace(
             from_file, key="", content_hash=""
         )

@@ -14,6 +14,7 @@ from bot.settings import SettingsError, load_settings
 # Each module defines `register(subparsers)`; its sub-commands set `func(args) -> int`.
 COMMAND_MODULES = [
     "bot.cli.store",
+    "bot.cli.sources",
     "bot.cli.search",
     "bot.cli.summarize",
     "bot.cli.bot",

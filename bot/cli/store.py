@@ -122,8 +122,13 @@ def _ingest(args: argparse.Namespace) -> int:
         else:
             print(
                 f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                f"not modified {len(report.not_modified)}, "
                 f"failed {len(report.failed)} in {report.seconds:.2f} s"
             )
+            for source in report.not_modified:
+                print(f"  not modified (HTTP 304): {source}")
+            for source in report.gaps:
+                print(f"  items may have been missed: {source}", file=sys.stderr)
             for failure in report.failed:
                 print(f"  failed: {failure.source}: {failure.error}", file=sys.stderr)
         return EXIT_OK if report.ok else EXIT_FAILED

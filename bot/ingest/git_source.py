@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,18 @@ class GitRead:
     """Every post was read (first run, force-push, lost clone or unknown last commit)."""
     files_read: int = 0
     deleted: int = 0
+    files: list[tuple[str, Path]] = field(default_factory=list)
+    """(origin, path) of each post file to read, in order."""
+    max_bytes: int = DEFAULT_MAX_POST_BYTES
+
+    def iter_files(self) -> Iterator[RawPost | SourceFailure]:
+        """Each post file, read when asked for (a whole repository need not fit in memory)."""
+        for origin, path in self.files:
+            item = read_file(path, max_bytes=self.max_bytes)
+            if isinstance(item, SourceFailure):
+                yield SourceFailure(origin, item.error)
+            else:
+                yield RawPost(origin, path.name, item.text)
 
 
 def is_git_source(source: str) -> bool:
@@ -80,15 +93,17 @@ def read_git(
     *,
     timeout: float = GIT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_POST_BYTES,
+    eager: bool = True,
 ) -> GitRead:
-    """The posts changed since `last_commit` (all of them when that cannot be told).
+    """The posts changed since `last_commit` (all of them when that cannot be told): read
+    into `posts` and `failures`, or with `eager` false listed in `files` for `iter_files`.
 
     Blocking: the pipeline runs it in a thread.
     """
     url, branch = split_location(source)
     clone = clone_path(git_dir, source)
     runner = _Git(clone, timeout)
-    result = GitRead()
+    result = GitRead(max_bytes=max_bytes)
     if not (clone / ".git").is_dir():
         clone.parent.mkdir(parents=True, exist_ok=True)
         if clone.exists():
@@ -113,13 +128,14 @@ def read_git(
         path = clone / relative
         if path.is_symlink() or not path.resolve().is_relative_to(clone.resolve()):
             continue
-        item = read_file(path, max_bytes=max_bytes)
-        result.files_read += 1
-        origin = f"{source}:{relative}"
-        if isinstance(item, SourceFailure):
-            result.failures.append(SourceFailure(origin, item.error))
-        else:
-            result.posts.append(RawPost(origin, path.name, item.text))
+        result.files.append((f"{source}:{relative}", path))
+    result.files_read = len(result.files)
+    if eager:
+        for item in result.iter_files():
+            if isinstance(item, SourceFailure):
+                result.failures.append(item)
+            else:
+                result.posts.append(item)
     return result
 
 

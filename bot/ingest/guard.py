@@ -147,15 +147,16 @@ def guarded_transport(
     httpx offers no public hook for httpcore's network backend, so the pool it builds is
     replaced by one built the same way with the guarded backend.
     """
+    if allow_private:
+        return httpx.AsyncHTTPTransport()
     transport = httpx.AsyncHTTPTransport(trust_env=False)
-    if not allow_private:
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=100,
-            max_keepalive_connections=20,
-            keepalive_expiry=5.0,
-            network_backend=GuardedBackend(inner or httpcore.AnyIOBackend(), resolve),
-        )
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=GuardedBackend(inner or httpcore.AnyIOBackend(), resolve),
+    )
     return transport
 
 

@@ -166,7 +166,11 @@ def _canonical(tree: LexborHTMLParser, url: str) -> str:
     href = (node.attributes.get("href") or "").strip() if node is not None else ""
     href = href or _meta(tree, "og:url") or ""
     absolute = urljoin(url, href) if href else url
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else url
+    # A page names its own canonical address, not another site's (whose article ids, and
+    # so whose stored posts, it could otherwise claim).
+    if urlsplit(absolute).scheme not in ("http", "https"):
+        return url
+    return absolute if urlsplit(absolute).hostname == urlsplit(url).hostname else url
 
 
 def _title(tree: LexborHTMLParser) -> str:

@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any
 
 import httpx
 
+from bot.ingest import guard
 from bot.ingest import sources as src
 from bot.ingest.git_source import read_git
 from bot.ingest.parser import ParsedPost, ParseError, parse_post
@@ -392,11 +394,23 @@ async def load_source(db: Database, source: str) -> tuple[src.SourceCursor | Non
 
 
 async def _read_git(
-    source: str, settings: Settings, cursor: src.SourceCursor | None, rule: TimeRule
-) -> src.FetchResult:
-    """The posts changed in the repository since the commit on the cursor."""
+    source: str,
+    settings: Settings,
+    cursor: src.SourceCursor | None,
+    rule: TimeRule,
+    report: IngestReport,
+) -> tuple[src.FetchResult, Iterator[src.RawPost]]:
+    """The read of the repository (its new commit) and, read one file at a time as they are
+    prepared, the posts changed since the commit on the cursor."""
+    if not source.startswith("git+file://"):
+        # git connects by itself, outside the guarded HTTP client: its host is checked here
+        # (and git follows no redirects).
+        await guard.check_remote(source, allow_private=settings.allow_private_sources)
     read = await asyncio.to_thread(
-        read_git, source, settings.ingest.git_dir, cursor.commit if cursor else None
+        partial(read_git, eager=False),
+        source,
+        settings.ingest.git_dir,
+        cursor.commit if cursor else None,
     )
     log.info(
         "%s: %s read at %s, %d files (%d deleted)",
@@ -406,12 +420,19 @@ async def _read_git(
         read.files_read,
         read.deleted,
     )
-    return src.FetchResult(
+    fetched = src.FetchResult(
         source=source,
-        posts=[dataclasses.replace(raw, tz=rule.zone) for raw in read.posts],
-        failures=read.failures,
         cursor=dataclasses.replace(cursor or src.SourceCursor(), commit=read.commit),
     )
+
+    def posts() -> Iterator[src.RawPost]:
+        for item in read.iter_files():
+            if isinstance(item, src.SourceFailure):
+                report.failed.append(Failure(item.origin, item.error))
+            else:
+                yield dataclasses.replace(item, tz=rule.zone)
+
+    return fetched, posts()
 
 
 def _flags(raws: Iterable[src.RawPost], rendered: deque[bool]) -> Iterator[src.RawPost]:
@@ -528,13 +549,12 @@ async def ingest(
                 if reading.kind in ("folder", "file"):
                     raws = _local_posts(source, reading.kind, progress=progress, report=report)
                     raws = (dataclasses.replace(raw, tz=rule.zone) for raw in raws)
+                elif reading.kind == "git":
+                    reading.fetched, raws = await _read_git(source, settings, cursor, rule, report)
                 else:
-                    if reading.kind == "git":
-                        reading.fetched = await _read_git(source, settings, cursor, rule)
-                    else:
-                        reading.fetched = await src.fetch_url(
-                            source, client=client, cursor=cursor, rule=rule
-                        )
+                    reading.fetched = await src.fetch_url(
+                        source, client=client, cursor=cursor, rule=rule
+                    )
                     report.failed.extend(
                         Failure(f.origin, f.error) for f in reading.fetched.failures
                     )

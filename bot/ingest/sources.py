@@ -250,6 +250,9 @@ def make_client(
     every connection (each redirect hop too) only to public addresses unless `allow_private`."""
     return httpx.AsyncClient(
         transport=guard.guarded_transport(allow_private=allow_private, resolve=resolve),
+        # Proxies from the environment would take requests past the guard (the proxy, not
+        # this process, would resolve and dial the host), so they serve only unguarded clients.
+        trust_env=allow_private,
         timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
         follow_redirects=True,
         max_redirects=5,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from html import escape
 
 from bot.i18n import Lang, text
@@ -26,6 +26,9 @@ from bot.services.replies import (
     InlineResult,
     Notice,
     Reply,
+    SourceHealth,
+    SourceList,
+    SourcePreview,
     Sources,
     Stats,
     Trending,
@@ -119,7 +122,8 @@ def item_meta(item: ArticleItem, ctx: RenderContext) -> str:
     names = ([item.category] if item.category else []) + [
         tag for tag in item.tags if tag != item.category
     ]
-    return " ".join([escape(when), *(escape(hashtag(name)) for name in names)])
+    flash = [t(ctx, "flash")] if item.flash else []
+    return " ".join([*flash, escape(when), *(escape(hashtag(name)) for name in names)])
 
 
 def render_item(item: ArticleItem, ctx: RenderContext, *, number: int | None = None) -> str:
@@ -317,6 +321,8 @@ def render_ingest(reply: IngestSummary, ctx: RenderContext) -> list[Message]:
     ]
     if len(reply.failures) > FAILURES_SHOWN:
         lines.append("…")
+    lines += ["• " + t(ctx, "ingest_not_modified", source=clip(s, 120)) for s in reply.not_modified]
+    lines += [t(ctx, "ingest_gap", source=clip(s, 120)) for s in reply.gaps]
     return pack(head, ["\n".join(lines)] if lines else [])
 
 
@@ -381,6 +387,95 @@ def render_sources(reply: Sources, ctx: RenderContext) -> list[Message]:
     return pack(f"<b>{t(ctx, 'title_sources')}</b>", ["\n".join(lines)])
 
 
+def human_interval(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def render_source(source: SourceHealth, ctx: RenderContext) -> str:
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(ctx.tz).strftime("%m-%d %H:%M") if moment else "–"
+
+    status = t(ctx, f"source_status_{source.last_status or 'never'}")
+    label = escape(clip(source.name, 60)) + " " if source.name else ""
+    lines = [
+        f"<b>#{source.id}</b> {label}<code>{escape(clip(source.location, 200))}</code>",
+        t(
+            ctx,
+            "source_health",
+            kind=source.kind + (f", tz={source.tz}" if source.tz else ""),
+            when=when(source.last_run_at),
+            status=status,
+            items=source.items_seen,
+        ),
+        t(
+            ctx,
+            "source_schedule",
+            interval=human_interval(source.interval_seconds),
+            when=when(source.next_run_at),
+        ),
+    ]
+    if source.consecutive_failures > 1:
+        lines.append(t(ctx, "source_backoff", count=source.consecutive_failures))
+    if source.last_error:
+        lines.append(t(ctx, "source_error", error=clip(source.last_error, 200)))
+    if source.gap_count:
+        lines.append(t(ctx, "source_gap", count=source.gap_count, when=when(source.gap_warned_at)))
+    return "\n".join(lines)
+
+
+def source_buttons(sources: Sequence[SourceHealth], ctx: RenderContext) -> Keyboard:
+    return Keyboard(
+        tuple(
+            (
+                Button(t(ctx, "source_button_run", id=s.id), callback_data=f"src:run:{s.id}"),
+                Button(t(ctx, "source_button_remove", id=s.id), callback_data=f"src:rm:{s.id}"),
+            )
+            for s in sources
+        )
+    )
+
+
+def render_source_list(reply: SourceList, ctx: RenderContext) -> list[Message]:
+    if not reply.sources:
+        return [Message(t(ctx, "sources_none"))]
+    messages = pack(
+        f"<b>{t(ctx, 'title_sources')}</b>", [render_source(s, ctx) for s in reply.sources]
+    )
+    # Buttons go under the message that lists their source; Telegram allows 100 per message.
+    shown: list[Message] = []
+    for message in messages:
+        listed = [s for s in reply.sources if f"<b>#{s.id}</b> " in message.html]
+        shown.append(replace(message, keyboard=source_buttons(listed[:50], ctx)))
+    return shown
+
+
+def render_preview(reply: SourcePreview, ctx: RenderContext) -> list[Message]:
+    head = t(
+        ctx,
+        "preview_found",
+        location=clip(reply.location, 200),
+        kind=reply.kind,
+        count=reply.found,
+    )
+    blocks = ["\n".join("• " + escape(clip(title, 100)) for title in reply.titles)]
+    if reply.failures:
+        problems = [t(ctx, "preview_problems", count=len(reply.failures))]
+        problems += [
+            "• " + t(ctx, "ingest_failure", source=clip(f.source, 120), error=clip(f.error, 200))
+            for f in reply.failures[:3]
+        ]
+        blocks.append("\n".join(problems))
+    blocks.append(
+        t(ctx, "preview_saved", id=reply.saved_id)
+        if reply.saved_id is not None
+        else t(ctx, "preview_not_saved")
+    )
+    return pack(head, [block for block in blocks if block])
+
+
 def render(reply: Reply, ctx: RenderContext) -> list[Message]:
     """Every reply model as one or more Telegram HTML messages."""
     match reply:
@@ -404,6 +499,10 @@ def render(reply: Reply, ctx: RenderContext) -> list[Message]:
             return render_stats(reply, ctx)
         case Sources():
             return render_sources(reply, ctx)
+        case SourceList():
+            return render_source_list(reply, ctx)
+        case SourcePreview():
+            return render_preview(reply, ctx)
     raise TypeError(f"no renderer for {type(reply).__name__}")
 
 

@@ -1,9 +1,8 @@
-"""Admin answers: statistics, the configured sources, and one background ingest at a time."""
+"""Admin answers: statistics, and one background ingest at a time."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -16,7 +15,6 @@ from bot.services.replies import (
     IngestFailure,
     IngestSummary,
     LastIngest,
-    Sources,
     Stats,
 )
 from bot.settings import Settings
@@ -68,10 +66,6 @@ async def stats(db: Database, *, started_monotonic: float) -> Stats:
     )
 
 
-def sources(settings: Settings) -> Sources:
-    return Sources(tuple(settings.sources))
-
-
 class IngestGate:
     """Lets one ingest run at a time, whether an admin asked or the schedule did."""
 
@@ -107,12 +101,6 @@ class IngestGate:
             updated=report.updated,
             unchanged=report.unchanged,
             failures=tuple(IngestFailure(f.source, f.error) for f in report.failed),
+            not_modified=tuple(report.not_modified),
+            gaps=tuple(report.gaps),
         )
-
-
-def resolve_sources(args: Sequence[str], settings: Settings) -> tuple[str, ...]:
-    """`/ingest` takes the configured sources; `/ingest SOURCE` one named source."""
-    named = tuple(a for a in args if a.strip())
-    if named:
-        return tuple(os.path.expanduser(a) for a in named)
-    return tuple(settings.sources)

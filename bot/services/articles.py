@@ -15,11 +15,12 @@ from bot.services.replies import (
     Viewer,
 )
 from bot.services.text import longer_summary
+from bot.summarize import adds_to_title
 from storage.db import Database
 from storage.models import Article
 from storage.records import ArticleView
 from storage.repository import ArticleRepository
-from storage.views import latest_views
+from storage.views import latest_views, other_sources
 
 PRIVATE_PAGE = 5
 GROUP_PAGE = 3
@@ -72,6 +73,8 @@ def item_from_article(
     highlights: Sequence[tuple[int, int]] = (),
     other_sources: Sequence[str] = (),
 ) -> ArticleItem:
+    # a flash (its body only restates the title) shows no text line, only its mark
+    flash = not adds_to_title(article.title, article_summary(article))
     return ArticleItem(
         key=article.key,
         title=article.title,
@@ -79,10 +82,11 @@ def item_from_article(
         category=article.category_slug,
         tags=tuple(article.tag_names),
         source=article.source,
-        text=article_summary(article) if text is None else text,
-        highlights=tuple(highlights),
+        text="" if flash else article_summary(article) if text is None else text,
+        highlights=() if flash else tuple(highlights),
         share_url=article.share_url,
         other_sources=tuple(other_sources),
+        flash=flash,
     )
 
 
@@ -110,9 +114,13 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
         ),
         short=True,
     )
+    shown = articles[: page.limit]
+    # a story from several feeds names the others, as a search hit does: in a feed's list, the
+    # note tells that the story is also listed under another feed's copy
+    others = await db.read(partial(other_sources, articles=shown), short=True) if shown else {}
     async with db.session() as session:
         total = await LIST_TOTALS.get(db, ArticleRepository(session), page.category, page.tag)
-    items = tuple(item_from_article(a) for a in articles[: page.limit])
+    items = tuple(item_from_article(a, other_sources=others.get(a.id, ())) for a in shown)
     return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)
 
 
