@@ -11,6 +11,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
+from bot import metrics
 from bot.handlers import register_all, subscriptions
 from bot.handlers.common import BotState, install_state, state_of
 from bot.i18n import Lang, text
@@ -98,7 +99,7 @@ def build_application(
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot with every handler, the rate limiter, the menu and the ingest schedule;
     `request` replaces the HTTP transport (benchmarks time requests without a network)."""
-    token = settings.telegram.token
+    token = settings.telegram.token.get_secret_value() if settings.telegram.token else None
     if not token:
         raise MissingTokenError("NEWSBOT_TELEGRAM_TOKEN is not set")
     defaults = Defaults(
@@ -106,6 +107,7 @@ def build_application(
         link_preview_options=LinkPreviewOptions(is_disabled=True),
         tzinfo=settings.tz,
     )
+    processor = metrics.MeasuredUpdateProcessor(CONCURRENT_UPDATES)
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request)
@@ -117,7 +119,7 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(processor)
         .build()
     )
     state = BotState(db=db or Database(settings.database.url), settings=settings)
@@ -125,6 +127,7 @@ def build_application(
     install_state(application, state)
     register_all(application)
     subscriptions.register(application)
+    metrics.install(application, state, processor)
     if application.job_queue is not None:
         application.job_queue.run_once(warm_up, when=0, name="warm-up")
     if application.job_queue is not None:

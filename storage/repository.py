@@ -254,6 +254,10 @@ class ArticleRepository:
             await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         )
 
+    async def article_count(self) -> int:
+        """Every stored article, each story's siblings included (the metrics gauge)."""
+        return int(await self.session.scalar(select(func.count(Article.id))) or 0)
+
     async def category_exists(self, slug: str) -> bool:
         return (
             await self.session.scalar(select(Category.id).where(Category.slug == slug)) is not None

@@ -41,6 +41,10 @@ def _run(args: argparse.Namespace) -> int:
     from telegram.error import TelegramError
 
     try:
+        if args.metrics_port is not None:
+            from bot import metrics
+
+            metrics.serve(args.metrics_port, args.metrics_listen)
         if args.webhook:
             asyncio.run(serve_webhook(settings, args))
         else:
@@ -69,8 +73,8 @@ def _webhook_problem(args: argparse.Namespace) -> str | None:
 
 
 def webhook_app(application: Any, path: str, secret: str) -> Any:
-    """Starlette app: the Telegram endpoint (secret checked) feeding PTB's update queue, and
-    `/healthz`; PTB's own webhook server cannot serve extra routes."""
+    """Starlette app: the Telegram endpoint (secret checked) feeding PTB's update queue,
+    `/healthz` and `/metrics`; PTB's own webhook server cannot serve extra routes."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse, Response
@@ -102,10 +106,22 @@ def webhook_app(application: Any, path: str, secret: str) -> Any:
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    async def prometheus(request: Request) -> Response:
+        """Only for direct scrapes: a request a reverse proxy forwarded (the public webhook
+        URL through Caddy) is answered 404, so the public URL does not publish the metrics."""
+        from bot import metrics
+
+        if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+            return Response(status_code=404)
+
+        body, content_type = metrics.exposition()
+        return Response(body, headers={"Content-Type": content_type})
+
     return Starlette(
         routes=[
             Route(path, telegram, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
         ]
     )
 
@@ -124,6 +140,7 @@ async def serve_webhook(settings: Settings, args: argparse.Namespace) -> None:
             host=args.listen,
             port=args.port,
             log_level="warning",
+            log_config=None,  # uvicorn's lines go through the root handler (text or JSON)
         )
     )
     async with application:
@@ -191,6 +208,14 @@ def register(subparsers: Any) -> None:
     run.add_argument("--port", type=int, default=8080, help="webhook port")
     run.add_argument("--url", help="public webhook URL Telegram posts to")
     run.add_argument("--secret-token", help="secret Telegram sends with every webhook request")
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus /metrics on this port too (the webhook server always has it)",
+    )
+    run.add_argument(
+        "--metrics-listen", default="0.0.0.0", help="address for --metrics-port (default 0.0.0.0)"
+    )
     run.set_defaults(func=_run)
 
     console = subparsers.add_parser(

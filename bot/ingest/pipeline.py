@@ -54,6 +54,16 @@ class Failure:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class SourceTally:
+    """What one configured source gave in a run (the per-source metrics)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+
 @dataclass
 class IngestReport:
     added: int = 0
@@ -68,6 +78,10 @@ class IngestReport:
     """Posts stored with a remark, such as the encoding they were decoded from."""
     changed_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    by_source: dict[str, SourceTally] = field(default_factory=dict)
+
+    def tally(self) -> SourceTally:
+        return SourceTally(self.added, self.updated, self.unchanged, len(self.failed))
 
     @property
     def ok(self) -> bool:
@@ -584,6 +598,7 @@ async def ingest(
     client = client or src.make_client(allow_private=settings.allow_private_sources)
     try:
         for source in sources:
+            before = report.tally()
             reading = _SourceRun(source, failed_before=len(report.failed))
             crash: str | None = None
             try:
@@ -624,6 +639,15 @@ async def ingest(
                 crash = str(exc) or type(exc).__name__
                 report.failed.append(Failure(source, crash))
             await _record_run(db, settings, reading, report, crash)
+            # What a failed read left pending is written too, so each source's tally is its own.
+            await ingestor.flush()
+            after = report.tally()
+            report.by_source[source] = SourceTally(
+                after.added - before.added,
+                after.updated - before.updated,
+                after.unchanged - before.unchanged,
+                after.failed - before.failed,
+            )
         await ingestor.flush()
     finally:
         preparer.close()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
@@ -19,6 +20,9 @@ from bot.services.replies import (
 from bot.settings import Settings
 from storage.db import Database
 from storage.repository import ArticleRepository
+
+if TYPE_CHECKING:
+    from bot.ingest.pipeline import IngestReport
 
 
 async def database_bytes(db: Database) -> int | None:
@@ -69,6 +73,8 @@ class IngestGate:
         self._lock = asyncio.Lock()
         self.on_new_articles = on_new_articles
         """Called after a run that stored new or changed articles (the push job hooks in)."""
+        self.on_report: Callable[[IngestReport], Awaitable[None]] | None = None
+        """Called with every finished run's report (the metrics hook in)."""
 
     @property
     def busy(self) -> bool:
@@ -84,6 +90,8 @@ class IngestGate:
             from bot.ingest.pipeline import ingest
 
             report = await ingest(db, list(source_list), settings=settings)
+        if self.on_report is not None:
+            await self.on_report(report)
         if report.added or report.updated:
             LIST_TOTALS.clear()
             if self.on_new_articles is not None:
