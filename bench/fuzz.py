@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -330,14 +329,18 @@ def write_posts(mutator: Mutator, folder: Path, start: int, count: int, tally: T
         tally.posts += 1
 
 
-def good_keys(folder: Path, tz: Any) -> set[str]:
+def good_keys(folder: Path, tz: Any, crashes: list[str]) -> set[str]:
     """Keys of the posts the parser accepts on its own: these must all be stored."""
     keys = set()
     for path in sorted(folder.rglob("*.md")):
         raw = read_file(path)
         if isinstance(raw, RawPost):
-            with contextlib.suppress(ParseError):
+            try:
                 keys.add(parse_post(raw.text, raw.filename, tz=tz).key)
+            except ParseError:
+                pass
+            except Exception:  # the parser promises ParseError only
+                crashes.append(f"{path.name}: parse_post raised {traceback.format_exc()}")
     return keys
 
 
@@ -364,7 +367,10 @@ async def fuzz_posts(db: Database, posts: int, mutator: Mutator, work: Path, tal
         count = min(CHUNK_FILES, posts - done)
         folder = work / f"chunk-{done}"
         write_posts(mutator, folder, done, count, tally)
-        keys = good_keys(folder, settings.tz)
+        crashes: list[str] = []
+        keys = good_keys(folder, settings.tz, crashes)
+        for crash in crashes:
+            tally.crash(crash)
         try:
             report = await ingest(db, [str(folder)], settings=settings)
         except Exception:

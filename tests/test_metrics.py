@@ -28,7 +28,7 @@ SECRET = "metrics-Secret_1"
 POST = """---
 layout: post
 title: "{title}"
-date: 2099-01-0{day} 08:00:00 +0800
+date: 2026-11-0{day} 08:00:00 +0800
 categories: ceshi
 tags: 测试
 ---
@@ -69,7 +69,7 @@ def write_posts(folder: Path) -> Path:
         (1, "指标测试：新城开通环线地铁", "新城环线地铁今天开通，全长三十公里。"),
         (2, "指标测试：港口吞吐量创新高", "港口前十一个月吞吐量同比增长一成。"),
     ):
-        (folder / f"2099-01-0{day}-metrics.md").write_text(
+        (folder / f"2026-11-0{day}-metrics.md").write_text(
             POST.format(title=title, body=body, day=day), encoding="utf-8"
         )
     return folder

@@ -562,3 +562,11 @@ def test_mutated_real_posts_raise_only_parse_error(
             lines[i], lines[j] = lines[j], lines[i]
             text = "\n".join(lines)
     parse_or_refuse(text, data.draw(st.sampled_from([path.name, None, "-x.md"])))
+
+
+@pytest.mark.parametrize("tagged", ["!!timestamp 2024-13-99 xx", "!!timestamp nope", "!!int x"])
+def test_an_explicit_yaml_tag_on_a_bad_value_is_a_parse_error(tagged: str) -> None:
+    """Found by bench/fuzz.py: PyYAML raised AttributeError for a bad ``!!timestamp``."""
+    text = f'---\ntitle: "t"\ndate: {tagged}\n---\n<p>正文。</p>\n'
+    with pytest.raises(ParseError, match="front matter"):
+        parse_post(text, "x.md", tz=ZoneInfo("Asia/Shanghai"))

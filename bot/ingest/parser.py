@@ -237,7 +237,9 @@ def _load_front_matter(lines: Sequence[str], opening: int, closing: int) -> dict
             context = _unquoted(exc.context)
             problem += f" ({context} on line {opening + 2 + exc.context_mark.line})"
         raise ParseError(f"front matter: {where}{problem}") from None
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+    except Exception as exc:
+        # PyYAML's constructors can fail with anything (an explicit ``!!timestamp`` tag on a
+        # non-date raises AttributeError inside PyYAML): every such failure is unreadable YAML.
         first_line = _unquoted(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         raise ParseError(f"front matter: line {opening + 2}: {first_line}") from None
     if data is None:
