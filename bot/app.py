@@ -11,9 +11,11 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
+from bot import metrics
 from bot.handlers import register_all, subscriptions
 from bot.handlers.common import BotState, install_state, state_of
 from bot.i18n import Lang, text
+from bot.services import sources as source_service
 from bot.services.actions import PUBLIC_COMMANDS
 from bot.settings import Settings
 from bot.store import database_of
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 3
 FIRST_INGEST_DELAY = 5.0
+SCHEDULE_TICK = 60.0
+"""How often the ingest job wakes up to run the sources whose turn has come."""
 CONCURRENT_UPDATES = 32
 """Updates handled at once, so one slow search does not hold up everyone else."""
 MENU_LANGUAGES: tuple[tuple[str | None, Lang], ...] = ((None, "zh"), ("zh", "zh"), ("en", "en"))
@@ -63,21 +67,32 @@ async def warm_up(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def scheduled_ingest(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The JobQueue's ingest of NEWSBOT_SOURCES; skipped while an admin's ingest runs."""
+    """The JobQueue's ingest: each source runs on its own interval, backing off after failures.
+
+    The first run schedules NEWSBOT_SOURCES (once per start, so a source removed in chat stays
+    removed until the next start); later runs read whichever sources are due.
+    """
     state = state_of(context)
-    summary = await state.ingest_gate.run(state.db, state.settings.sources, state.settings)
+    data = context.job.data if context.job is not None else None
+    if isinstance(data, dict) and not data.get("seeded"):
+        await source_service.seed(state.db, state.settings)
+        data["seeded"] = True
+    summary = await source_service.run_due(state.db, state.settings, state.ingest_gate)
     if summary is None:
-        log.info("scheduled ingest skipped: another ingest is running")
+        log.debug("scheduled ingest: nothing due, or another ingest is running")
         return
     log.info(
-        "scheduled ingest: %d added, %d updated, %d unchanged, %d failed",
+        "scheduled ingest: %d added, %d updated, %d unchanged, %d not modified, %d failed",
         summary.added,
         summary.updated,
         summary.unchanged,
+        len(summary.not_modified),
         len(summary.failures),
     )
     for failure in summary.failures:
         log.warning("ingest failure in %s: %s", failure.source, failure.error)
+    for source in summary.gaps:
+        log.warning("%s: items may have been missed between reads", source)
 
 
 def build_application(
@@ -85,7 +100,7 @@ def build_application(
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot with every handler, the rate limiter, the menu and the ingest schedule;
     `request` replaces the HTTP transport (benchmarks time requests without a network)."""
-    token = settings.telegram.token
+    token = settings.telegram.token.get_secret_value() if settings.telegram.token else None
     if not token:
         raise MissingTokenError("NEWSBOT_TELEGRAM_TOKEN is not set")
     defaults = Defaults(
@@ -93,6 +108,7 @@ def build_application(
         link_preview_options=LinkPreviewOptions(is_disabled=True),
         tzinfo=settings.tz,
     )
+    processor = metrics.MeasuredUpdateProcessor(CONCURRENT_UPDATES)
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request)
@@ -104,7 +120,7 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(processor)
         .build()
     )
     state = BotState(db=db or database_of(settings), settings=settings)
@@ -112,13 +128,15 @@ def build_application(
     install_state(application, state)
     register_all(application)
     subscriptions.register(application)
+    metrics.install(application, state, processor)
     if application.job_queue is not None:
         application.job_queue.run_once(warm_up, when=0, name="warm-up")
-    if settings.sources and application.job_queue is not None:
+    if application.job_queue is not None:
         application.job_queue.run_repeating(
             scheduled_ingest,
-            interval=settings.ingest.interval,
+            interval=min(SCHEDULE_TICK, settings.ingest.interval.total_seconds()),
             first=FIRST_INGEST_DELAY,
             name="scheduled-ingest",
+            data={"seeded": False},
         )
     return application

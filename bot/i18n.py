@@ -82,6 +82,7 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "page_range_open": {"zh": "第 {first}–{last} 条", "en": "Items {first}–{last}"},
     "count_articles": {"zh": "{count} 篇", "en": "{count} articles"},
     "also_in": {"zh": "另见：{sources}", "en": "Also in: {sources}"},
+    "flash": {"zh": "⚡快讯", "en": "⚡Flash"},
     "source_line": {"zh": "来源：{source}", "en": "Source: {source}"},
     "read_more": {"zh": "阅读原文", "en": "Read the article"},
     "show_hint": {"zh": "详情：{command}", "en": "More: {command}"},
@@ -120,6 +121,10 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "usage_show": {
         "zh": "请写上文章编号，例如：/show 202204202349852762",
         "en": "Give an article key, for example: /show 202204202349852762",
+    },
+    "latest_count": {
+        "zh": "条数应在 1 到 {max} 之间，例如：/latest 5",
+        "en": "The count must be between 1 and {max}, for example: /latest 5",
     },
     "usage_latest": {
         "zh": "用法：/latest [条数] [分类|#标签]，"
@@ -173,8 +178,8 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
         "en": "The ingest failed: {error}",
     },
     "sources_none": {
-        "zh": "没有配置抓取来源（NEWSBOT_SOURCES）。",
-        "en": "No sources are configured (NEWSBOT_SOURCES).",
+        "zh": "没有配置抓取来源（NEWSBOT_SOURCES）。用 /addsource 添加一个。",
+        "en": "No sources are configured (NEWSBOT_SOURCES). Add one with /addsource.",
     },
     "stats_articles": {"zh": "文章：{count}", "en": "Articles: {count}"},
     "stats_stories": {"zh": "新闻事件：{count}", "en": "Stories: {count}"},
@@ -191,7 +196,7 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "inline_empty": {"zh": "输入关键词搜索新闻", "en": "Type keywords to search the news"},
     "inline_none": {"zh": "没有找到「{query}」", "en": "Nothing found for “{query}”"},
     "console_intro": {
-        "zh": "newsbot 终端聊天（数据库：{database}）。输入命令，例如 /latest 或 /search 韶关；"
+        "zh": "newsbot 终端聊天（数据库：{database}）。输入命令，例如 /latest 或 /search 无人驾驶；"
         "输入按钮编号即可点按钮；输入 /quit 退出。",
         "en": "newsbot console (database: {database}). Type a command such as /latest or "
         "/search 5G; type a button's number to press it; /quit leaves.",
@@ -283,6 +288,115 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "too_many": {
         "zh": "这里的订阅已达上限（{limit} 个）。",
         "en": "This chat already has the most subscriptions allowed ({limit}).",
+    },
+    "cmd_addsource": {"zh": "添加抓取来源（先试读）", "en": "Add a source (after a trial read)"},
+    "cmd_removesource": {"zh": "删除抓取来源", "en": "Remove a source"},
+    "source_refused_private_address": {
+        "zh": "已拒绝：{host} 指向内网、本机或元数据地址（{address}）。",
+        "en": "Refused: {host} is a loopback, private, link-local or metadata address ({address}).",
+    },
+    "source_refused_outside_roots": {
+        "zh": "已拒绝：{path} 不在允许的本地来源目录内（NEWSBOT_LOCAL_SOURCE_ROOTS）。",
+        "en": "Refused: {path} is outside the folders allowed for local sources "
+        "(NEWSBOT_LOCAL_SOURCE_ROOTS).",
+    },
+    "source_refused_no_such_path": {
+        "zh": "已拒绝：没有 {path} 这个文件或目录。",
+        "en": "Refused: there is no file or folder {path}.",
+    },
+    "source_refused_scheme": {
+        "zh": "已拒绝：来源只能是 http(s) 网址、git+ 网址或允许目录内的路径。",
+        "en": "Refused: a source must be an http(s) URL, a git+ URL or a path in an allowed "
+        "folder.",
+    },
+    "source_refused_unresolvable": {
+        "zh": "已拒绝：无法解析主机 {host}。",
+        "en": "Refused: the host {host} cannot be resolved.",
+    },
+    "addsource_usage": {
+        "zh": "用法：/addsource 网址或路径 [tz=Asia/Shanghai] [every=15m]",
+        "en": "Usage: /addsource URL_OR_PATH [tz=Asia/Shanghai] [every=15m]",
+    },
+    "addsource_bad_interval": {
+        "zh": "看不懂间隔 {value}（例如 every=10m、every=1h）。",
+        "en": "Cannot read the interval {value} (for example every=10m, every=1h).",
+    },
+    "source_updated": {
+        "zh": "已更新来源 #{id} 的设置，下一轮就按新设置抓取。",
+        "en": "Updated the settings of source #{id}; the next round uses them.",
+    },
+    "addsource_bad_tz": {
+        "zh": "不认识时区 {tz}（可用 IANA 名称如 Asia/Shanghai，或 jekyll-utc[:时区]）。",
+        "en": "Unknown time zone {tz} (use an IANA name such as Asia/Shanghai, or "
+        "jekyll-utc[:ZONE]).",
+    },
+    "source_exists": {
+        "zh": "这个来源已经在列表中（#{id}）。",
+        "en": "This source is already followed (#{id}).",
+    },
+    "source_unreadable": {"zh": "无法读取：{error}", "en": "Cannot read it: {error}"},
+    "removesource_usage": {"zh": "用法：/removesource 编号", "en": "Usage: /removesource ID"},
+    "ingest_usage": {
+        "zh": "用法：/ingest [编号|网址]",
+        "en": "Usage: /ingest [ID|URL]",
+    },
+    "source_not_found": {"zh": "没有编号为 {id} 的来源。", "en": "There is no source no. {id}."},
+    "source_removed": {
+        "zh": "已删除来源 #{id}：{location}",
+        "en": "Removed source #{id}: {location}",
+    },
+    "preview_found": {
+        "zh": "试读 {location}（{kind}）：找到 {count} 篇。",
+        "en": "Trial read of {location} ({kind}): {count} found.",
+    },
+    "preview_saved": {
+        "zh": "已保存为来源 #{id}，将按计划抓取。",
+        "en": "Saved as source #{id}; it will be read on schedule.",
+    },
+    "preview_not_saved": {
+        "zh": "没有读到可用的新闻，未保存。",
+        "en": "Nothing readable was found, so nothing was saved.",
+    },
+    "preview_problems": {
+        "zh": "{count} 项无法读取，例如：",
+        "en": "{count} could not be read, for example:",
+    },
+    "source_status_ok": {"zh": "正常", "en": "ok"},
+    "source_status_partial": {"zh": "部分失败", "en": "partly failed"},
+    "source_status_failed": {"zh": "失败", "en": "failed"},
+    "source_status_not_modified": {"zh": "未更新", "en": "not modified"},
+    "source_status_never": {"zh": "尚未运行", "en": "not run yet"},
+    "source_health": {
+        "zh": "{kind} · 上次：{when} · {status} · 条目 {items}",
+        "en": "{kind} · last run: {when} · {status} · {items} items",
+    },
+    "source_schedule": {
+        "zh": "每 {interval} 一次，下次：{when}",
+        "en": "every {interval}, next: {when}",
+    },
+    "source_backoff": {
+        "zh": "连续失败 {count} 次，重试已延后",
+        "en": "{count} failures in a row, retries backed off",
+    },
+    "source_error": {"zh": "错误：{error}", "en": "Error: {error}"},
+    "source_gap": {
+        "zh": "⚠ 可能漏掉了新闻（{count} 次，最近 {when}）：每次读到的条目都比已存的更新，"
+        "说明两次抓取之间有条目被挤出了 feed。请缩短抓取间隔、加大 jekyll-feed 的 "
+        "posts_limit，或改用网站的 git 源（git+https://…）。",
+        "en": "⚠ Items may have been missed ({count} times, last {when}): every entry read was "
+        "newer than the newest stored, so entries left the feed between polls. Use a shorter "
+        "interval, a larger jekyll-feed posts_limit, or the site's git source (git+https://…).",
+    },
+    "source_button_run": {"zh": "▶ 立即抓取 #{id}", "en": "▶ Run #{id} now"},
+    "source_button_remove": {"zh": "✖ 删除 #{id}", "en": "✖ Remove #{id}"},
+    "ingest_not_modified": {
+        "zh": "未更新（服务器答复 304）：{source}",
+        "en": "Not modified (the server answered 304): {source}",
+    },
+    "ingest_gap": {
+        "zh": "⚠ 可能漏掉了新闻：{source}。请缩短抓取间隔、加大 posts_limit，或改用 git 源。",
+        "en": "⚠ Items may have been missed: {source}. Use a shorter interval, a larger "
+        "posts_limit, or the git source.",
     },
 }
 

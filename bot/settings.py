@@ -11,10 +11,19 @@ import os
 import re
 from datetime import timedelta
 from functools import lru_cache
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///newsbot.db"
@@ -57,10 +66,54 @@ class DatabaseSettings(BaseModel):
     read_url: str | None = None
     """A PostgreSQL streaming replica of `url` for reads (see `storage.db.Database`)."""
     read_after_write: float = Field(default=5.0, ge=0)
+    host: str | None = None
+    """With HOST (and PORT, USER, PASSWORD, NAME) the PostgreSQL URL is built from parts, so a
+    password needs no URL escaping by hand."""
+    port: int | None = Field(default=None, ge=1, le=65535)
+    user: str | None = None
+    password: SecretStr | None = None
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _url_from_parts(self) -> DatabaseSettings:
+        parts = ("host", "port", "user", "password", "name")
+        given_url = "url" in self.model_fields_set and bool(self.url.strip())
+        if not any(getattr(self, part) is not None for part in parts):
+            if not given_url:  # an empty NEWSBOT_DATABASE_URL means "not set"
+                self.url = DEFAULT_DATABASE_URL
+            return self
+        if given_url:
+            raise ValueError(
+                "set NEWSBOT_DATABASE_URL or NEWSBOT_DATABASE_HOST/PORT/USER/PASSWORD/NAME, "
+                "not both"
+            )
+        if not self.host:
+            raise ValueError("NEWSBOT_DATABASE_HOST is needed with the other database parts")
+        self.url = database_url_from_parts(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password.get_secret_value() if self.password else None,
+            name=self.name,
+        )
+        return self
+
+
+def database_url_from_parts(
+    *, host: str, port: int | None, user: str | None, password: str | None, name: str | None
+) -> str:
+    """A PostgreSQL URL with every part escaped by SQLAlchemy (`@`, `:`, `/`, `%` and so on)."""
+    from sqlalchemy.engine import URL
+
+    url = URL.create(
+        "postgresql+asyncpg", username=user, password=password, host=host, port=port, database=name
+    )
+    return url.render_as_string(hide_password=False)
 
 
 class TelegramSettings(BaseModel):
-    token: str | None = None
+    token: SecretStr | None = None
+    """Secret, so it never shows in a repr, a log line or a validation error."""
     base_url: str = TELEGRAM_BASE_URL
 
 
@@ -76,6 +129,13 @@ class IngestSettings(BaseModel):
     interval: Annotated[timedelta, BeforeValidator(parse_duration)] = timedelta(minutes=15)
     workers: int = Field(default_factory=_default_workers, ge=1, le=64)
     """Processes that parse, summarize and tokenize a large source (1: all in the bot's own)."""
+    git_dir: Path = Path("data/git")
+    """Where git sources are cloned (NEWSBOT_INGEST_GIT_DIR)."""
+
+
+class LogSettings(BaseModel):
+    format: Literal["text", "json"] = "text"
+    """`json`: one JSON object per line, for log shippers."""
 
 
 class Settings(BaseSettings):
@@ -92,10 +152,17 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
     sources: Annotated[list[str], NoDecode, BeforeValidator(_split_list)] = Field(
         default_factory=list
     )
     timezone: str = "Asia/Shanghai"
+    local_source_roots: Annotated[list[str], NoDecode, BeforeValidator(_split_list)] = Field(
+        default_factory=list
+    )
+    """Folders under which chat and `newsbot sources add` may name local sources."""
+    allow_private_sources: bool = False
+    """Let sources reach loopback, private and link-local hosts (tests, intranet feeds)."""
 
     @field_validator("timezone")
     @classmethod

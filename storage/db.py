@@ -148,7 +148,9 @@ class SqliteReader:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine that never logs statement parameters (they hold whole posts)."""
     url = normalize_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -171,14 +173,53 @@ def _alembic_config(connection: Any = None) -> Any:
     return config
 
 
+# Any constant shared by every newsbot process: PostgreSQL advisory locks are per database.
+MIGRATION_LOCK_KEY = 0x6E657773_626F7401
+
+
+def migration_lock_path(engine: AsyncEngine) -> Path | None:
+    """The lock file beside a SQLite file; None for memory or other backends."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    if "mode=memory" in str(engine.url):
+        return None
+    return Path(database).with_name(Path(database).name + ".migrate.lock")
+
+
+@asynccontextmanager
+async def _file_lock(path: Path | None) -> AsyncIterator[None]:
+    """Hold an exclusive lock on `path` (waited for in a thread, not on the event loop)."""
+    if path is None:
+        yield
+        return
+    from filelock import FileLock
+
+    lock = FileLock(str(path))
+    await asyncio.to_thread(lock.acquire)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Run Alembic migrations up to `revision` on the engine's database."""
+    """Run Alembic migrations up to `revision` on the engine's database.
+
+    Serialized across processes: by a lock file beside a SQLite file, by a transaction-level
+    advisory lock on PostgreSQL. A second process waits, then finds the schema done.
+    """
     from alembic import command
 
     def _run(sync_conn: Any) -> None:
         command.upgrade(_alembic_config(sync_conn), revision)
 
-    async with engine.begin() as conn:
+    async with _file_lock(migration_lock_path(engine)), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"),
+                {"key": MIGRATION_LOCK_KEY},
+            )
         await conn.run_sync(_run)
 
 

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -133,15 +134,40 @@ class Article(Base):
         return [tag.name for tag in self.tags]
 
 
-class SourceState(Base):
-    """What a remote source last answered, for conditional GET."""
+class Source(Base):
+    """One followed source: where it is, how often it runs, how its last read went, and the
+    cursor (validators, git commit, newest item) the next read starts from.
 
-    __tablename__ = "source_states"
+    `kind` is what the reader made of `location` (folder, file, url, git, ...); `tz` says how
+    zone-less times of this source are read (None: the kind's default rule);
+    `interval_seconds` None means the NEWSBOT_INGEST_INTERVAL default. `items_seen` counts
+    the items of the last read that had content. Rows with `enabled` false are kept for their
+    cursor (a source ingested by hand) but not scheduled.
+    """
 
-    source: Mapped[str] = mapped_column(Text, primary_key=True)
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    added_by: Mapped[str | None] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    tz: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_run_at: Mapped[datetime | None]
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    items_seen: Mapped[int] = mapped_column(Integer, default=0)
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
-    fetched_at: Mapped[datetime | None]
+    commit: Mapped[str | None] = mapped_column(String(64))
+    newest_item_at: Mapped[datetime | None]
+    gap_count: Mapped[int] = mapped_column(Integer, default=0)
+    gap_warned_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_run_at: Mapped[datetime | None]
 
 
 class IngestRun(Base):

@@ -408,6 +408,15 @@ class PushRepository:
             .values(chat_id=new_chat_id, chat_type="supergroup")
         )
 
+    async def pending_count(self) -> int:
+        """Deliveries still to send (the push backlog); answered from the state index."""
+        return int(
+            await self.session.scalar(
+                select(func.count()).where(Delivery.state == DeliveryState.PENDING)
+            )
+            or 0
+        )
+
     async def ledger_counts(self) -> dict[str, int]:
         rows = await self.session.execute(
             select(Delivery.state, func.count()).group_by(Delivery.state)

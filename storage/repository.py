@@ -11,13 +11,14 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import pg_bulk
+from storage.dates import BadDate, date_problem
 from storage.dedup import article_bands
 from storage.derive import derived_of
 from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags, utcnow
 from storage.records import ArticleRecord, ArticleView, Derived
 from storage.search import IndexRow, _record_tokenizer, backend_for, write_index
 from storage.stories import StoryCandidate, assign_stories, band_rows, place_in_stories
-from storage.views import filtered, latest_views
+from storage.views import first_in_story_with, latest_views, shown
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
 
@@ -60,13 +61,29 @@ class ArticleRepository:
         self._category_ids: dict[str, int] = {}
         self._tag_ids: dict[str, int] = {}
 
+    async def published_and_tags(
+        self, keys: Sequence[str]
+    ) -> dict[str, tuple[datetime, tuple[str, ...], str | None]]:
+        """The stored publication time, tags and source of each of `keys` that is stored."""
+        if not keys:
+            return {}
+        articles = await self.session.scalars(
+            select(Article).where(Article.key.in_(list(set(keys))))
+        )
+        return {a.key: (a.published_at, tuple(a.tag_names), a.source) for a in articles}
+
     async def upsert_many(self, records: Sequence[ArticleRecord]) -> list[UpsertOutcome]:
         """Insert new keys, update changed ones in place (by content hash), skip the rest.
 
         A version dated before the stored one is a stale copy (the corpus has such pairs
         under one article id) and is left alone, so re-ingesting both always converges.
         Written with bulk statements, not the ORM's unit of work: this is the ingest's hot path.
+        A date outside `storage.dates`' range raises `BadDate` before anything is written.
         """
+        for record in records:
+            problem = date_problem(record.published_at)
+            if problem:
+                raise BadDate(f"{record.key}: {problem}")
         keys = list(dict.fromkeys(record.key for record in records))
         stored = {
             row.key: row
@@ -278,12 +295,14 @@ class ArticleRepository:
         )
 
     async def count(self, *, category: str | None = None, tag: str | None = None) -> int:
-        stmt = filtered(
-            select(Article).where(Article.id == Article.story_id), category or None, tag or None
-        )
+        stmt = shown(select(Article.id), category or None, tag or None)
         return int(
             await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         )
+
+    async def article_count(self) -> int:
+        """Every stored article, each story's siblings included (the metrics gauge)."""
+        return int(await self.session.scalar(select(func.count(Article.id))) or 0)
 
     async def category_exists(self, slug: str) -> bool:
         return (
@@ -298,18 +317,24 @@ class ArticleRepository:
         return list(await self.session.scalars(stmt.order_by(Article.id)))
 
     async def category_counts(self) -> list[tuple[str, int]]:
+        """Stories per category, by the rule of `shown`: what `/category` lists."""
         stmt = (
             select(Category.slug, func.count(Article.id))
             .join(Article, Article.category_id == Category.id)
+            .where(first_in_story_with(Article.category_id, Article.category_id))
             .group_by(Category.slug)
             .order_by(func.count(Article.id).desc(), Category.slug)
         )
         return [(slug, int(n)) for slug, n in await self.session.execute(stmt)]
 
     async def tag_counts(self, limit: int | None = None) -> list[tuple[str, int]]:
+        """Stories per tag, by the rule of `shown`: what `/tag` lists."""
+        earlier_tags = article_tags.alias("earlier_tags")
         stmt = (
             select(Tag.name, func.count(article_tags.c.article_id))
             .join(article_tags, article_tags.c.tag_id == Tag.id)
+            .join(Article, Article.id == article_tags.c.article_id)
+            .where(first_in_story_with(earlier_tags.c.tag_id, article_tags.c.tag_id))
             .group_by(Tag.name)
             .order_by(func.count(article_tags.c.article_id).desc(), Tag.name)
         )

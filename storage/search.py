@@ -11,55 +11,70 @@ token sequence, PostgreSQL a bag of characters and bigrams), for documents and q
 A query is a list of phrases, AND-ed; they always reach the engine quoted (`"…"` in FTS5, `'…'`
 lexemes in a bound tsquery), so operator words and characters in user text are plain text.
 
-Ranking blends relevance with recency::
+A search runs in two stages, so its cost follows the answer rather than the store:
+
+1. Candidates, through the index: the newest `MAX_CANDIDATES` articles holding every phrase,
+   and when there are that many, the newest `MAX_TITLE_CANDIDATES` holding every phrase in the
+   title (FTS5's column filter `title : (…)`; on PostgreSQL the GIN index over the title
+   lexemes of migration 0009), so a title match is never left out by the recency cut. Filters
+   (category, tag, dates) apply before the cut.
+2. Scores, in Python over those candidates only (`storage.ranking`): no per-phrase count over
+   the whole index (bm25's idf) is needed. Relevance comes from where the phrases stand (title
+   first, then the lead) and how often they recur, and is blended with recency::
 
     score = relevance × (1 + RECENCY_WEIGHT / (1 + age_days / RECENCY_HALF_LIFE_DAYS))
 
-where relevance is `-bm25(...)` or `ts_rank_cd(..., 1)` (higher is better; PostgreSQL's divided by
-1 + log(document length)) and `age_days` is the age of the article when the newest article in the
-store was published, read by the statement itself from the `published_at` index (so a store that
-stops growing does not age). Between equally relevant articles the newer wins; the boost is at
-most `1 + RECENCY_WEIGHT` (a fresh article) and halves its excess after `RECENCY_HALF_LIFE_DAYS`,
-so an article more than `1 + RECENCY_WEIGHT` times as relevant always beats a newer one.
+where `age_days` is the age of the article when the newest article in the store was published
+(so a store that stops growing does not age). Between equally relevant articles the newer wins;
+the boost is at most `1 + RECENCY_WEIGHT` (a fresh article) and halves its excess after
+`RECENCY_HALF_LIFE_DAYS`, so an article more than `1 + RECENCY_WEIGHT` times as relevant always
+beats a newer one.
 
-An unfiltered query that matches more than `MAX_CANDIDATES` articles ranks only the newest
-`MAX_CANDIDATES` of them (highest ids, i.e. last ingested): both engines then score a bounded
-number of rows, so a word found in most articles costs milliseconds, not seconds. (PostgreSQL
-finds the matches through the GIN index alone, by `article_fts_matches` of migration 0002.)
-A filtered query ranks all its matches (the cap would apply before the filter).
+Each story (see `storage.dedup`) shows once: its best-scoring candidate, naming the other feeds.
 
-Each story (see `storage.dedup`) shows once: its best-scoring article, naming the other feeds.
+`search_sql` keeps the former one-statement ranking (bm25 / `ts_rank_cd` over the newest
+`BM25_CANDIDATES` matches of an unfiltered query, all of a filtered one) as the benchmarks'
+reference.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from storage.derive import index_text
-from storage.models import Article, Category, MetaEntry
+from storage.models import Article, MetaEntry
+from storage.ranking import (
+    RECENCY_HALF_LIFE_DAYS,
+    RECENCY_WEIGHT,
+    SCORED_BODY_TOKENS,
+    query_needles,
+    recency,
+    relevance,
+)
 from storage.records import ArticleView, body_text
 from storage.scan import article_batches
-from storage.tokenizer import BAG, SEQUENCE, IndexScheme
-from storage.views import article_views
+from storage.tokenizer import BAG, SEQUENCE, IndexScheme, sequence_text
+from storage.views import article_views, other_sources
 
 log = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 3.0
+"""The title's weight in `search_sql`'s bm25."""
 # A longer query is cut to its first phrases: still all AND-ed, so results only widen a little.
 MAX_QUERY_TERMS = 32
-# An unfiltered query ranks at most this many of its newest matches (see the module doc).
-MAX_CANDIDATES = 2000
-RECENCY_WEIGHT = 0.5
-RECENCY_HALF_LIFE_DAYS = 7.0
+# A query scores at most this many of its newest matches, plus this many newest title matches.
+MAX_CANDIDATES = 150
+MAX_TITLE_CANDIDATES = 50
+# `search_sql` (the former ranking) scores at most this many of an unfiltered query's matches.
+BM25_CANDIDATES = 2000
 TOKENIZER_META = "search.tokenizer"
 NEWEST = "(SELECT max(published_at) FROM articles)"
 
@@ -119,9 +134,24 @@ class SearchBackend(Protocol):
         such articles by id, when given), and its params."""
         ...
 
+    def match_ids(
+        self, phrases: Phrases, *, title: bool, newest: int | None, name: str
+    ) -> tuple[str, dict[str, Any]]:
+        """SQL yielding the `id` of the articles holding every phrase (in the title, when
+        `title`; of the `newest` such articles by id, when given), and its params named after
+        `name`."""
+        ...
+
     def age_days(self) -> str:
         """SQL for the age in days of article `a` when the newest article was published."""
         ...
+
+    def scored_text(self) -> tuple[str, str, str]:
+        """SQL joined to `articles a` (a FROM clause addition), and the expressions of the
+        title and the body start that `scored_tokens` turns into token text."""
+        ...
+
+    def scored_tokens(self, title: str, body: str) -> tuple[str, str]: ...
 
     def time_param(self, value: datetime) -> Any: ...
 
@@ -157,8 +187,33 @@ class Fts5Backend:
             sql += f" ORDER BY rowid DESC LIMIT {int(newest)}"
         return sql, {"match": expression}
 
+    def match_ids(
+        self, phrases: Phrases, *, title: bool, newest: int | None, name: str
+    ) -> tuple[str, dict[str, Any]]:
+        expression = " AND ".join(
+            '"' + " ".join(phrase).replace('"', '""') + '"' for phrase in phrases
+        )
+        if title:
+            expression = f"title : ({expression})"
+        sql = f"SELECT rowid AS id FROM article_fts WHERE article_fts MATCH :{name}"
+        if newest is not None:
+            sql += f" ORDER BY rowid DESC LIMIT {int(newest)}"
+        return sql, {name: expression}
+
     def age_days(self) -> str:
         return f"(julianday({NEWEST}) - julianday(a.published_at))"
+
+    def scored_text(self) -> tuple[str, str, str]:
+        # the index holds the token text: read its start, no JSON to decode
+        chars = 2 * SCORED_BODY_TOKENS
+        return (
+            " JOIN article_fts f ON f.rowid = a.id",
+            "f.title",
+            f"substr(f.body, 1, {chars})",
+        )
+
+    def scored_tokens(self, title: str, body: str) -> tuple[str, str]:
+        return title, body
 
     def time_param(self, value: datetime) -> Any:
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -201,8 +256,31 @@ class TsvectorBackend:
         )
         return sql, {"match": match, "newest": newest}
 
+    def match_ids(
+        self, phrases: Phrases, *, title: bool, newest: int | None, name: str
+    ) -> tuple[str, dict[str, Any]]:
+        function = "article_title_matches" if title else "article_fts_matches"
+        match = " & ".join(
+            "(" + " <-> ".join(_pg_lexeme(token) for token in phrase) + ")" for phrase in phrases
+        )
+        sql = f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery), :{name}_n)"
+        return sql, {name: match, f"{name}_n": newest}
+
     def age_days(self) -> str:
         return f"(EXTRACT(EPOCH FROM ({NEWEST} - a.published_at)) / 86400.0)"
+
+    def scored_text(self) -> tuple[str, str, str]:
+        # the bag index has no order: read the start of the body itself
+        return (
+            "",
+            "a.title",
+            "COALESCE((SELECT left(string_agg(j.value ->> 0, E'\\n' ORDER BY j.n),"
+            f" {SCORED_BODY_TOKENS}) FROM json_array_elements(CAST(a.paragraphs AS json))"
+            f" WITH ORDINALITY j(value, n)), left(a.digest, {SCORED_BODY_TOKENS}), '')",
+        )
+
+    def scored_tokens(self, title: str, body: str) -> tuple[str, str]:
+        return sequence_text(title), sequence_text(body)
 
     def time_param(self, value: datetime) -> Any:
         return value.astimezone(UTC)
@@ -269,25 +347,11 @@ def search_sql(
     limit: int,
     offset: int,
 ) -> tuple[str, dict[str, Any]]:
-    """The one SQL statement of a search: `(id, score, story_size)` of each story's best."""
+    """The former one-statement search, bm25 blended with recency, kept as the benchmarks'
+    reference: `(id, score, story_size)` of each story's best."""
     unfiltered = not (filters.category or filters.tag or filters.since or filters.until)
-    match_sql, params = backend.match(phrases, MAX_CANDIDATES if unfiltered else None)
-    where = []
-    if filters.category:
-        where.append("a.category_id = (SELECT id FROM categories WHERE slug = :category)")
-        params["category"] = filters.category
-    if filters.tag:
-        where.append(
-            "EXISTS (SELECT 1 FROM article_tags t JOIN tags g ON g.id = t.tag_id"
-            " WHERE t.article_id = a.id AND g.name = :tag)"
-        )
-        params["tag"] = filters.tag
-    if filters.since:
-        where.append("a.published_at >= :since")
-        params["since"] = backend.time_param(filters.since)
-    if filters.until:
-        where.append("a.published_at < :until")
-        params["until"] = backend.time_param(filters.until)
+    match_sql, params = backend.match(phrases, BM25_CANDIDATES if unfiltered else None)
+    where = _filter_sql(backend, filters, params)
     params.update(
         recency_weight=RECENCY_WEIGHT,
         half_life=RECENCY_HALF_LIFE_DAYS,
@@ -328,6 +392,105 @@ async def search(
     return await session.run_sync(search_articles, query, filters, limit=limit, offset=offset)
 
 
+def _filter_sql(
+    backend: SearchBackend, filters: SearchFilters, params: dict[str, Any]
+) -> list[str]:
+    where = []
+    if filters.category:
+        where.append("a.category_id = (SELECT id FROM categories WHERE slug = :category)")
+        params["category"] = filters.category
+    if filters.tag:
+        where.append(
+            "EXISTS (SELECT 1 FROM article_tags t JOIN tags g ON g.id = t.tag_id"
+            " WHERE t.article_id = a.id AND g.name = :tag)"
+        )
+        params["tag"] = filters.tag
+    if filters.since:
+        where.append("a.published_at >= :since")
+        params["since"] = backend.time_param(filters.since)
+    if filters.until:
+        where.append("a.published_at < :until")
+        params["until"] = backend.time_param(filters.until)
+    return where
+
+
+def candidates_sql(
+    backend: SearchBackend, phrases: Phrases, filters: SearchFilters, *, title: bool
+) -> tuple[str, dict[str, Any]]:
+    """Stage 1: the ids of the newest `MAX_CANDIDATES` matches (of the newest
+    `MAX_TITLE_CANDIDATES` title matches, when `title`), within the filters."""
+    params: dict[str, Any] = {}
+    where = _filter_sql(backend, filters, params)
+    newest = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
+    name = "title_match" if title else "match"
+    if not where:
+        sql, named = backend.match_ids(phrases, title=title, newest=newest, name=name)
+        return sql, {**params, **named}
+    sql, named = backend.match_ids(phrases, title=title, newest=None, name=name)
+    sql = (
+        f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id"
+        f" WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT {int(newest)}"
+    )
+    return sql, {**params, **named}
+
+
+def candidate_ids(
+    session: Session, backend: SearchBackend, phrases: Phrases, filters: SearchFilters
+) -> list[int]:
+    """The newest matches, and the newest title matches when the first were cut short (else
+    every title match is among them already)."""
+    sql, params = candidates_sql(backend, phrases, filters, title=False)
+    ids = [int(id_) for id_ in session.execute(text(sql), params).scalars()]
+    if len(ids) >= MAX_CANDIDATES:
+        sql, params = candidates_sql(backend, phrases, filters, title=True)
+        ids = list(
+            dict.fromkeys([*ids, *(int(i) for i in session.execute(text(sql), params).scalars())])
+        )
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    id: int
+    story: int
+    score: float
+
+
+def _score_candidates(
+    session: Session, backend: SearchBackend, query: str, ids: Sequence[int]
+) -> list[_Scored]:
+    """Stage 2: each candidate's score (see `storage.ranking`), from its title and the start of
+    its body, read with the candidates in one statement."""
+    needles = query_needles(query, MAX_QUERY_TERMS)
+    joined, title, body = backend.scored_text()
+    when = Article.published_at.type
+    statement = (
+        text(
+            f"SELECT a.id, a.story_id, a.published_at, {title} AS title, {body} AS body,"
+            f" {NEWEST} AS newest FROM articles a{joined} WHERE a.id IN :ids"
+        )
+        .bindparams(bindparam("ids", expanding=True))
+        .columns(published_at=when, newest=when)
+    )
+    rows = session.execute(statement, {"ids": list(ids)}).all()
+    if not rows:
+        return []
+    newest = _aware(rows[0].newest)
+    return [
+        _Scored(
+            row.id,
+            row.story_id or row.id,
+            relevance(needles, *backend.scored_tokens(row.title, row.body))
+            * recency((newest - _aware(row.published_at)).total_seconds() / 86400),
+        )
+        for row in rows
+    ]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def search_articles(
     session: Session,
     query: str,
@@ -336,46 +499,29 @@ def search_articles(
     limit: int = 10,
     offset: int = 0,
 ) -> list[SearchHit]:
-    """The best-scoring article of each matching story, best first (see the module doc)."""
+    """The best-scoring candidate of each matching story, best first (see the module doc)."""
     backend = backend_for(session)
     phrases = backend.scheme.query(query)[:MAX_QUERY_TERMS]
     if not phrases or limit <= 0:
         return []
-    sql, params = search_sql(
-        backend, phrases, filters or SearchFilters(), limit=limit, offset=max(offset, 0)
-    )
-    rows = session.execute(text(sql), params).all()
-    if not rows:
+    ids = candidate_ids(session, backend, phrases, filters or SearchFilters())
+    if not ids:
         return []
-    scored = [(int(row.id), float(row.score)) for row in rows]
-    articles = {a.id: a for a in article_views(session, [id_ for id_, _ in scored])}
-    shared = [articles[row.id] for row in rows if row.story_size > 1]
-    others = _other_sources(session, shared) if shared else {}
+    best: dict[int, _Scored] = {}
+    for hit in _score_candidates(session, backend, query, ids):
+        held = best.get(hit.story)
+        if held is None or (hit.score, hit.id) > (held.score, held.id):
+            best[hit.story] = hit
+    ranked = sorted(best.values(), key=lambda h: (h.score, h.id), reverse=True)
+    page = ranked[max(offset, 0) : max(offset, 0) + limit]
+    if not page:
+        return []
+    articles = {a.id: a for a in article_views(session, [h.id for h in page])}
+    shown = [articles[h.id] for h in page if h.id in articles]
+    others = other_sources(session, shown)
     return [
-        SearchHit(articles[id_], score, others.get(id_, ()))
-        for id_, score in scored
-        if id_ in articles
+        SearchHit(articles[h.id], h.score, others.get(h.id, ())) for h in page if h.id in articles
     ]
-
-
-def _other_sources(session: Session, articles: Sequence[ArticleView]) -> dict[int, tuple[str, ...]]:
-    """For each article, the feeds (category slugs) of the other articles of its story."""
-    by_story = {a.story_id: a.id for a in articles if a.story_id is not None}
-    if not by_story:
-        return {}
-    rows = session.execute(
-        select(Article.id, Article.story_id, Category.slug, Article.source, Article.key)
-        .outerjoin(Category, Category.id == Article.category_id)
-        .where(Article.story_id.in_(list(by_story)))
-        .order_by(Article.id)
-    )
-    others: dict[int, list[str]] = defaultdict(list)
-    for id_, story_id, feed, source, key in rows:
-        shown = by_story[story_id or id_]
-        name = feed or source or key
-        if id_ != shown and name not in others[shown]:
-            others[shown].append(name)
-    return {id_: tuple(names) for id_, names in others.items()}
 
 
 async def count_matching(session: AsyncSession, query: str) -> int:

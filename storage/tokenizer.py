@@ -314,3 +314,9 @@ class IndexScheme:
 BAG = IndexScheme(TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_document, bag_query)
 SEQUENCE = IndexScheme("jieba-han-sequence", "1", tokenize_sequence, sequence_query)
 SCHEMES = {scheme.name: scheme for scheme in (BAG, SEQUENCE)}
+
+
+def sequence_text(text: str) -> str:
+    """A text's tokens in order, space-joined, as the FTS5 index holds them (without jieba's
+    appended words): what search scores a candidate on when the index cannot give it."""
+    return " ".join(_sequence(normalize(text)))

@@ -9,14 +9,15 @@ execution and result machinery cost several times SQLite's answer to a page of `
 from __future__ import annotations
 
 import sqlite3
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, exists, or_, select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import Article, Category, Tag, article_tags
 from storage.records import ArticleView
@@ -28,15 +29,55 @@ Fetch = Callable[[Select[Any], dict[str, Any]], Iterable[Sequence[Any]]]
 def filtered(stmt: Select[Any], category: Any, tag: Any) -> Select[Any]:
     """Restricted to a category slug and a tag name (values or bound parameters), if given."""
     if category is not None:
-        stmt = stmt.where(
-            Article.category_id
-            == select(Category.id).where(Category.slug == category).scalar_subquery()
-        )
+        stmt = stmt.where(Article.category_id == _category_id(category))
     if tag is not None:
         stmt = stmt.join(article_tags, article_tags.c.article_id == Article.id).where(
-            article_tags.c.tag_id == select(Tag.id).where(Tag.name == tag).scalar_subquery()
+            article_tags.c.tag_id == _tag_id(tag)
         )
     return stmt
+
+
+def _category_id(category: Any) -> Any:
+    return select(Category.id).where(Category.slug == category).scalar_subquery()
+
+
+def _tag_id(tag: Any) -> Any:
+    return select(Tag.id).where(Tag.name == tag).scalar_subquery()
+
+
+def shown(stmt: Select[Any], category: Any = None, tag: Any = None) -> Select[Any]:
+    """The one story rule of listings and their counts: `stmt` (over `Article`) restricted to
+    the articles a list shows, one per story: with no filter, each story's first article;
+    filtered by a category and/or tag, each story's first article *within the filter*, so a
+    story shown elsewhere under another feed's copy still opens in this feed's list."""
+    stmt = filtered(stmt, category, tag)
+    if category is None and tag is None:
+        return stmt.where(Article.id == Article.story_id)
+    earlier = aliased(Article)
+    before = select(earlier.id).where(earlier.story_id == Article.story_id, earlier.id < Article.id)
+    if category is not None:
+        before = before.where(earlier.category_id == _category_id(category))
+    if tag is not None:
+        tagged = article_tags.alias("earlier_tags")
+        before = before.join(tagged, tagged.c.article_id == earlier.id).where(
+            tagged.c.tag_id == _tag_id(tag)
+        )
+    return stmt.where(or_(Article.id == Article.story_id, ~exists(before)))
+
+
+def first_in_story_with(column: Any, value: Any) -> Any:
+    """The condition of `shown` per group, for counts by category or tag: no earlier article of
+    the same story has `column` = `value` (`column` is `Article.category_id` or a tag id
+    column of an alias of `article_tags` joined to the earlier article)."""
+    earlier = aliased(Article)
+    before = select(earlier.id).where(earlier.story_id == Article.story_id, earlier.id < Article.id)
+    if column is Article.category_id:
+        before = before.where(earlier.category_id == value)
+    else:
+        before = before.join(column.table, column.table.c.article_id == earlier.id).where(
+            column == value
+        )
+    return or_(Article.id == Article.story_id, ~exists(before))
 
 
 _VIEW_COLUMNS = (
@@ -127,10 +168,8 @@ def latest_views(
 @cache
 def _latest_statement(by_category: bool, by_tag: bool) -> Select[Any]:
     stmt: Select[Any] = select(*_VIEW_COLUMNS)  # type: ignore[assignment]
-    stmt = filtered(
-        stmt.outerjoin(Category, Category.id == Article.category_id).where(
-            Article.id == Article.story_id
-        ),
+    stmt = shown(
+        stmt.outerjoin(Category, Category.id == Article.category_id),
         bindparam("category") if by_category else None,
         bindparam("tag") if by_tag else None,
     )
@@ -143,6 +182,27 @@ def newest_first(by_tag: object) -> tuple[Any, ...]:
         # The same order, read off the (tag_id, published_at, article_id) index.
         return (article_tags.c.published_at.desc(), article_tags.c.article_id.desc())
     return (Article.published_at.desc(), Article.id.desc())
+
+
+def other_sources(session: Session, articles: Sequence[ArticleView]) -> dict[int, tuple[str, ...]]:
+    """For each article, the feeds (category slugs) of the other articles of its story: what a
+    list or a search hit names after "另见"."""
+    by_story = {a.story_id: a.id for a in articles if a.story_id is not None}
+    if not by_story:
+        return {}
+    rows = session.execute(
+        select(Article.id, Article.story_id, Category.slug, Article.source, Article.key)
+        .outerjoin(Category, Category.id == Article.category_id)
+        .where(Article.story_id.in_(list(by_story)))
+        .order_by(Article.id)
+    )
+    others: dict[int, list[str]] = defaultdict(list)
+    for id_, story_id, feed, source, key in rows:
+        shown = by_story[story_id or id_]
+        name = feed or source or key
+        if id_ != shown and name not in others[shown]:
+            others[shown].append(name)
+    return {id_: tuple(names) for id_, names in others.items()}
 
 
 _VIEWS_OF = (

@@ -22,7 +22,14 @@ USER_ID = 4242
 GROUP_ID = -1001234567890
 
 
+DEMO_DIR = Path(__file__).resolve().parent.parent / "bot" / "demo"
+
+
 def bot_settings(api: FakeBotAPI, database_url: str, **overrides: Any) -> Settings:
+    """The bot's settings for tests; local sources may come from the demo folder, and URLs
+    from the test servers on 127.0.0.1."""
+    overrides.setdefault("local_source_roots", [str(DEMO_DIR)])
+    overrides.setdefault("allow_private_sources", True)
     return load_settings(
         telegram={"token": TOKEN, "base_url": api.base_url},
         database={"url": database_url},

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,13 +21,31 @@ PG_URL = os.environ.get("NEWSBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@12
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+SHARED_SKIP = "needs the shared corpus"
+
+
 def need_shared(path: Path) -> Path:
     """The third-party data lives outside the repo: skip without it, but never under CI."""
     if not path.exists():
         if IN_CI:
-            pytest.fail(f"{path} is missing under CI")
-        pytest.skip(f"{path} is not here (the shared data sits beside the checkout)")
+            pytest.fail(f"{path} is missing under CI (CI=true): see README.md, section Tests")
+        pytest.skip(f"{SHARED_SKIP}: {path} is not here (the shared data sits beside the checkout)")
     return path
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line at the end when tests were skipped for want of ../shared, which `-q` hides."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if SHARED_SKIP in str(getattr(report, "longrepr", ""))
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"newsbot: {len(skipped)} tests skipped because {SHARED} (the third-party corpus "
+            "beside the checkout) is missing; see README.md, section Tests",
+            yellow=True,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from bot.app import build_application
 from bot.i18n import text
 from storage.db import Database
 from storage.repository import ArticleRepository
+from storage.sources import SourceRepository
 
 pytest_plugins = ["bot_fixtures"]
 
@@ -330,9 +332,17 @@ async def test_scheduled_ingest_reads_the_configured_sources(
         jobs = {job.name: job for job in application.job_queue.jobs()}
         assert {"warm-up", "scheduled-ingest"} <= set(jobs)
         job = jobs["scheduled-ingest"]
-        assert job.trigger.interval.total_seconds() == 7200  # type: ignore[attr-defined]
+        assert job.trigger.interval.total_seconds() == 60  # type: ignore[attr-defined]
         await job.run(application)
         db: Database = application.bot_data["newsbot"].db
         async with db.session() as session:
             assert await ArticleRepository(session).count(category="keji") == 3
+            [row] = await SourceRepository(session).list_all(scheduled_only=True)
+        assert row.location == str(DEMO_DIR) and row.last_status == "ok"
+        assert row.last_run_at is not None and row.next_run_at is not None
+        assert row.next_run_at - row.last_run_at == timedelta(hours=2)  # the source's interval
+        await job.run(application)  # not due yet: nothing read
+        async with db.session() as session:
+            again = await SourceRepository(session).by_location(str(DEMO_DIR))
+        assert again is not None and again.last_run_at == row.last_run_at
         await db.dispose()

@@ -247,3 +247,27 @@ def test_every_catalog_message_and_admin_reply_is_valid_html_in_both_languages()
                 validate_message_text(message.html, "HTML")
     [stats] = render(replies[3], context("en"))
     assert "Uptime: 1d 01:01:01" in stats.html and "117.7 MB" in stats.html
+
+
+def test_a_flash_shows_its_mark_and_its_title_once() -> None:
+    from bot.services.articles import item_from_article
+    from storage.records import ArticleView
+
+    def view(title: str, summary: str, paragraphs: list[list[object]]) -> ArticleView:
+        return ArticleView(
+            id=1, key="K1", title=title, published_at=datetime(2021, 12, 8, tzinfo=UTC),
+            category_slug="emnews", tag_names=["东财滚动"], source=None, summary=summary,
+            digest=None, share_url=None, file=None, story_id=1, paragraphs=paragraphs,
+        )  # fmt: skip
+
+    title = "北向资金净流入达30亿元"
+    flash = item_from_article(view(title, "", [[f"{title}。", False]]))
+    older = item_from_article(view(title, f"{title}。", []), text=f"{title}。")
+    news = item_from_article(view("北向资金", "北向资金净流入超50亿元，为近一个月最高。", []))
+    assert flash.flash and older.flash and flash.text == older.text == ""
+    assert not news.flash and news.text
+    page = ArticleList(PageQuery("latest", limit=1), (flash,), total=1, has_more=False)
+    [message] = render(page, context())
+    assert message.html.count(title) == 1 and "⚡快讯" in message.html
+    [english] = render(page, context("en"))
+    assert "⚡Flash" in english.html

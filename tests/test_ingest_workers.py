@@ -59,7 +59,19 @@ async def test_workers_store_exactly_what_one_process_stores(corpus_dir, tmp_pat
         db = Database(f"sqlite+aiosqlite:///{tmp_path / f'workers-{workers}.db'}")
         await db.upgrade()
         report = await ingest(db, [str(corpus_dir)], settings=load_settings(), pool_threshold=0)
-        assert report.to_json() == {"added": 165, "updated": 1, "unchanged": 1, "failed": []}
+        data = report.to_json()
+        duplicates = data.pop("duplicates")
+        assert data == {
+            "added": 165,
+            "updated": 1,
+            "unchanged": 1,
+            "failed": [],
+            "not_modified": [],
+            "gaps": [],
+        }
+        # The corpus holds two article ids in two files each (one a `…__old_post.md`).
+        assert len(duplicates) == 2
+        assert any("__old_post" in d["source"] + d["error"] for d in duplicates)
         results[workers] = await stored(db)
         await db.dispose()
     assert len(results[2]) == 165

@@ -254,17 +254,22 @@ async def test_a_very_long_query_is_cut_not_refused(database: Database) -> None:
     assert keys(await find(database, long_query)) == ["a"]
 
 
-async def test_a_word_in_too_many_articles_ranks_the_newest_of_them(
+async def test_a_word_in_too_many_articles_ranks_the_newest_of_them_and_its_title_matches(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("storage.search.MAX_CANDIDATES", 2)
+    monkeypatch.setattr("storage.search.MAX_TITLE_CANDIDATES", 1)
     await store(
         database,
-        *(record(f"k{i}", f"央行公开市场操作第{i}期", f"{FILLER}第{i}期。" * (3 - i))
+        record("old-title", "央行公开市场操作", FILLER, published=DAY - timedelta(days=9)),
+        *(record(f"k{i}", f"市场观察第{i}期", f"{FILLER}央行第{i}期。",
+                 published=DAY - timedelta(days=3 - i))
           for i in range(3)),
+        record("other", "其他新闻", FILLER, category="other"),
     )  # fmt: skip
-    assert set(keys(await find(database, "央行"))) == {"k1", "k2"}
-    assert set(keys(await find(database, "央行", category="emnews"))) == {"k0", "k1", "k2"}
+    assert keys(await find(database, "央行")) == ["old-title", "k2", "k1"]
+    assert keys(await find(database, "央行", category="emnews")) == ["old-title", "k2", "k1"]
+    assert await find(database, "央行", category="other") == []
 
 
 async def test_a_huge_article_is_indexed_by_its_start(database: Database) -> None:
@@ -273,3 +278,19 @@ async def test_a_huge_article_is_indexed_by_its_start(database: Database) -> Non
     await store(database, record("huge", "超长文章", "开头写着韶关。" + noise + "结尾写着潍柴。"))
     assert keys(await find(database, "韶关")) == ["huge"]
     assert await find(database, "潍柴") == []
+
+
+async def test_migration_0009_indexes_the_titles_of_a_stored_index(database: Database) -> None:
+    from alembic import command
+
+    from storage.db import _alembic_config
+
+    async with database.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0006"))
+    await store(
+        database,
+        record("title", "央行宣布降准", FILLER, published=DAY - timedelta(days=30)),
+        record("body", "市场综述", f"{FILLER}央行决定下调存款准备金率。"),
+    )
+    await database.upgrade()
+    assert keys(await find(database, "央行")) == ["title", "body"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 import pytest_asyncio
-from conftest import CORPUS, _drop_schema, _fresh_postgres, need_shared
+from conftest import CORPUS, REPO, _drop_schema, _fresh_postgres, need_shared
 from relevance_queries import JUDGED_QUERIES, JudgedQuery
 from sqlalchemy import select, text
 
@@ -21,6 +22,17 @@ from storage.search import index_row, index_scheme, newest_published, search
 from storage.trending import STOP_WORDS, trending_terms
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
+
+
+def _bench_relevance() -> object:
+    spec = importlib.util.spec_from_file_location(
+        "bench_relevance", REPO / "bench" / "relevance.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 SHAOGUAN = "NW202204202349852762"
 
@@ -87,6 +99,33 @@ async def test_judged_queries_reach_the_targets(corpus_store: Database) -> None:
     assert len(JUDGED_QUERIES) >= 25
     assert mean_recall >= 0.95, misses
     assert mrr >= 0.9, misses
+
+
+@in_module_loop
+async def test_graded_judgments_reach_ndcg_target(corpus_store: Database) -> None:
+    """bench/relevance.py's 47 graded queries, at full size on this backend."""
+    bench = _bench_relevance()
+    result = await bench.evaluate(corpus_store)  # type: ignore[attr-defined]
+    print(f"\n{corpus_store.dialect}: {result}")
+    assert result["queries"] >= 40
+    assert result["ndcg@5"] >= bench.TARGET, result  # type: ignore[attr-defined]
+
+
+@in_module_loop
+async def test_a_title_that_opens_with_the_query_outranks_body_mentions(
+    corpus_store: Database,
+) -> None:
+    """The research paper of 央行研究局 ranks above articles with 央行 only in their body."""
+    async with corpus_store.session() as session:
+        hits = await search(session, "央行", limit=10)
+    keys = [hit.article.key for hit in hits]
+    paper = next(i for i, k in enumerate(keys) if k.endswith("202205302396506117"))
+    body_only = keys.index("202112082207151155")
+    assert paper < body_only
+    assert all("央行" in hit.article.title for hit in hits[:body_only])
+    assert all("央行" not in hit.article.title for hit in hits[body_only:])
+    shown = hits[paper]
+    assert len(shown.other_sources) == 1
 
 
 @in_module_loop

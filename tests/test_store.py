@@ -258,7 +258,9 @@ def test_settings_read_grouped_variables(monkeypatch):
     monkeypatch.setenv("NEWSBOT_SOURCES", "/a,/b")
     monkeypatch.setenv("NEWSBOT_INGEST_INTERVAL", "2h")
     settings = load_settings()
-    assert settings.telegram.token == "123:abc"
+    assert settings.telegram.token is not None
+    assert settings.telegram.token.get_secret_value() == "123:abc"
+    assert "123:abc" not in repr(settings)
     assert settings.telegram.base_url == "http://127.0.0.1:9/bot"
     assert settings.admin.ids == [1, 22]
     assert settings.sources == ["/a", "/b"]

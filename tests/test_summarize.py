@@ -231,8 +231,33 @@ class TestSummarize:
     def test_subheadings_only_post_still_gets_a_summary(self) -> None:
         assert summarize("标题", ["北向资金净流入超50亿"]) == "北向资金净流入超50亿"
 
-    def test_empty_body_falls_back_to_the_title(self) -> None:
-        assert summarize("美国众议院已有足够票数", []) == "美国众议院已有足够票数"
+    def test_a_body_that_says_nothing_beyond_the_title_has_no_summary(self) -> None:
+        assert summarize("美国众议院已有足够票数", []) == ""
+        title = "离岸人民币兑美元升至6.3512 为2018年以来最高水平"
+        assert summarize(title, ["离岸人民币兑美元升至6.3512，为2018年以来最高水平。"]) == ""
+        assert summarize(title, [], digest="离岸人民币兑美元升至6.3512。") == ""
+        assert summarize("北向资金", ["北向资金净流入超50亿元，为近一个月最高。"]) != ""
+
+    def test_a_summary_never_ends_on_a_clause_mark(self) -> None:
+        items = ["恒指跌0.12%。", "苹果概念股大涨，比亚迪电子涨逾5%；", "科技股走势分化；"]
+        summary = summarize("港股午评｜苹果概念股走强", items, max_chars=40)
+        assert summary[-1] not in "；，;,、：" and len(summary) <= 40
+        long_items = "；".join(f"第{i}项：某公司股价大涨超过百分之{i}" for i in range(12)) + "；"
+        summary = summarize("收盘综述", [long_items], max_chars=40)
+        assert summary.endswith("…") and len(summary) <= 40
+
+    def test_a_bulletin_is_summarized_by_the_item_its_title_names(self) -> None:
+        paragraphs = [
+            "东瑞股份：获得广东省商务厅追加2021年度活大猪供港配额2000头；"
+            "广生堂：与瑞泰来医药签订战略合作框架协议，双方共同建立战略合作伙伴关系；"
+            "某某科技：股东拟减持不超1%公司股份。（证券时报网）"
+        ]
+        named = summarize("午间公告：广生堂与瑞泰来医药签订战略合作框架协议", paragraphs)
+        assert named.startswith("广生堂：与瑞泰来医药签订战略合作框架协议")
+        assert named.endswith("。")
+        unnamed = summarize("晚间公告：多家公司发布重要事项", paragraphs, max_chars=60)
+        assert unnamed.startswith("东瑞股份：")
+        assert unnamed.endswith("…") and len(unnamed) <= 60
 
     def test_budget_must_be_positive(self) -> None:
         with pytest.raises(ValueError, match="max_chars"):

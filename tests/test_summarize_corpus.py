@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.ingest.parser import ParsedPost, parse_post
-from bot.summarize import split_sentences, summarize
+from bot.summarize import adds_to_title, split_sentences, summarize
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SHAOGUAN = "2022-04-20-NW202204202349852762.md"
@@ -48,7 +48,8 @@ def test_no_summary_carries_datelines_sources_backlinks_urls_or_html(
                 for what, pattern in FORBIDDEN.items()
                 if pattern.search(summary)
             ]
-            if not 0 < len(summary) <= 120:
+            flash = not adds_to_title(post.title, "\n".join([digest or "", *body(post)]))
+            if flash != (summary == "") or len(summary) > 120:
                 problems.append(f"{post.file}: {len(summary)} characters: {summary!r}")
     assert problems == []
 
@@ -81,3 +82,37 @@ def test_shaoguan_summary_comes_from_its_opening_paragraphs_about_shaoguan(
     assert not any(heading in summary for heading in SHAOGUAN_SUBHEADINGS)
     sentences = split_sentences(summary)
     assert sentences and all(sentence in opening for sentence in sentences)
+
+
+def _post(posts: list[ParsedPost], key: str) -> ParsedPost:
+    return next(p for p in posts if p.key == key)
+
+
+def test_the_noon_bulletin_is_summarized_by_the_item_its_title_names(
+    posts: list[ParsedPost],
+) -> None:
+    post = _post(posts, "202112082206884365")  # 午间公告：广生堂与瑞泰来医药签订战略合作框架协议
+    summary = summarize(post.title, body(post), max_chars=120, digest=post.digest)
+    assert summary.startswith("广生堂：与瑞泰来医药签订战略合作框架协议")
+    assert "东瑞股份" not in summary
+
+
+def test_the_hong_kong_midday_review_runs_on_to_a_sentence_end(posts: list[ParsedPost]) -> None:
+    post = _post(posts, "202112082206885694")  # 港股午评｜恒指微跌 苹果概念股走强…
+    summary = summarize(post.title, body(post), max_chars=120, digest=post.digest)
+    assert summary != "苹果概念股大涨，比亚迪电子涨逾5%；"
+    assert "苹果概念股大涨" in summary and summary[-1] in "。！？…"
+
+
+def test_no_corpus_summary_ends_on_a_clause_mark_or_repeats_its_title(
+    posts: list[ParsedPost],
+) -> None:
+    flashes = []
+    for post in posts:
+        summary = summarize(post.title, body(post), max_chars=120, digest=post.digest)
+        assert not summary or summary[-1] not in "；，;,、：", (post.file, summary)
+        assert not summary or adds_to_title(post.title, summary), (post.file, summary)
+        if not summary:
+            flashes.append(post.key)
+    # the flash items whose body is their title, word for word
+    assert {"202112082206742097", "202112082207139110", "202112082207158283"} <= set(flashes)

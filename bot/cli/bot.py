@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import logging
 import re
 import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from bot.cli.store import EXIT_FAILED, EXIT_USAGE, add_database_option, settings_from
 from bot.settings import Settings
 
+DEMO_DB_NAME = "newsbot-demo.db"
 log = logging.getLogger(__name__)
 
 NO_TOKEN = (
@@ -38,6 +41,10 @@ def _run(args: argparse.Namespace) -> int:
     from telegram.error import TelegramError
 
     try:
+        if args.metrics_port is not None:
+            from bot import metrics
+
+            metrics.serve(args.metrics_port, args.metrics_listen)
         if args.webhook:
             asyncio.run(serve_webhook(settings, args))
         else:
@@ -66,32 +73,55 @@ def _webhook_problem(args: argparse.Namespace) -> str | None:
 
 
 def webhook_app(application: Any, path: str, secret: str) -> Any:
-    """Starlette app: the Telegram endpoint (secret checked) feeding PTB's update queue, and
-    `/healthz`; PTB's own webhook server cannot serve extra routes."""
+    """Starlette app: the Telegram endpoint (secret checked) feeding PTB's update queue,
+    `/healthz` and `/metrics`; PTB's own webhook server cannot serve extra routes."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Route
     from telegram import Update
 
+    expected = secret.encode()
+
     async def telegram(request: Request) -> Response:
-        if request.headers.get(SECRET_HEADER) != secret:
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, expected):
             log.warning("webhook request without the right secret token from %s", request.client)
             return Response(status_code=403)
         try:
             data = await request.json()
-        except ValueError:
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an Update object")
+            update = Update.de_json(data, application.bot)
+        except Exception as exc:  # any body Telegram would never send: refuse it, go on
+            log.warning(
+                "webhook: refused a request body that is not a Telegram update (%s: %s)",
+                type(exc).__name__,
+                str(exc).splitlines()[0][:200] if str(exc) else "",
+            )
             return Response(status_code=400)
-        await application.update_queue.put(Update.de_json(data, application.bot))
+        await application.update_queue.put(update)
         return Response()
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    async def prometheus(request: Request) -> Response:
+        """Only for direct scrapes: a request a reverse proxy forwarded (the public webhook
+        URL through Caddy) is answered 404, so the public URL does not publish the metrics."""
+        from bot import metrics
+
+        if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+            return Response(status_code=404)
+
+        body, content_type = metrics.exposition()
+        return Response(body, headers={"Content-Type": content_type})
+
     return Starlette(
         routes=[
             Route(path, telegram, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
         ]
     )
 
@@ -110,6 +140,7 @@ async def serve_webhook(settings: Settings, args: argparse.Namespace) -> None:
             host=args.listen,
             port=args.port,
             log_level="warning",
+            log_config=None,  # uvicorn's lines go through the root handler (text or JSON)
         )
     )
     async with application:
@@ -128,12 +159,28 @@ async def serve_webhook(settings: Settings, args: argparse.Namespace) -> None:
         await application.post_shutdown(application)
 
 
+def demo_database_url(url: str) -> str:
+    """The demo's own SQLite file, `newsbot-demo.db` beside the configured SQLite file (in the
+    working folder for other stores): the sample posts never enter the user's store."""
+    from sqlalchemy.engine import make_url
+
+    from storage.db import normalize_url
+
+    parsed = make_url(normalize_url(url))
+    folder = Path(".")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+    return f"sqlite+aiosqlite:///{(folder / DEMO_DB_NAME).resolve()}"
+
+
 def _console(args: argparse.Namespace) -> int:
     from bot.cli.console import chat
     from bot.i18n import language_for
     from bot.store import database_of
 
     settings = settings_from(args)
+    if args.demo:
+        settings.database.url = demo_database_url(settings.database.url)
     db = database_of(settings)
 
     async def main() -> int:
@@ -161,12 +208,24 @@ def register(subparsers: Any) -> None:
     run.add_argument("--port", type=int, default=8080, help="webhook port")
     run.add_argument("--url", help="public webhook URL Telegram posts to")
     run.add_argument("--secret-token", help="secret Telegram sends with every webhook request")
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus /metrics on this port too (the webhook server always has it)",
+    )
+    run.add_argument(
+        "--metrics-listen", default="0.0.0.0", help="address for --metrics-port (default 0.0.0.0)"
+    )
     run.set_defaults(func=_run)
 
     console = subparsers.add_parser(
         "console", help="chat with the bot in this terminal (no Telegram token needed)"
     )
     add_database_option(console)
-    console.add_argument("--demo", action="store_true", help="first load the sample posts")
+    console.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"chat on the sample posts, in their own store ({DEMO_DB_NAME} beside the usual one)",
+    )
     console.add_argument("--lang", default="zh", help="zh (default) or en")
     console.set_defaults(func=_console)

@@ -15,8 +15,9 @@ from bot.render.console import keyboard_lines, to_terminal
 from bot.render.html import Message, RenderContext, render
 from bot.render.keyboards import Button, CallbackStore, parse_callback
 from bot.services import admin, articles, browse, search
+from bot.services import sources as source_service
 from bot.services.actions import help_reply, reply_for_action, trending_for
-from bot.services.replies import Notice, Reply, Viewer, Welcome
+from bot.services.replies import Help, Notice, Reply, Viewer, Welcome
 from bot.settings import Settings
 from storage.db import Database
 
@@ -48,7 +49,7 @@ class ConsoleChat:
         db, viewer = self.db, self.viewer
         return {
             "start": lambda args: _ready(Welcome(viewer.display_name)),
-            "help": lambda args: _ready(help_reply(viewer, None)),
+            "help": lambda args: _ready(self.help()),
             "latest": lambda args: articles.latest_command(db, args, viewer),
             "search": lambda args: search.search_command(db, args, viewer),
             "categories": lambda args: browse.categories(db),
@@ -58,12 +59,26 @@ class ConsoleChat:
             "show": lambda args: articles.show_command(db, args, viewer),
             "trending": lambda args: trending_for(db, viewer),
             "stats": lambda args: admin.stats(db, started_monotonic=self.started),
-            "sources": lambda args: _ready(admin.sources(self.settings)),
+            "sources": lambda args: source_service.list_sources(db, self.settings),
+            "addsource": lambda args: source_service.add_source(db, self.settings, args, viewer),
+            "removesource": lambda args: source_service.remove_source(db, args),
             "ingest": self.ingest,
         }
 
+    def help(self) -> Help:
+        """The commands this console answers (no subscriptions: there is no chat to push to)."""
+        reply = help_reply(self.viewer, None)
+        have = self.commands()
+        return Help(
+            tuple(c for c in reply.commands if c in have),
+            tuple(c for c in reply.admin_commands if c in have),
+            None,
+        )
+
     async def ingest(self, args: Sequence[str]) -> Reply:
-        sources = admin.resolve_sources(args, self.settings)
+        sources = await source_service.ingest_targets(self.db, self.settings, args)
+        if isinstance(sources, Notice):
+            return sources
         if not sources:
             return Notice("ingest_no_sources")
         summary = await self.gate.run(self.db, sources, self.settings)
@@ -93,6 +108,11 @@ class ConsoleChat:
         button = self.buttons[number - 1]
         if button.callback_data is None:
             return Notice("console_no_buttons", {"number": number})
+        if button.callback_data.startswith("src:"):  # the source buttons under /sources
+            _, verb, source_id = button.callback_data.split(":", 2)
+            if verb == "rm":
+                return await source_service.remove_source(self.db, [source_id])
+            return await self.ingest([source_id])
         action = parse_callback(button.callback_data, self.callbacks)
         return await reply_for_action(self.db, action, self.viewer)
 

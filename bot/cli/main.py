@@ -8,11 +8,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.settings import SettingsError
+from bot import logs
+from bot.settings import SettingsError, load_settings
 
 # Each module defines `register(subparsers)`; its sub-commands set `func(args) -> int`.
 COMMAND_MODULES = [
     "bot.cli.store",
+    "bot.cli.sources",
     "bot.cli.search",
     "bot.cli.summarize",
     "bot.cli.bot",
@@ -45,12 +47,11 @@ def quiet_jieba(*, verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    quiet_jieba(verbose=args.verbose)
     try:
+        log_format = load_settings().log.format
+        logs.configure(verbose=args.verbose, fmt=log_format)
+        quiet_jieba(verbose=args.verbose)
+        logs.adopt("jieba", log_format)
         return int(args.func(args))
     except SettingsError as exc:
         print(f"newsbot: bad setting: {exc}", file=sys.stderr)

@@ -45,7 +45,7 @@ async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> i
         private_interval=args.private_interval,
     )
     bot = Bot(
-        settings.telegram.token,
+        settings.telegram.token.get_secret_value(),
         base_url=settings.telegram.base_url,
         request=AiohttpRequest(),
     )

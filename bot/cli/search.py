@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.cli.store import (
     EXIT_OK,
     EXIT_USAGE,
+    UsageError,
     add_database_option,
     article_to_json,
+    positive,
     print_json,
     run_with_database,
+    whole,
 )
 from bot.settings import Settings
 from bot.summarize import snippet as query_snippet
@@ -31,9 +34,15 @@ def parse_when(value: str) -> datetime:
 
 
 def _aware(value: datetime | None, tz: tzinfo) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=tz)
+    """The date in `tz` unless it has an offset; one no zone can hold is a usage error."""
+    if value is None:
+        return None
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    try:
+        aware.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise UsageError(f"date out of range: {value.isoformat()}") from None
+    return aware
 
 
 def snippet(article: ArticleView, query: str) -> str:
@@ -84,8 +93,11 @@ def _search(args: argparse.Namespace) -> int:
             hits = await search(session, args.query, filters, limit=args.limit, offset=args.offset)
         if args.json:
             print_json([hit_to_json(hit, args.query, settings.tz) for hit in hits])
-        else:
+        elif hits:
             print_hits(hits, args.query, settings.tz)
+        else:
+            # Exit 0: finding nothing is an answer, not a failure (`--json` prints []).
+            print(f"no article matches {args.query!r}" + (" here" if args.offset else ""))
         return EXIT_OK
 
     return run_with_database(args, body)
@@ -140,14 +152,25 @@ def _reindex(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    search = subparsers.add_parser("search", help="full-text search, best matches first")
-    search.add_argument("query", help="words to find (all must match); any text is safe")
+    search = subparsers.add_parser(
+        "search",
+        help="full-text search, best matches first",
+        usage="%(prog)s [--category SLUG] [--tag TAG] [--since DATE] [--until DATE] [--limit N] "
+        "[--offset N] [--json] [--database-url URL] [--] QUERY",
+        epilog="A query starting with '-' goes after '--': newsbot search -- -5%%. "
+        "With no match it prints a line saying so and exits 0.",
+    )
+    search.add_argument(
+        "query",
+        help="words to find (all must match); any text is safe; put -- before a query that "
+        "starts with '-': newsbot search -- -5%%",
+    )
     search.add_argument("--category", metavar="SLUG")
     search.add_argument("--tag", metavar="TAG")
     search.add_argument("--since", type=parse_when, metavar="DATE", help="published at or after")
     search.add_argument("--until", type=parse_when, metavar="DATE", help="published before")
-    search.add_argument("--limit", type=int, default=10, metavar="N")
-    search.add_argument("--offset", type=int, default=0, metavar="N")
+    search.add_argument("--limit", type=whole, default=10, metavar="N")
+    search.add_argument("--offset", type=whole, default=0, metavar="N")
     search.add_argument("--json", action="store_true", help="print JSON")
     add_database_option(search)
     search.set_defaults(func=_search)
@@ -158,7 +181,7 @@ def register(subparsers: Any) -> None:
     trending.add_argument(
         "--hours", type=float, default=24.0, help="window length before the newest article"
     )
-    trending.add_argument("--limit", type=int, default=10, metavar="N")
+    trending.add_argument("--limit", type=positive, default=10, metavar="N")
     trending.add_argument("--json", action="store_true", help="print JSON")
     add_database_option(trending)
     trending.set_defaults(func=_trending)

@@ -8,7 +8,10 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import tzinfo
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.settings import Settings, load_settings
 from bot.store import database_of
@@ -17,6 +20,8 @@ from storage.models import Article
 from storage.records import ArticleView
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_COUNT = 1_000_000_000
+"""The largest --limit or --offset taken: beyond it a number cannot be a position in a store."""
 
 
 def add_database_option(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +40,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def open_database(settings: Settings) -> Database:
     try:
-        return database_of(settings)
+        db = database_of(settings)
     except DatabaseURLError as exc:
         raise UsageError(str(exc)) from exc
+    database = db.engine.url.database
+    if db.dialect == "sqlite" and database and database != ":memory:":
+        folder = Path(database).expanduser().parent
+        if not folder.is_dir():
+            raise StoreUnavailable(f"cannot open the SQLite file {database}: no folder {folder}")
+    return db
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened at all (exit 1, not a usage error)."""
 
 
 class UsageError(Exception):
@@ -57,6 +72,9 @@ def run_with_database(
     except UsageError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreUnavailable as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
     async def _main() -> int:
         try:
@@ -70,9 +88,23 @@ def run_with_database(
         return asyncio.run(_main())
     except BrokenPipeError:
         raise
+    except UsageError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (OSError, RuntimeError) as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except SQLAlchemyError as exc:
+        print(f"newsbot: database error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def one_line(exc: BaseException) -> str:
+    """The driver's own message, first line only: never the statement or its parameters."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    message = str(exc).strip().splitlines()
+    return message[0] if message else type(exc).__name__
 
 
 def article_to_json(
@@ -123,10 +155,19 @@ def _ingest(args: argparse.Namespace) -> int:
         else:
             print(
                 f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                f"not modified {len(report.not_modified)}, "
                 f"failed {len(report.failed)} in {report.seconds:.2f} s"
             )
+            for source in report.not_modified:
+                print(f"  not modified (HTTP 304): {source}")
+            for source in report.gaps:
+                print(f"  items may have been missed: {source}", file=sys.stderr)
             for failure in report.failed:
                 print(f"  failed: {failure.source}: {failure.error}", file=sys.stderr)
+            for duplicate in report.duplicates:
+                print(f"  duplicate: {duplicate.source}: {duplicate.error}", file=sys.stderr)
+            for note in report.notes:
+                print(f"  note: {note.source}: {note.error}", file=sys.stderr)
         return EXIT_OK if report.ok else EXIT_FAILED
 
     return run_with_database(args, body)
@@ -190,15 +231,25 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return run_with_database(args, body, migrate=False)
 
 
-def _positive(value: str) -> int:
-    number = int(value)
+def whole(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value[:40]!r}") from None
+    if number > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT}")
+    return number
+
+
+def positive(value: str) -> int:
+    number = whole(value)
     if number <= 0:
         raise argparse.ArgumentTypeError("must be a positive whole number")
     return number
 
 
-def _non_negative(value: str) -> int:
-    number = int(value)
+def non_negative(value: str) -> int:
+    number = whole(value)
     if number < 0:
         raise argparse.ArgumentTypeError("must be zero or more")
     return number
@@ -214,8 +265,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("latest", help="list the newest articles")
     p.add_argument("--category")
     p.add_argument("--tag")
-    p.add_argument("--limit", type=_positive, default=10)
-    p.add_argument("--offset", type=_non_negative, default=0)
+    p.add_argument("--limit", type=positive, default=10)
+    p.add_argument("--offset", type=non_negative, default=0)
     p.add_argument("--json", action="store_true")
     add_database_option(p)
     p.set_defaults(func=_latest)

@@ -1,4 +1,5 @@
-"""`/ingest [source]`, `/sources` and `/stats`, for the user ids in NEWSBOT_ADMIN_IDS only."""
+"""`/ingest [ID|URL]`, `/sources`, `/addsource`, `/removesource` and `/stats` (and the source
+buttons), for the user ids in NEWSBOT_ADMIN_IDS only."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.handlers.common import Context, send, state_of, viewer_of
+from bot.i18n import text
 from bot.services import admin
+from bot.services import sources as source_service
 from bot.services.replies import Notice, Viewer
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,18 @@ def admin_only(
 
 async def ingest(update: Update, context: Context, viewer: Viewer) -> None:
     state = state_of(context)
-    sources = admin.resolve_sources(context.args or [], state.settings)
+    targets = await source_service.ingest_targets(state.db, state.settings, context.args or [])
+    if isinstance(targets, Notice):
+        await send(update, context, targets, viewer)
+        return
+    await start_ingest(update, context, viewer, targets)
+
+
+async def start_ingest(
+    update: Update, context: Context, viewer: Viewer, sources: tuple[str, ...]
+) -> None:
+    """Ingest in the background and report to the chat when done."""
+    state = state_of(context)
     if not sources:
         await send(update, context, Notice("ingest_no_sources"), viewer)
         return
@@ -56,7 +70,9 @@ async def ingest(update: Update, context: Context, viewer: Viewer) -> None:
             summary = await state.ingest_gate.run(state.db, sources, state.settings)
         except Exception as exc:
             log.exception("ingest of %s failed", sources)
-            await send(update, context, Notice("ingest_crashed", {"error": str(exc)}), viewer)
+            await send(
+                update, context, Notice("ingest_crashed", {"error": type(exc).__name__}), viewer
+            )
             return
         await send(update, context, summary or Notice("ingest_busy"), viewer)
 
@@ -64,7 +80,43 @@ async def ingest(update: Update, context: Context, viewer: Viewer) -> None:
 
 
 async def sources(update: Update, context: Context, viewer: Viewer) -> None:
-    await send(update, context, admin.sources(state_of(context).settings), viewer)
+    state = state_of(context)
+    await send(update, context, await source_service.list_sources(state.db, state.settings), viewer)
+
+
+async def add_source(update: Update, context: Context, viewer: Viewer) -> None:
+    state = state_of(context)
+    reply = await source_service.add_source(state.db, state.settings, context.args or [], viewer)
+    await send(update, context, reply, viewer)
+
+
+async def remove_source(update: Update, context: Context, viewer: Viewer) -> None:
+    reply = await source_service.remove_source(state_of(context).db, context.args or [])
+    await send(update, context, reply, viewer)
+
+
+async def source_button(update: Update, context: Context) -> None:
+    """`src:run:ID` and `src:rm:ID` under `/sources`."""
+    query = update.callback_query
+    if query is None:
+        return
+    viewer = viewer_of(update, context)
+    if not viewer.is_admin:
+        log.warning("refused source button from user %s: not an admin", viewer.user_id)
+        await query.answer(text(viewer.lang, "admin_only"), show_alert=True)
+        return
+    await query.answer()
+    _, action, number = (query.data or "").split(":", 2)
+    if action == "rm":
+        reply = await source_service.remove_source(state_of(context).db, [number])
+        await send(update, context, reply, viewer)
+        return
+    state = state_of(context)
+    targets = await source_service.ingest_targets(state.db, state.settings, [number])
+    if isinstance(targets, Notice):
+        await send(update, context, targets, viewer)
+        return
+    await start_ingest(update, context, viewer, targets)
 
 
 async def stats(update: Update, context: Context, viewer: Viewer) -> None:
@@ -77,4 +129,9 @@ async def stats(update: Update, context: Context, viewer: Viewer) -> None:
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("ingest", admin_only("ingest", ingest)))
     application.add_handler(CommandHandler("sources", admin_only("sources", sources)))
+    application.add_handler(CommandHandler("addsource", admin_only("addsource", add_source)))
+    application.add_handler(
+        CommandHandler("removesource", admin_only("removesource", remove_source))
+    )
+    application.add_handler(CallbackQueryHandler(source_button, pattern=r"^src:(run|rm):\d+$"))
     application.add_handler(CommandHandler("stats", admin_only("stats", stats)))

@@ -41,6 +41,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import metrics
 from bot.handlers.common import Context, state_of
 from bot.i18n import Lang, language_for
 from bot.i18n import text as catalog_text
@@ -420,6 +421,7 @@ async def push_tick(context: Context) -> None:
         pusher = Pusher(state.db, context.bot, lease_for(state.db), tz=state.settings.tz)
         context.bot_data[PUSHER_KEY] = pusher
     report = await pusher.run_once()
+    metrics.observe_push(report)
     if report.messages_sent or report.items_failed or report.paused:
         log.info(
             "push: %d messages (%d items) sent, %d items failed, paused %s",

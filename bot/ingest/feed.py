@@ -31,7 +31,7 @@ FEED_CONTENT_TYPES = frozenset(
     }
 )
 _FEED_ROOT = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(feed|rss|rdf:RDF)[\s>]", re.S)
-_JEKYLL_PERMALINK = re.compile(
+JEKYLL_PERMALINK = re.compile(
     r"^/(?P<categories>(?:[^/]+/)*)(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})/"
     r"(?P<slug>[^/]+?)(?:\.html?)?/?$"
 )
@@ -60,7 +60,7 @@ def entry_filename(entry: Mapping[str, Any]) -> str:
             continue
         parts = urlsplit(address)
         info_code = parse_qs(parts.query).get("infoCode")
-        permalink = _JEKYLL_PERMALINK.match(parts.path)
+        permalink = JEKYLL_PERMALINK.match(parts.path)
         if info_code:
             slug = info_code[0]
         elif permalink:
@@ -81,7 +81,7 @@ def entry_filename(entry: Mapping[str, Any]) -> str:
 def entry_categories(entry: Mapping[str, Any]) -> list[str]:
     """Jekyll's default permalink `/:categories/:year/:month/:day/:title` names the categories."""
     link = entry.get("link") or ""
-    permalink = _JEKYLL_PERMALINK.match(urlsplit(link).path)
+    permalink = JEKYLL_PERMALINK.match(urlsplit(link).path)
     if not permalink:
         return []
     return [unquote(part) for part in permalink["categories"].split("/") if part]
@@ -128,21 +128,43 @@ def entry_title(entry: Mapping[str, Any]) -> str:
     return " ".join(title.split())
 
 
-def entry_html(entry: Mapping[str, Any]) -> str | None:
-    """The full content when the feed carries it, else the summary."""
+def entry_html(entry: Mapping[str, Any], *, summary: bool = True) -> str | None:
+    """The full content when the feed carries it, else the summary (when `summary`)."""
     for content in entry.get("content") or []:
         value = content.get("value")
         if value and value.strip():
             return str(value)
-    summary = entry.get("summary")
-    return str(summary) if summary and summary.strip() else None
+    if not summary:
+        return None
+    text = entry.get("summary")
+    return str(text) if text and text.strip() else None
 
 
-def entry_to_post_text(entry: Mapping[str, Any], body_html: str) -> str:
-    """Front matter as the site writes it, then the body as the site's files hold it."""
+def entry_to_post_text(
+    entry: Mapping[str, Any],
+    body_html: str,
+    *,
+    published: datetime | None = None,
+    category_from_terms: bool = False,
+) -> str:
+    """Front matter as the site writes it, then the body as the site's files hold it.
+
+    `published` overrides the entry's own time (corrected by the source's time rule). The
+    category is the Jekyll permalink's, or with `category_from_terms` (any other feed) the
+    first of the entry's categories. A post Jekyll published without front matter (a blank
+    line before its `---`) gets its front matter back from the body it was rendered into.
+    """
+    recovered = recover_front_matter(body_html)
+    if recovered is not None:
+        front_matter, rest = recovered
+        return "---\n" + front_matter + "\n---\n" + rendered_html_to_post_body(rest) + "\n"
     categories = entry_categories(entry)
     tags = entry_tags(entry, categories)
-    published = entry_published(entry)
+    if category_from_terms and not categories:
+        # Any other feed's categories are its tags; the first one also files the post.
+        tags = entry_tags(entry, [])
+        categories = tags[:1]
+    published = published or entry_published(entry)
     lines = ["---", "layout: post", f"title: {_yaml_string(entry_title(entry))}"]
     lines.append(f"date: {_jekyll_date(published)}" if published else 'date: ""')
     if categories:
@@ -151,6 +173,47 @@ def entry_to_post_text(entry: Mapping[str, Any], body_html: str) -> str:
         lines.append(f"tags: {_yaml_value(tags)}")
     lines.append("---")
     return "\n".join(lines) + "\n" + rendered_html_to_post_body(body_html) + "\n"
+
+
+_FRONT_MATTER_LINE = re.compile(r"^[A-Za-z_][\w-]*:(?:\s.*)?$")
+_QUOTED = re.compile(r"^(?P<key>[A-Za-z_][\w-]*:\s*)(?:“(?P<double>.*)”|‘(?P<single>.*)’)\s*$")
+_RENDERED_FENCES = frozenset({"---", "—", "--", "–"})
+
+
+def recover_front_matter(body_html: str) -> tuple[str, str] | None:
+    """(front matter, rest of the body) of a post Jekyll rendered with its front matter as text.
+
+    Jekyll takes front matter only at the very top of a file: after a blank line, kramdown
+    renders `---` as a rule and the `key: value` lines as a paragraph ending in the closing
+    `---`, typographic quotes and dashes included. Those lines are the author's front matter.
+    """
+    root = LexborHTMLParser(body_html).body
+    if root is None:
+        return None
+    nodes = [
+        node
+        for node in root.iter(include_text=True)
+        if not (node.tag == "-text" and not (node.text(deep=False) or "").strip())
+    ]
+    if len(nodes) < 2 or nodes[0].tag != "hr" or nodes[1].tag not in ("p", "h2"):
+        return None
+    lines = [line.strip() for line in nodes[1].text(deep=True).split("\n") if line.strip()]
+    if lines and lines[-1] in _RENDERED_FENCES:
+        lines.pop()
+    if not lines or not all(_FRONT_MATTER_LINE.match(line) for line in lines):
+        return None
+    if not any(line.startswith("title:") for line in lines):
+        return None
+    restored = []
+    for line in lines:
+        quoted = _QUOTED.match(line)
+        if quoted and quoted["double"] is not None:
+            line = quoted["key"] + _yaml_string(quoted["double"])
+        elif quoted:
+            line = quoted["key"] + "'" + quoted["single"].replace("'", "''") + "'"
+        restored.append(line)
+    rest = "".join(node.html or "" for node in nodes[2:])
+    return "\n".join(restored), rest
 
 
 def rendered_html_to_post_body(body_html: str) -> str:

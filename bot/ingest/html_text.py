@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 
 from markdown_it import MarkdownIt
@@ -42,7 +43,29 @@ HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNO
 CENTRED_STYLE = re.compile(r"text-align\s*:\s*center", re.IGNORECASE)
 BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 WHITESPACE = re.compile(r"\s+")
-INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
+
+
+def _format_characters() -> str:
+    """Every Unicode format character (category Cf: bidi controls, zero-width spaces, soft
+    hyphens, tag characters) but the zero-width joiner, as a regex character class body.
+
+    Cf characters live in the first two planes and in plane 14 only, so only those are scanned.
+    """
+    codes = [
+        code
+        for code in (*range(0x20000), *range(0xE0000, 0xE1000))
+        if code != 0x200D and unicodedata.category(chr(code)) == "Cf"
+    ]
+    return "".join(re.escape(chr(code)) for code in codes)
+
+
+_EMOJI = "\u2600-\u27bf\ufe0f\U0001f000-\U0001faff"
+# Control characters, format characters, and a zero-width joiner unless it joins two emoji
+# (👨‍👩‍👧 is one picture only with its joiners).
+INVISIBLE = re.compile(
+    f"[\\x00-\\x08\\x0e-\\x1f\\x7f{_format_characters()}]"
+    f"|\u200d(?![{_EMOJI}])|(?<![{_EMOJI}])\u200d"
+)
 # Real markup left in text after one round of decoding (``&lt;p&gt;`` in the source), as
 # opposed to text that merely has angle brackets such as ``《<蒙特利尔议定书>修正案》``.
 MARKUP = re.compile(

@@ -8,11 +8,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 
 from bot.ingest.html_text import Block, body_blocks, clean_text, markdown_text
+from storage.dates import date_problem
 
 BOM = "\ufeff"
 FRONT_MATTER_OPEN = "---"
@@ -44,6 +46,8 @@ PLAIN_HEADING_MAX = 30
 CAPTION_MAX = 60
 TITLE_MAX = 40
 HASH_KEY_CHARS = 20
+NAME_MAX = 200
+"""The longest category, tag or source name: the store's column size."""
 MAX_UNDECODABLE_SHARE = 0.05
 
 
@@ -83,8 +87,20 @@ class _FrontMatterLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.Saf
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
 
-def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedPost:
-    """Read one post; dates without an offset are in ``tz``. Raises only ParseError."""
+def parse_post(
+    text: str,
+    filename: str | None = None,
+    *,
+    tz: tzinfo,
+    key_hint: str | None = None,
+    now: datetime | None = None,
+) -> ParsedPost:
+    """Read one post; dates without an offset are in ``tz``. Raises only ParseError.
+
+    The key is the site's article id; failing that `key_hint` (a feed entry's guid), or
+    else `stable_key` of the post's name and title, which every route can rebuild. The date
+    must lie between 1970-01-01 and `now` (the clock) plus two days (`storage.dates`).
+    """
     normalized = _normalize(text)
     content_hash = _content_hash(normalized)
     _reject_binary(normalized)
@@ -110,19 +126,46 @@ def parse_post(text: str, filename: str | None = None, *, tz: tzinfo) -> ParsedP
 
     article_id = _article_id(name, share_url)
     tags = _tags(meta, lines, opening)
+    published_at = _published_at(meta, lines, opening, name, article_id, tz)
+    problem = date_problem(published_at, now)
+    if problem:
+        raise ParseError(f"date: line {_key_line(lines, opening, 'date')}: {problem}")
+    source = source or _source_from_tags(tags)
+    if source is not None and len(source) > NAME_MAX:
+        raise ParseError(
+            f"body: the source credit is {len(source)} characters, more than {NAME_MAX}"
+        )
     return ParsedPost(
-        key=article_id or content_hash[:HASH_KEY_CHARS],
+        key=article_id or key_hint or stable_key(name, title, published_at),
         title=title,
-        published_at=_published_at(meta, lines, opening, name, article_id, tz),
+        published_at=published_at,
         category=_category(meta, lines, opening),
         tags=tags,
-        source=source or _source_from_tags(tags),
+        source=source,
         digest=digest,
         paragraphs=paragraphs,
         share_url=share_url,
         file=name,
         content_hash=content_hash,
     )
+
+
+def stable_key(name: str | None, title: str, published_at: datetime) -> str:
+    """A key for a post without an article id that the same post gives on every route.
+
+    Not the text's hash (a feed or a page cannot rebuild the file's bytes) nor the time (a
+    renderer may shift it): the file's slug and date (a Jekyll permalink holds both) and
+    the title, or the title and the day when there is no file name.
+    """
+    stem = Path(name).stem if name else ""
+    match = FILE_DATE.match(stem)
+    if match:
+        seed = f"slug:{stem[match.end() :]}\ndate:{stem[: match.end() - 1]}\ntitle:{title}"
+    elif stem:
+        seed = f"slug:{stem}\ntitle:{title}"
+    else:
+        seed = f"title:{title}\ndate:{published_at:%Y-%m-%d}"
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:HASH_KEY_CHARS]
 
 
 def _normalize(text: str) -> str:
@@ -172,7 +215,7 @@ def _front_matter_bounds(lines: Sequence[str]) -> tuple[int, int]:
     if lines[opening].rstrip() != FRONT_MATTER_OPEN:
         raise ParseError(
             f"front matter: line {opening + 1}: expected '---' to open the front matter, "
-            f"found {_snippet(lines[opening])!r}"
+            f"found {_what_line(lines[opening])}"
         )
     for index in range(opening + 1, len(lines)):
         if lines[index].rstrip() in FRONT_MATTER_CLOSE:
@@ -189,12 +232,15 @@ def _load_front_matter(lines: Sequence[str], opening: int, closing: int) -> dict
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {opening + 2 + mark.line}: " if mark is not None else ""
-        problem = exc.problem or exc.context or "unreadable YAML"
+        problem = _unquoted(exc.problem or exc.context or "unreadable YAML")
         if exc.problem and exc.context and exc.context_mark is not None:
-            problem += f" ({exc.context} on line {opening + 2 + exc.context_mark.line})"
+            context = _unquoted(exc.context)
+            problem += f" ({context} on line {opening + 2 + exc.context_mark.line})"
         raise ParseError(f"front matter: {where}{problem}") from None
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except Exception as exc:
+        # PyYAML's constructors can fail with anything (an explicit ``!!timestamp`` tag on a
+        # non-date raises AttributeError inside PyYAML): every such failure is unreadable YAML.
+        first_line = _unquoted(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         raise ParseError(f"front matter: line {opening + 2}: {first_line}") from None
     if data is None:
         return {}
@@ -236,9 +282,9 @@ def _text_list(
         return []
     value = meta[key]
     if isinstance(value, str):
-        return value.split()
+        return [word for word in (clean_text(item) for item in value.split()) if word]
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return [" ".join(item.split()) for item in value if item.strip()]
+        return [word for word in (clean_text(item) for item in value) if word]
     line = _key_line(lines, opening, key)
     raise ParseError(
         f"front matter: line {line}: {key} must be text or a list of text, not {_kind(value)}"
@@ -247,11 +293,26 @@ def _text_list(
 
 def _category(meta: dict[str, Any], lines: Sequence[str], opening: int) -> str | None:
     categories = _text_list(meta, ("categories", "category"), lines, opening)
+    if categories:
+        _check_name(categories[0], "category", lines, opening)
     return categories[0] if categories else None
 
 
 def _tags(meta: dict[str, Any], lines: Sequence[str], opening: int) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_text_list(meta, ("tags", "tag"), lines, opening)))
+    tags = tuple(dict.fromkeys(_text_list(meta, ("tags", "tag"), lines, opening)))
+    for tag in tags:
+        _check_name(tag, "tags", lines, opening)
+    return tags
+
+
+def _check_name(name: str, key: str, lines: Sequence[str], opening: int) -> None:
+    """Names the store keeps in columns of `NAME_MAX` characters (on every backend alike)."""
+    if len(name) > NAME_MAX:
+        line = _key_line(lines, opening, key if key != "category" else "categories")
+        raise ParseError(
+            f"front matter: line {line}: {key}: a name of {len(name)} characters, "
+            f"more than {NAME_MAX}"
+        )
 
 
 def _source_from_tags(tags: Sequence[str]) -> str | None:
@@ -282,7 +343,7 @@ def _published_at(
     match = POST_DATE.match(raw)
     if match is None:
         raise ParseError(
-            f"date: line {line}: cannot read {_snippet(raw)!r} as a date "
+            f"date: line {line}: cannot read the date "
             "(expected YYYY-MM-DD HH:MM:SS with an optional +0800)"
         )
     if match["date"] is None:
@@ -305,7 +366,7 @@ def _published_at(
             tzinfo=_offset(match["tz"], line) or tz,
         )
     except ValueError as exc:
-        raise ParseError(f"date: line {line}: impossible date {raw!r} ({exc})") from None
+        raise ParseError(f"date: line {line}: impossible date ({exc})") from None
 
 
 def _offset(spelled: str | None, line: int) -> tzinfo | None:
@@ -316,7 +377,7 @@ def _offset(spelled: str | None, line: int) -> tzinfo | None:
     digits = spelled[1:].replace(":", "")
     delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     if delta >= timedelta(hours=24) or int(digits[2:]) >= 60:
-        raise ParseError(f"date: line {line}: impossible time zone offset {spelled!r}")
+        raise ParseError(f"date: line {line}: impossible time zone offset")
     return timezone(-delta if spelled[0] == "-" else delta)
 
 
@@ -462,5 +523,15 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def _snippet(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
+def _what_line(line: str) -> str:
+    """What a line is, without quoting it: error messages never repeat a file's content (the
+    file may be anything an admin pointed at, a secret included)."""
+    return "HTML (a web page, not a post file)" if line.lstrip().startswith("<") else "other text"
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`")
+
+
+def _unquoted(message: str) -> str:
+    """A YAML error message with the file's text it quotes replaced by an ellipsis."""
+    return _QUOTED.sub("…", message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -12,22 +13,28 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import DBAPIError
 
+from bot.ingest import guard
 from bot.ingest import sources as src
+from bot.ingest.git_source import read_git
 from bot.ingest.parser import ParsedPost, ParseError, parse_post
+from bot.ingest.timerule import TimeRule, parse_time_rule
 from bot.settings import Settings
 from bot.summarize import SUMMARIZER_VERSION, summarize
 from bot.summarize.idf import idf_from_documents
 from storage.db import Database
 from storage.derive import with_derived
-from storage.models import IngestRun, SourceState
+from storage.models import IngestRun, Source
 from storage.records import ArticleRecord
-from storage.repository import ArticleRepository
+from storage.repository import ArticleRepository, UpsertOutcome
 from storage.search import backend_of_dialect
+from storage.sources import RunRecord, SourceRepository
 from storage.tokenizer import IndexScheme
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,16 @@ class Failure:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class SourceTally:
+    """What one configured source gave in a run (the per-source metrics)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+
 @dataclass
 class IngestReport:
     added: int = 0
@@ -54,34 +71,87 @@ class IngestReport:
     unchanged: int = 0
     failed: list[Failure] = field(default_factory=list)
     not_modified: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    """Sources whose read may have missed items (see `FetchResult.gap`)."""
+    duplicates: list[Failure] = field(default_factory=list)
+    notes: list[Failure] = field(default_factory=list)
+    """Posts stored with a remark, such as the encoding they were decoded from."""
     changed_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    by_source: dict[str, SourceTally] = field(default_factory=dict)
+
+    def tally(self) -> SourceTally:
+        return SourceTally(self.added, self.updated, self.unchanged, len(self.failed))
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The counts and failures; `duplicates` and `notes` only when there are some."""
+        data: dict[str, Any] = {
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "failed": [{"source": f.source, "error": f.error} for f in self.failed],
+            "not_modified": list(self.not_modified),
+            "gaps": list(self.gaps),
         }
+        if self.duplicates:
+            data["duplicates"] = [{"source": f.source, "error": f.error} for f in self.duplicates]
+        if self.notes:
+            data["notes"] = [{"source": f.source, "note": f.error} for f in self.notes]
+        return data
 
 
 def content_hash(post: ParsedPost) -> str:
     """Hash what a reader sees, so a post re-rendered in another format is not a change."""
+    return _hash_fields(
+        post.title,
+        post.published_at,
+        post.category,
+        post.tags,
+        post.source,
+        post.digest,
+        [[p.text, p.heading] for p in post.paragraphs],
+        post.share_url,
+    )
+
+
+def record_hash(record: ArticleRecord) -> str:
+    """`content_hash` of the post a record was made from."""
+    return _hash_fields(
+        record.title,
+        record.published_at,
+        record.category,
+        record.tags,
+        record.source,
+        record.digest,
+        [[text, heading] for text, heading in record.paragraphs],
+        record.share_url,
+    )
+
+
+def _hash_fields(
+    title: str,
+    published_at: datetime,
+    category: str | None,
+    tags: Sequence[str],
+    source: str | None,
+    digest: str | None,
+    paragraphs: list[list[Any]],
+    share_url: str | None,
+) -> str:
     payload = json.dumps(
         [
-            post.title,
-            post.published_at.isoformat(),
-            post.category,
-            list(post.tags),
-            post.source,
-            post.digest,
-            [[p.text, p.heading] for p in post.paragraphs],
-            post.share_url,
+            title,
+            published_at.isoformat(),
+            category,
+            list(tags),
+            source,
+            digest,
+            paragraphs,
+            share_url,
         ],
         ensure_ascii=False,
     )
@@ -129,13 +199,14 @@ def prepare(
     """Parse, summarize and (for an index `scheme`) tokenize one post; any error becomes a
     reported failure, never a crash."""
     try:
-        record = to_record(parse_post(raw.text, raw.filename, tz=tz), idf)
+        parsed = parse_post(raw.text, raw.filename, tz=raw.tz or tz, key_hint=raw.key_hint)
+        record = to_record(parsed, idf)
         return record if scheme is None else with_derived(record, scheme)
     except ParseError as exc:
         return Failure(raw.origin, str(exc))
     except Exception as exc:  # a parser or summarizer bug must not sink the batch
         log.exception("unexpected error on %s", raw.origin)
-        return Failure(raw.origin, f"internal error: {type(exc).__name__}: {exc}")
+        return Failure(raw.origin, f"internal error: {type(exc).__name__} (see the log)")
 
 
 _worker_context: tuple[tzinfo, Mapping[str, float] | None, IndexScheme | None] | None = None
@@ -241,15 +312,54 @@ class Preparer:
             self._pool = None
 
 
+def _keep_stored(
+    record: ArticleRecord, stored: tuple[datetime, tuple[str, ...], str | None] | None
+) -> ArticleRecord:
+    """A record rebuilt from a feed or page, with the stored time (a renderer may shift it)
+    and, when it shows no tags (a page layout may omit them), the stored tags."""
+    if stored is None:
+        return record
+    moment, tags, source = stored
+    kept = record
+    if moment != record.published_at:
+        kept = dataclasses.replace(kept, published_at=moment.astimezone(record.published_at.tzinfo))
+    if not record.tags and tags:
+        kept = dataclasses.replace(kept, tags=tags, source=record.source or source)
+    return kept if kept is record else dataclasses.replace(kept, content_hash=record_hash(kept))
+
+
 class Ingestor:
-    """Writes batches of records, each in one transaction, and keeps the tallies."""
+    """Writes batches of records, each in one transaction, and keeps the tallies.
+
+    A batch that fails to write for any reason is written again one record at a time, each in
+    its own transaction: only the records that fail alone are reported (with their reason), the
+    rest are stored. Two records with one article id in a run are reported, naming both files.
+    """
 
     def __init__(self, db: Database, report: IngestReport) -> None:
         self.db = db
         self.report = report
         self.pending: list[ArticleRecord] = []
+        self.keep_times: set[int] = set()
+        self.origins: dict[str, str] = {}
+        """Where each article id of this run came from, for the duplicate report."""
 
-    async def add(self, record: ArticleRecord) -> None:
+    async def add(
+        self, record: ArticleRecord, origin: str | None = None, *, keep_time: bool = False
+    ) -> None:
+        """`keep_time`: the record was rebuilt from a feed or page, whose time must not move
+        the time already stored for its key (a renderer may shift it, as Jekyll does)."""
+        origin = origin or record.file or record.key
+        first = self.origins.setdefault(record.key, origin)
+        if first != origin:
+            self.report.duplicates.append(
+                Failure(
+                    origin,
+                    f"article id {record.key} is also in {first}; the one dated later is kept",
+                )
+            )
+        if keep_time:
+            self.keep_times.add(len(self.pending))
         self.pending.append(record)
         if len(self.pending) >= BATCH_SIZE:
             await self.flush()
@@ -258,8 +368,29 @@ class Ingestor:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        async with self.db.session() as session, session.begin():
-            outcomes = await ArticleRepository(session).upsert_many(batch)
+        keep, self.keep_times = self.keep_times, set()
+        if keep:
+            async with self.db.session() as session:
+                stored = await ArticleRepository(session).published_and_tags(
+                    [batch[i].key for i in keep]
+                )
+            for index in keep:
+                batch[index] = _keep_stored(batch[index], stored.get(batch[index].key))
+        try:
+            outcomes = await self._write(batch)
+        except Exception as exc:
+            log.warning(
+                "a batch of %d posts failed to write (%s); writing them one by one",
+                len(batch),
+                _reason(exc),
+            )
+            outcomes = []
+            for record in batch:
+                try:
+                    outcomes.extend(await self._write([record]))
+                except Exception as one:
+                    where = self.origins.get(record.key) or record.file or record.key
+                    self.report.failed.append(Failure(where, f"not stored: {_reason(one)}"))
         for outcome in outcomes:
             if outcome.status == "added":
                 self.report.added += 1
@@ -269,6 +400,18 @@ class Ingestor:
                 self.report.unchanged += 1
             if outcome.status != "unchanged":
                 self.report.changed_ids.append(outcome.article_id)
+
+    async def _write(self, batch: list[ArticleRecord]) -> list[UpsertOutcome]:
+        async with self.db.session() as session, session.begin():
+            return await ArticleRepository(session).upsert_many(batch)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line about a failed write, without the statement or its parameters."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
 
 
 def _local_posts(
@@ -284,29 +427,148 @@ def _local_posts(
             yield item
 
 
-async def _fetch(
-    source: str, *, db: Database, client: httpx.AsyncClient, report: IngestReport
-) -> tuple[list[src.RawPost], src.Validators | None]:
-    """The posts of a URL, fetched conditionally on what it answered last time."""
+def cursor_of(row: Source) -> src.SourceCursor:
+    return src.SourceCursor(
+        etag=row.etag,
+        last_modified=row.last_modified,
+        commit=row.commit,
+        newest_item_at=row.newest_item_at,
+    )
+
+
+async def load_cursor(db: Database, source: str) -> src.SourceCursor | None:
+    """The cursor the last complete read of `source` left on its row (None: never read)."""
+    return (await load_source(db, source))[0]
+
+
+async def load_source(db: Database, source: str) -> tuple[src.SourceCursor | None, str | None]:
+    """The cursor and the time-zone setting on the row of `source` (None, None: no row)."""
     async with db.session() as session:
-        state = await session.get(SourceState, source)
-        validators = (
-            src.Validators(etag=state.etag, last_modified=state.last_modified) if state else None
-        )
-    result = await src.fetch_url(source, client=client, validators=validators)
-    report.failed.extend(Failure(f.origin, f.error) for f in result.failures)
-    if result.not_modified:
-        report.not_modified.append(source)
-    return result.posts, result.validators
+        row = await SourceRepository(session).by_location(source)
+        return (cursor_of(row), row.tz) if row is not None else (None, None)
 
 
-async def _remember_validators(db: Database, source: str, validators: src.Validators) -> None:
+async def _read_git(
+    source: str,
+    settings: Settings,
+    cursor: src.SourceCursor | None,
+    rule: TimeRule,
+    report: IngestReport,
+) -> tuple[src.FetchResult, Iterator[src.RawPost]]:
+    """The read of the repository (its new commit) and, read one file at a time as they are
+    prepared, the posts changed since the commit on the cursor."""
+    if not source.startswith("git+file://"):
+        # git connects by itself, outside the guarded HTTP client: its host is checked here
+        # (and git follows no redirects).
+        await guard.check_remote(source, allow_private=settings.allow_private_sources)
+    read = await asyncio.to_thread(
+        partial(read_git, eager=False),
+        source,
+        settings.ingest.git_dir,
+        cursor.commit if cursor else None,
+    )
+    log.info(
+        "%s: %s read at %s, %d files (%d deleted)",
+        source,
+        "every post" if read.full else "changed posts",
+        read.commit,
+        read.files_read,
+        read.deleted,
+    )
+    fetched = src.FetchResult(
+        source=source,
+        cursor=dataclasses.replace(cursor or src.SourceCursor(), commit=read.commit),
+    )
+
+    def posts() -> Iterator[src.RawPost]:
+        for item in read.iter_files():
+            if isinstance(item, src.SourceFailure):
+                report.failed.append(Failure(item.origin, item.error))
+            else:
+                yield dataclasses.replace(item, tz=rule.zone)
+
+    return fetched, posts()
+
+
+def _flags(
+    raws: Iterable[src.RawPost], posted: deque[tuple[bool, str]], report: IngestReport
+) -> Iterator[src.RawPost]:
+    """Notes for each post, in order, whether it was rebuilt from a feed or page and where it
+    came from (the preparer yields exactly one result per post, in order), and which posts
+    were not UTF-8."""
+    for raw in raws:
+        if raw.encoding != "utf-8":
+            report.notes.append(Failure(raw.origin, f"not UTF-8: decoded as {raw.encoding}"))
+        posted.append((raw.rendered, raw.origin))
+        yield raw
+
+
+def backoff_delay(interval: timedelta, failures: int) -> timedelta:
+    """The wait before the next run: the interval, doubled for each failure in a row, at most
+    a day (or the interval when that is longer)."""
+    delay: timedelta = interval * (2 ** min(failures, 16))
+    return min(delay, max(interval, timedelta(days=1)))
+
+
+@dataclass
+class _SourceRun:
+    """One source's read within an ingest, as it is saved on the source's row."""
+
+    source: str
+    kind: str | None = None
+    failed_before: int = 0
+    items: int = 0
+    fetched: src.FetchResult | None = None
+
+    def count(self, raws: Iterable[src.RawPost]) -> Iterator[src.RawPost]:
+        for raw in raws:
+            self.items += 1
+            yield raw
+
+
+async def _record_run(
+    db: Database, settings: Settings, run: _SourceRun, report: IngestReport, crash: str | None
+) -> None:
+    """Save how the read went, and the cursor of a read whose posts are all stored."""
+    fetched = run.fetched
+    new_failures = report.failed[run.failed_before :]
+    if crash is not None or (fetched is not None and fetched.failures and not fetched.posts):
+        status = "failed"
+    elif fetched is not None and fetched.not_modified:
+        status = "not_modified"
+    else:
+        status = "partial" if new_failures else "ok"
+    error = crash or (new_failures[0].error if new_failures else None)
+    if len(new_failures) > 1:
+        error = f"{error} (+{len(new_failures) - 1} more)"
+    now = datetime.now(UTC)
+    record = RunRecord(
+        status=status,
+        error=error,
+        items_seen=None if status in ("failed", "not_modified") else run.items,
+        cursor=None
+        if crash is not None or fetched is None or fetched.cursor is None
+        else (
+            fetched.cursor.etag,
+            fetched.cursor.last_modified,
+            fetched.cursor.commit,
+            fetched.cursor.newest_item_at,
+        ),
+        gap=fetched is not None and fetched.gap,
+        at=now,
+        name=fetched.name if fetched is not None else None,
+    )
     async with db.session() as session, session.begin():
-        state = await session.get(SourceState, source) or SourceState(source=source)
-        state.etag = validators.etag
-        state.last_modified = validators.last_modified
-        state.fetched_at = datetime.now(UTC)
-        session.add(state)
+        repo = SourceRepository(session)
+        if run.kind is None and await repo.by_location(run.source) is None:
+            return  # not a source at all (a typo): no row for it
+        row = await repo.record_run(run.kind or "unknown", run.source, record)
+        interval = (
+            timedelta(seconds=row.interval_seconds)
+            if row.interval_seconds
+            else settings.ingest.interval
+        )
+        row.next_run_at = now + backoff_delay(interval, row.consecutive_failures)
 
 
 async def ingest(
@@ -333,30 +595,59 @@ async def ingest(
         threshold=pool_threshold,
     )
     own_client = client is None
-    client = client or src.make_client()
+    client = client or src.make_client(allow_private=settings.allow_private_sources)
     try:
         for source in sources:
+            before = report.tally()
+            reading = _SourceRun(source, failed_before=len(report.failed))
+            crash: str | None = None
             try:
-                kind = src.classify_source(source)
-                validators = None
+                reading.kind = src.classify_source(source)
                 raws: Iterable[src.RawPost]
-                if kind in ("folder", "file"):
-                    raws = _local_posts(source, kind, progress=progress, report=report)
+                cursor, tz_setting = await load_source(db, source)
+                rule = parse_time_rule(tz_setting, settings.tz)
+                if reading.kind in ("folder", "file"):
+                    raws = _local_posts(source, reading.kind, progress=progress, report=report)
+                    raws = (dataclasses.replace(raw, tz=rule.zone) for raw in raws)
+                elif reading.kind == "git":
+                    reading.fetched, raws = await _read_git(source, settings, cursor, rule, report)
                 else:
-                    raws, validators = await _fetch(source, db=db, client=client, report=report)
-                async for prepared in preparer.run(raws):
+                    reading.fetched = await src.fetch_url(
+                        source, client=client, cursor=cursor, rule=rule
+                    )
+                    report.failed.extend(
+                        Failure(f.origin, f.error) for f in reading.fetched.failures
+                    )
+                    if reading.fetched.not_modified:
+                        report.not_modified.append(source)
+                    if reading.fetched.gap:
+                        report.gaps.append(source)
+                        log.warning("%s: items may have been missed between reads", source)
+                    raws = reading.fetched.posts
+                posted: deque[tuple[bool, str]] = deque()
+                async for prepared in preparer.run(_flags(reading.count(raws), posted, report)):
+                    keep_time, origin = posted.popleft()
                     if isinstance(prepared, Failure):
                         report.failed.append(prepared)
                     else:
-                        await ingestor.add(prepared)
-                if validators is not None:
-                    # Remembered only after every post of this response is stored, so a crash in
-                    # between makes the next fetch unconditional instead of losing posts behind
-                    # a 304.
-                    await ingestor.flush()
-                    await _remember_validators(db, source, validators)
+                        await ingestor.add(prepared, origin, keep_time=keep_time)
+                # The cursor is saved only after every post of this read is stored, so a crash
+                # in between makes the next read start from the old cursor instead of losing
+                # posts behind a 304 or a commit.
+                await ingestor.flush()
             except (ValueError, OSError, httpx.HTTPError) as exc:
-                report.failed.append(Failure(source, str(exc) or type(exc).__name__))
+                crash = str(exc) or type(exc).__name__
+                report.failed.append(Failure(source, crash))
+            await _record_run(db, settings, reading, report, crash)
+            # What a failed read left pending is written too, so each source's tally is its own.
+            await ingestor.flush()
+            after = report.tally()
+            report.by_source[source] = SourceTally(
+                after.added - before.added,
+                after.updated - before.updated,
+                after.unchanged - before.unchanged,
+                after.failed - before.failed,
+            )
         await ingestor.flush()
     finally:
         preparer.close()

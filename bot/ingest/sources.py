@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import logging
+import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-import feedparser  # type: ignore[import-untyped]
 import httpx
 from tenacity import (
     AsyncRetrying,
@@ -26,7 +28,18 @@ from tenacity import (
 )
 from tqdm import tqdm
 
-from bot.ingest.feed import entry_filename, entry_html, entry_to_post_text, is_feed
+from bot.ingest import guard
+from bot.ingest.feed import entry_html, is_feed
+from bot.ingest.feeds import (
+    FeedEntry,
+    entry_post_text,
+    has_gap,
+    is_json_feed,
+    newer_than,
+    parse_feed,
+)
+from bot.ingest.pages import feed_links, is_article, is_html, page_body_html, page_to_post
+from bot.ingest.timerule import TimeRule
 
 POST_SUFFIXES = frozenset({".md", ".markdown", ".html", ".txt"})
 DEFAULT_MAX_POST_BYTES = 5 * 1024 * 1024
@@ -37,8 +50,12 @@ DEFAULT_TOTAL_TIMEOUT = 120.0
 USER_AGENT = "newsbot/0.1 (news ingest)"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BINARY_SNIFF_BYTES = 8192
+PAGES_PER_HOST = 4
+"""Linked pages of one feed fetched at once from one host."""
 
-SourceKind = Literal["folder", "file", "url"]
+log = logging.getLogger(__name__)
+
+SourceKind = Literal["folder", "file", "url", "git"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +67,40 @@ class Validators:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceCursor:
+    """Where the last complete read of a source stopped, kept on its row between runs.
+
+    Validators for a conditional GET, the git commit last read, and the newest item time
+    seen (what gap detection compares a feed against). The pipeline saves a read's cursor
+    only after that read's posts are stored.
+    """
+
+    etag: str | None = None
+    last_modified: str | None = None
+    commit: str | None = None
+    newest_item_at: datetime | None = None
+
+    @property
+    def validators(self) -> Validators | None:
+        if self.etag is None and self.last_modified is None:
+            return None
+        return Validators(etag=self.etag, last_modified=self.last_modified)
+
+
+@dataclass(frozen=True, slots=True)
 class RawPost:
+    """One post's text. `tz` reads its zone-less times (None: the ingest's default);
+    `key_hint` keys it when it has no article id (a generic feed's guid); `rendered` marks
+    text rebuilt from a feed or page, whose time never moves a stored article's."""
+
     origin: str
     filename: str | None
     text: str
+    tz: tzinfo | None = None
+    key_hint: str | None = None
+    rendered: bool = False
+    encoding: str = "utf-8"
+    """What the bytes were decoded from, reported when it is not UTF-8."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +125,15 @@ class FetchResult:
     failures: list[SourceFailure] = field(default_factory=list)
     validators: Validators | None = None
     not_modified: bool = False
+    cursor: SourceCursor | None = None
+    """What to remember for the next read; None keeps the stored cursor."""
+    gap: bool = False
+    """Items may have been dropped between reads (every entry newer than the newest seen)."""
+    name: str | None = None
+    """The source's own name (a feed's title)."""
+    newest_item_at: datetime | None = None
+    feed_url: str | None = None
+    """The feed a home page led to (what to follow instead of the page)."""
 
 
 class FetchError(Exception):
@@ -96,7 +152,10 @@ class Undecodable:
 
 
 def classify_source(source: str) -> SourceKind:
-    """Tell a folder, a file and an http(s) URL apart; anything else is a ValueError."""
+    """Tell a folder, a file, an http(s) URL and a git repository apart; anything else is a
+    ValueError."""
+    if source.startswith(("git+https://", "git+http://", "git+file://")):
+        return "git"
     scheme = urlsplit(source).scheme.lower()
     if scheme in ("http", "https"):
         if not urlsplit(source).netloc:
@@ -113,13 +172,16 @@ def classify_source(source: str) -> SourceKind:
 
 
 def post_files(folder: Path) -> list[Path]:
-    """Post files under `folder`, recursively, in a stable order; hidden folders are skipped."""
+    """Post files under `folder`, recursively, in a stable order; hidden folders are skipped,
+    and so is a symlink leading out of the folder (it could point at any file)."""
+    real_folder = folder.resolve()
     return sorted(
         path
         for path in folder.rglob("*")
         if path.suffix.lower() in POST_SUFFIXES
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and (not path.is_symlink() or path.resolve().is_relative_to(real_folder))
     )
 
 
@@ -149,10 +211,44 @@ def read_file(
         return SourceFailure(origin, f"cannot read the file: {exc.strerror or exc}")
     if len(data) > max_bytes:
         return SourceFailure(origin, f"file is larger than {max_bytes} bytes")
-    decoded = decode_post(data)
-    if isinstance(decoded, str):
-        return RawPost(origin, path.name, decoded)
+    decoded = decode_post_bytes(data)
+    if isinstance(decoded, Decoded):
+        return RawPost(origin, path.name, decoded.text, encoding=decoded.encoding)
     return SourceFailure(origin, decoded.error)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+
+
+# Chinese sites still publish GBK and its superset GB18030.
+FALLBACK_ENCODINGS = ("gbk", "gb18030")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def decode_post_bytes(data: bytes, declared_charset: str | None = None) -> Decoded | Undecodable:
+    """`decode_post`, saying which encoding it used: UTF-8, the declared charset, or, when
+    neither reads, GBK or GB18030 if the bytes decode cleanly to text without control
+    characters (random bytes rarely do)."""
+    decoded = decode_post(data, declared_charset)
+    if not isinstance(decoded, Undecodable):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return Decoded(decoded, str(declared_charset))
+        return Decoded(decoded, "utf-8")
+    if not decoded.error.startswith("not UTF-8"):
+        return decoded
+    for encoding in FALLBACK_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if not _CONTROL.search(text):
+            return Decoded(text, encoding.upper())
+    return decoded
 
 
 def decode_post(data: bytes, declared_charset: str | None = None) -> str | Undecodable:
@@ -184,9 +280,16 @@ def make_client(
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     user_agent: str = USER_AGENT,
+    allow_private: bool = False,
+    resolve: guard.Resolver = guard.system_resolve,
 ) -> httpx.AsyncClient:
-    """The client every fetch shares: bounded waits, redirects followed, a named agent."""
+    """The client every fetch shares: bounded waits, redirects followed, a named agent, and
+    every connection (each redirect hop too) only to public addresses unless `allow_private`."""
     return httpx.AsyncClient(
+        transport=guard.guarded_transport(allow_private=allow_private, resolve=resolve),
+        # Proxies from the environment would take requests past the guard (the proxy, not
+        # this process, would resolve and dial the host), so they serve only unguarded clients.
+        trust_env=allow_private,
         timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
         follow_redirects=True,
         max_redirects=5,
@@ -206,19 +309,55 @@ async def fetch_url(
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     retry: RetryPolicy = RetryPolicy(),
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+    cursor: SourceCursor | None = None,
+    rule: TimeRule | None = None,
 ) -> FetchResult:
-    """Fetch one post or one feed, conditionally when validators are given.
+    """Fetch one post, page or feed (a home page: the feed it links), conditionally when
+    validators are given.
 
     Never raises for network or server trouble: that becomes a failure. `validators`
     in the result is what to remember for the next fetch of this URL. The read
     timeout bounds each wait for bytes; `total_timeout` bounds the whole fetch with
-    its retries, so a server trickling a byte at a time cannot hold the ingest.
+    its retries, so a server trickling a byte at a time cannot hold the ingest. With a
+    `cursor` (and no `validators`) its validators are sent, and `result.cursor` is that
+    cursor with the response's validators and the newest item time. `rule` reads the
+    source's times (None: as stated, zone-less ones in the ingest's zone).
     """
+    if validators is None and cursor is not None:
+        validators = cursor.validators
+    result = await _fetch_url(
+        url, client, validators, max_bytes, retry, total_timeout, rule, cursor, discover=True
+    )
+    if not result.failures or result.posts:
+        fresh = result.validators
+        result.cursor = replace(
+            cursor or SourceCursor(),
+            etag=fresh.etag if fresh else None,
+            last_modified=fresh.last_modified if fresh else None,
+        )
+        if result.newest_item_at is not None:
+            result.cursor = replace(result.cursor, newest_item_at=result.newest_item_at)
+    return result
+
+
+async def _fetch_url(
+    url: str,
+    client: httpx.AsyncClient,
+    validators: Validators | None,
+    max_bytes: int,
+    retry: RetryPolicy,
+    total_timeout: float,
+    rule: TimeRule | None,
+    cursor: SourceCursor | None,
+    *,
+    discover: bool,
+) -> FetchResult:
     result = FetchResult(source=url, validators=validators)
+    limits = (max_bytes, retry, total_timeout)
     try:
         async with asyncio.timeout(total_timeout):
             response = await _get_with_retries(url, client, validators, max_bytes, retry)
-    except FetchError as exc:
+    except (FetchError, guard.SourceRefused) as exc:
         result.failures.append(SourceFailure(url, str(exc)))
         return result
     except httpx.HTTPError as exc:
@@ -235,33 +374,147 @@ async def fetch_url(
         result.validators = _response_validators(response.headers, sent=validators)
         return result
     result.validators = _response_validators(response.headers, sent=None)
-    if is_feed(response.body, response.headers.get("content-type")):
-        result.posts, result.failures = feed_entries_to_posts(response.body, url)
+    content_type = response.headers.get("content-type")
+    json_feed = is_json_feed(response.body, content_type)
+    if json_feed or is_feed(response.body, content_type):
+        reader = _FeedReader(client, max_bytes, retry, total_timeout, rule, cursor)
+        await reader.read(result, response.body, url, json_feed=json_feed)
         return result
-    decoded = decode_post(response.body, response.charset)
-    if isinstance(decoded, str):
-        result.posts.append(RawPost(url, _url_filename(str(response.url)), decoded))
-    else:
+    decoded = decode_post_bytes(response.body, response.charset)
+    if isinstance(decoded, Undecodable):
         result.failures.append(SourceFailure(url, decoded.error))
+        return result
+    if is_html(response.body, content_type):
+        await _read_page(
+            result, decoded.text, str(response.url), discover, client, rule, cursor, limits
+        )
+        return result
+    result.posts.append(
+        RawPost(url, _url_filename(str(response.url)), decoded.text, encoding=decoded.encoding)
+    )
     return result
 
 
-def feed_entries_to_posts(body: bytes, origin: str) -> tuple[list[RawPost], list[SourceFailure]]:
-    """Each entry of an Atom/RSS feed as post text in the site's format."""
-    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
-    if parsed.bozo and not parsed.entries:
-        return [], [SourceFailure(origin, f"not a readable feed: {parsed.bozo_exception}")]
-    posts: list[RawPost] = []
-    failures: list[SourceFailure] = []
-    for number, entry in enumerate(parsed.entries, start=1):
-        entry_origin = entry.get("link") or entry.get("id") or f"{origin}#entry-{number}"
-        body_html = entry_html(entry)
-        if body_html is None:
-            failures.append(SourceFailure(entry_origin, "feed entry has no content or summary"))
-            continue
-        posts.append(
-            RawPost(entry_origin, entry_filename(entry), entry_to_post_text(entry, body_html))
+async def _read_page(
+    result: FetchResult,
+    page: str,
+    url: str,
+    discover: bool,
+    client: httpx.AsyncClient,
+    rule: TimeRule | None,
+    cursor: SourceCursor | None,
+    limits: tuple[int, RetryPolicy, float],
+) -> None:
+    """An article page gives its article; a home page gives the posts of the feed it links."""
+    links = feed_links(page, url)
+    if discover and links and not is_article(page):
+        max_bytes, retry, total_timeout = limits
+        found = await _fetch_url(
+            links[0], client, None, max_bytes, retry, total_timeout, rule, cursor, discover=False
         )
+        result.posts, result.failures = found.posts, found.failures
+        result.gap, result.name, result.newest_item_at = found.gap, found.name, found.newest_item_at
+        result.feed_url = links[0]
+        return
+    post = await asyncio.to_thread(page_to_post, page, url, rule)
+    if post is None:
+        result.failures.append(SourceFailure(url, "no article found on the page"))
+        return
+    result.posts.append(
+        RawPost(url, post.filename, post.text, tz=rule.zone if rule else None, rendered=True)
+    )
+    result.newest_item_at = post.published
+
+
+class _FeedReader:
+    """Reads one feed document: entries to posts, teasers' pages fetched, gap checked."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        max_bytes: int,
+        retry: RetryPolicy,
+        total_timeout: float,
+        rule: TimeRule | None,
+        cursor: SourceCursor | None,
+    ) -> None:
+        self.client, self.max_bytes, self.retry = client, max_bytes, retry
+        self.total_timeout, self.rule, self.cursor = total_timeout, rule, cursor
+        self.hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def read(self, result: FetchResult, body: bytes, url: str, *, json_feed: bool) -> None:
+        document = await asyncio.to_thread(parse_feed, body, url, self.rule, json_feed=json_feed)
+        seen = self.cursor.newest_item_at if self.cursor else None
+        result.name = document.title
+        result.gap = has_gap(document, seen)
+        newest = [t for t in (document.newest, seen) if t is not None]
+        result.newest_item_at = max(newest, key=_aware) if newest else None
+        result.failures.extend(SourceFailure(origin, error) for origin, error in document.failures)
+        # A teaser read before (not newer than the newest item seen) is not fetched again.
+        teasers = [
+            entry
+            for entry in document.entries
+            if entry.html is None and newer_than(entry.published, seen)
+        ]
+        bodies = await asyncio.gather(*(self._page_body(entry) for entry in teasers))
+        fetched = {id(entry): body for entry, body in zip(teasers, bodies, strict=True)}
+        for entry in document.entries:
+            body_html = entry.html if entry.html is not None else fetched.get(id(entry))
+            if body_html is None:
+                continue
+            text = entry_post_text(entry, body_html, jekyll=document.jekyll)
+            result.posts.append(
+                RawPost(
+                    entry.origin,
+                    entry.filename,
+                    text,
+                    tz=self.rule.zone if self.rule else None,
+                    key_hint=entry.key_hint,
+                    rendered=True,
+                )
+            )
+
+    async def _page_body(self, entry: FeedEntry) -> str | None:
+        """The linked page's article body, or the entry's description when that fails."""
+        link = str(entry.entry.get("link") or "")
+        summary = entry.entry.get("summary")
+        fallback = str(summary) if summary and str(summary).strip() else None
+        if urlsplit(link).scheme not in ("http", "https"):
+            return fallback
+        host = urlsplit(link).netloc.lower()
+        limit = self.hosts.setdefault(host, asyncio.Semaphore(PAGES_PER_HOST))
+        try:
+            async with limit, asyncio.timeout(self.total_timeout):
+                response = await _get_with_retries(
+                    link, self.client, None, self.max_bytes, self.retry
+                )
+        except (FetchError, httpx.HTTPError, httpx.InvalidURL, TimeoutError) as exc:
+            log.warning("%s: linked page not read (%s); using the description", link, exc)
+            return fallback
+        decoded = decode_post(response.body, response.charset)
+        if isinstance(decoded, Undecodable):
+            return fallback
+        body = await asyncio.to_thread(page_body_html, decoded, str(response.url))
+        return body or fallback
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def feed_entries_to_posts(body: bytes, origin: str) -> tuple[list[RawPost], list[SourceFailure]]:
+    """Each entry of an Atom/RSS feed as post text in the site's format (no page fetches:
+    an entry with only a description gives that description)."""
+    document = parse_feed(body, origin, None)
+    failures = [SourceFailure(o, error) for o, error in document.failures]
+    posts = []
+    for entry in document.entries:
+        body_html = entry.html or entry_html(entry.entry)
+        if body_html is None:
+            failures.append(SourceFailure(entry.origin, "feed entry has no content or summary"))
+            continue
+        text = entry_post_text(entry, body_html, jekyll=document.jekyll)
+        posts.append(RawPost(entry.origin, entry.filename, text, key_hint=entry.key_hint))
     return posts, failures
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from html import escape
 
 from bot.i18n import Lang, text
@@ -26,6 +26,9 @@ from bot.services.replies import (
     InlineResult,
     Notice,
     Reply,
+    SourceHealth,
+    SourceList,
+    SourcePreview,
     Sources,
     Stats,
     Trending,
@@ -39,6 +42,8 @@ GROUP_TEXT_CHARS = 80
 DETAIL_TEXT_CHARS = 1500
 COUNT_BUTTONS = 20
 FAILURES_SHOWN = 10
+TAGS_SHOWN = 12
+SOURCES_SHOWN = 10
 SHOW_LINKABLE = re.compile(r"[A-Za-z0-9_]{1,58}")
 
 
@@ -75,7 +80,89 @@ def t(ctx: RenderContext, key: str, /, **values: object) -> str:
 
 
 def clip(value: str, limit: int) -> str:
+    """Plain text cut to `limit` characters; for HTML use `clip_html`."""
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+_HTML_TOKEN = re.compile(r"<[^<>]*>|&#?\w+;|[^<&]+|[<&]")
+_TAG_NAME = re.compile(r"</?\s*([A-Za-z][\w-]*)")
+
+
+def _tag_step(token: str, stack: list[str]) -> None:
+    """Follow one tag token on the stack of open tags."""
+    name = _TAG_NAME.match(token)
+    if name is None:
+        return
+    if token.startswith("</"):
+        if stack and stack[-1] == name.group(1).lower():
+            stack.pop()
+    elif not token.endswith("/>"):
+        stack.append(name.group(1).lower())
+
+
+def _closing(stack: Sequence[str]) -> str:
+    return "".join(f"</{name}>" for name in reversed(stack))
+
+
+def clip_html(markup: str, limit: int) -> str:
+    """`markup` cut to at most `limit` UTF-16 units (Telegram's count) with "…": never inside
+    a tag or an entity, and every tag still open is closed."""
+    if telegram_length(markup) <= limit:
+        return markup
+    out: list[str] = []
+    stack: list[str] = []
+    used = 0
+    budget = limit - 1  # the ellipsis
+    for match in _HTML_TOKEN.finditer(markup):
+        token = match.group(0)
+        after = list(stack)
+        if token.startswith("<") and len(token) > 1:
+            _tag_step(token, after)
+        size = telegram_length(token)
+        if used + size + telegram_length(_closing(after)) > budget:
+            if after == stack and not token.startswith(("&", "<")):
+                room = budget - used - telegram_length(_closing(stack))
+                part = token.encode("utf-16-le")[: max(0, room) * 2].decode("utf-16-le", "ignore")
+                out.append(part.rstrip())
+            break
+        out.append(token)
+        used += size
+        stack = after
+    return "".join(out) + "…" + _closing(stack)
+
+
+def balanced(markup: str) -> bool:
+    """Whether every tag opened in `markup` is closed in it."""
+    stack: list[str] = []
+    for match in _HTML_TOKEN.finditer(markup):
+        token = match.group(0)
+        if token.startswith("<") and len(token) > 1:
+            if token.startswith("</") and (not stack or _TAG_NAME.match(token) is None):
+                return False
+            _tag_step(token, stack)
+    return not stack
+
+
+def split_block(block: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """An oversized block as pieces that each fit: at line ends when every line's markup is
+    whole (lists, sources), else the block clipped with `clip_html`."""
+    lines = block.split("\n")
+    if len(lines) < 2 or not all(balanced(line) for line in lines):
+        return [clip_html(block, limit)]
+    pieces: list[str] = []
+    current = ""
+    for line in lines:
+        if telegram_length(line) > limit:
+            line = clip_html(line, limit)
+        candidate = f"{current}\n{line}" if current else line
+        if current and telegram_length(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
 
 
 def marked(value: str, spans: Sequence[tuple[int, int]], limit: int) -> str:
@@ -101,6 +188,11 @@ def marked(value: str, spans: Sequence[tuple[int, int]], limit: int) -> str:
     return "".join(out)
 
 
+def _sources_shown(sources: Sequence[str]) -> str:
+    shown = "、".join(clip(source, 40) for source in sources[:SOURCES_SHOWN])
+    return shown + ("、…" if len(sources) > SOURCES_SHOWN else "")
+
+
 def hashtag(name: str) -> str:
     return "#" + "_".join(name.split())
 
@@ -118,8 +210,9 @@ def item_meta(item: ArticleItem, ctx: RenderContext) -> str:
     when = item.published_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
     names = ([item.category] if item.category else []) + [
         tag for tag in item.tags if tag != item.category
-    ]
-    return " ".join([escape(when), *(escape(hashtag(name)) for name in names)])
+    ][:TAGS_SHOWN]
+    flash = [t(ctx, "flash")] if item.flash else []
+    return " ".join([*flash, escape(when), *(escape(hashtag(name)) for name in names)])
 
 
 def render_item(item: ArticleItem, ctx: RenderContext, *, number: int | None = None) -> str:
@@ -135,7 +228,7 @@ def render_item(item: ArticleItem, ctx: RenderContext, *, number: int | None = N
     if not ctx.in_group:
         tail.append(t(ctx, "show_hint", command=show_command(item.key)))
     if item.other_sources:
-        tail.append(t(ctx, "also_in", sources="、".join(item.other_sources)))
+        tail.append(t(ctx, "also_in", sources=_sources_shown(item.other_sources)))
     if tail:
         lines.append(" · ".join(tail))
     return "\n".join(lines)
@@ -152,7 +245,11 @@ def pack(header: str, blocks: Sequence[str], keyboard: Keyboard | None = None) -
             continue
         if current:
             messages.append(current)
-        current = block if telegram_length(block) <= MAX_MESSAGE else clip(block, 1000)
+        if telegram_length(block) <= MAX_MESSAGE:
+            current = block
+        else:
+            *whole, current = split_block(block)
+            messages.extend(whole)
     if current or not messages:
         messages.append(current)
     return [
@@ -220,7 +317,7 @@ def render_detail(reply: ArticleDetail, ctx: RenderContext) -> list[Message]:
         lines.append(body)
     if item.other_sources:
         lines.append("")
-        lines.append(t(ctx, "also_in", sources="、".join(item.other_sources)))
+        lines.append(t(ctx, "also_in", sources=_sources_shown(item.other_sources)))
     keyboard = None
     if item.share_url:
         lines.append("")
@@ -317,6 +414,8 @@ def render_ingest(reply: IngestSummary, ctx: RenderContext) -> list[Message]:
     ]
     if len(reply.failures) > FAILURES_SHOWN:
         lines.append("…")
+    lines += ["• " + t(ctx, "ingest_not_modified", source=clip(s, 120)) for s in reply.not_modified]
+    lines += [t(ctx, "ingest_gap", source=clip(s, 120)) for s in reply.gaps]
     return pack(head, ["\n".join(lines)] if lines else [])
 
 
@@ -381,6 +480,95 @@ def render_sources(reply: Sources, ctx: RenderContext) -> list[Message]:
     return pack(f"<b>{t(ctx, 'title_sources')}</b>", ["\n".join(lines)])
 
 
+def human_interval(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def render_source(source: SourceHealth, ctx: RenderContext) -> str:
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(ctx.tz).strftime("%m-%d %H:%M") if moment else "–"
+
+    status = t(ctx, f"source_status_{source.last_status or 'never'}")
+    label = escape(clip(source.name, 60)) + " " if source.name else ""
+    lines = [
+        f"<b>#{source.id}</b> {label}<code>{escape(clip(source.location, 200))}</code>",
+        t(
+            ctx,
+            "source_health",
+            kind=source.kind + (f", tz={source.tz}" if source.tz else ""),
+            when=when(source.last_run_at),
+            status=status,
+            items=source.items_seen,
+        ),
+        t(
+            ctx,
+            "source_schedule",
+            interval=human_interval(source.interval_seconds),
+            when=when(source.next_run_at),
+        ),
+    ]
+    if source.consecutive_failures > 1:
+        lines.append(t(ctx, "source_backoff", count=source.consecutive_failures))
+    if source.last_error:
+        lines.append(t(ctx, "source_error", error=clip(source.last_error, 200)))
+    if source.gap_count:
+        lines.append(t(ctx, "source_gap", count=source.gap_count, when=when(source.gap_warned_at)))
+    return "\n".join(lines)
+
+
+def source_buttons(sources: Sequence[SourceHealth], ctx: RenderContext) -> Keyboard:
+    return Keyboard(
+        tuple(
+            (
+                Button(t(ctx, "source_button_run", id=s.id), callback_data=f"src:run:{s.id}"),
+                Button(t(ctx, "source_button_remove", id=s.id), callback_data=f"src:rm:{s.id}"),
+            )
+            for s in sources
+        )
+    )
+
+
+def render_source_list(reply: SourceList, ctx: RenderContext) -> list[Message]:
+    if not reply.sources:
+        return [Message(t(ctx, "sources_none"))]
+    messages = pack(
+        f"<b>{t(ctx, 'title_sources')}</b>", [render_source(s, ctx) for s in reply.sources]
+    )
+    # Buttons go under the message that lists their source; Telegram allows 100 per message.
+    shown: list[Message] = []
+    for message in messages:
+        listed = [s for s in reply.sources if f"<b>#{s.id}</b> " in message.html]
+        shown.append(replace(message, keyboard=source_buttons(listed[:50], ctx)))
+    return shown
+
+
+def render_preview(reply: SourcePreview, ctx: RenderContext) -> list[Message]:
+    head = t(
+        ctx,
+        "preview_found",
+        location=clip(reply.location, 200),
+        kind=reply.kind,
+        count=reply.found,
+    )
+    blocks = ["\n".join("• " + escape(clip(title, 100)) for title in reply.titles)]
+    if reply.failures:
+        problems = [t(ctx, "preview_problems", count=len(reply.failures))]
+        problems += [
+            "• " + t(ctx, "ingest_failure", source=clip(f.source, 120), error=clip(f.error, 200))
+            for f in reply.failures[:3]
+        ]
+        blocks.append("\n".join(problems))
+    blocks.append(
+        t(ctx, "preview_saved", id=reply.saved_id)
+        if reply.saved_id is not None
+        else t(ctx, "preview_not_saved")
+    )
+    return pack(head, [block for block in blocks if block])
+
+
 def render(reply: Reply, ctx: RenderContext) -> list[Message]:
     """Every reply model as one or more Telegram HTML messages."""
     match reply:
@@ -404,6 +592,10 @@ def render(reply: Reply, ctx: RenderContext) -> list[Message]:
             return render_stats(reply, ctx)
         case Sources():
             return render_sources(reply, ctx)
+        case SourceList():
+            return render_source_list(reply, ctx)
+        case SourcePreview():
+            return render_preview(reply, ctx)
     raise TypeError(f"no renderer for {type(reply).__name__}")
 
 
@@ -414,6 +606,6 @@ def render_inline(result: InlineResult, ctx: RenderContext) -> InlineArticle:
         id=item.key[:64],
         title=clip(item.title, 100) or item.key,
         description=clip(item.text, 120),
-        html=render_item(item, ctx),
+        html=clip_html(render_item(item, ctx), MAX_MESSAGE),
         url=item.share_url,
     )

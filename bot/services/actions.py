@@ -23,7 +23,7 @@ PUBLIC_COMMANDS = (
     "subscriptions",
     "help",
 )
-ADMIN_COMMANDS = ("ingest", "sources", "stats")
+ADMIN_COMMANDS = ("ingest", "sources", "addsource", "removesource", "stats")
 
 
 def help_reply(viewer: Viewer, bot_username: str | None) -> Help:

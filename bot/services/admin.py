@@ -1,12 +1,12 @@
-"""Admin answers: statistics, the configured sources, and one background ingest at a time."""
+"""Admin answers: statistics, and one background ingest at a time."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
@@ -15,12 +15,14 @@ from bot.services.replies import (
     IngestFailure,
     IngestSummary,
     LastIngest,
-    Sources,
     Stats,
 )
 from bot.settings import Settings
 from storage.db import Database
 from storage.repository import ArticleRepository
+
+if TYPE_CHECKING:
+    from bot.ingest.pipeline import IngestReport
 
 
 async def database_bytes(db: Database) -> int | None:
@@ -64,10 +66,6 @@ async def stats(db: Database, *, started_monotonic: float) -> Stats:
     )
 
 
-def sources(settings: Settings) -> Sources:
-    return Sources(tuple(settings.sources))
-
-
 class IngestGate:
     """Lets one ingest run at a time, whether an admin asked or the schedule did."""
 
@@ -75,6 +73,8 @@ class IngestGate:
         self._lock = asyncio.Lock()
         self.on_new_articles = on_new_articles
         """Called after a run that stored new or changed articles (the push job hooks in)."""
+        self.on_report: Callable[[IngestReport], Awaitable[None]] | None = None
+        """Called with every finished run's report (the metrics hook in)."""
 
     @property
     def busy(self) -> bool:
@@ -90,6 +90,8 @@ class IngestGate:
             from bot.ingest.pipeline import ingest
 
             report = await ingest(db, list(source_list), settings=settings)
+        if self.on_report is not None:
+            await self.on_report(report)
         if report.added or report.updated:
             LIST_TOTALS.clear()
             if self.on_new_articles is not None:
@@ -99,12 +101,6 @@ class IngestGate:
             updated=report.updated,
             unchanged=report.unchanged,
             failures=tuple(IngestFailure(f.source, f.error) for f in report.failed),
+            not_modified=tuple(report.not_modified),
+            gaps=tuple(report.gaps),
         )
-
-
-def resolve_sources(args: Sequence[str], settings: Settings) -> tuple[str, ...]:
-    """`/ingest` takes the configured sources; `/ingest SOURCE` one named source."""
-    named = tuple(a for a in args if a.strip())
-    if named:
-        return tuple(os.path.expanduser(a) for a in named)
-    return tuple(settings.sources)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -14,12 +15,13 @@ from bot.services.replies import (
     PageQuery,
     Viewer,
 )
-from bot.services.text import longer_summary
+from bot.services.text import clean_query, longer_summary
+from bot.summarize import adds_to_title
 from storage.db import Database
 from storage.models import Article
 from storage.records import ArticleView
 from storage.repository import ArticleRepository
-from storage.views import latest_views
+from storage.views import latest_views, other_sources
 
 PRIVATE_PAGE = 5
 GROUP_PAGE = 3
@@ -72,6 +74,8 @@ def item_from_article(
     highlights: Sequence[tuple[int, int]] = (),
     other_sources: Sequence[str] = (),
 ) -> ArticleItem:
+    # a flash (its body only restates the title) shows no text line, only its mark
+    flash = not adds_to_title(article.title, article_summary(article))
     return ArticleItem(
         key=article.key,
         title=article.title,
@@ -79,10 +83,11 @@ def item_from_article(
         category=article.category_slug,
         tags=tuple(article.tag_names),
         source=article.source,
-        text=article_summary(article) if text is None else text,
-        highlights=tuple(highlights),
+        text="" if flash else article_summary(article) if text is None else text,
+        highlights=() if flash else tuple(highlights),
         share_url=article.share_url,
         other_sources=tuple(other_sources),
+        flash=flash,
     )
 
 
@@ -110,14 +115,24 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
         ),
         short=True,
     )
+    shown = articles[: page.limit]
+    # a story from several feeds names the others, as a search hit does: in a feed's list, the
+    # note tells that the story is also listed under another feed's copy
+    others = await db.read(partial(other_sources, articles=shown), short=True) if shown else {}
     async with db.read_session() as session:
         total = await LIST_TOTALS.get(db, ArticleRepository(session), page.category, page.tag)
-    items = tuple(item_from_article(a) for a in articles[: page.limit])
+    items = tuple(item_from_article(a, other_sources=others.get(a.id, ())) for a in shown)
     return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)
 
 
+COUNT = re.compile(r"[+-]?[0-9]+")
+
+
 def _parse_count(word: str) -> int | None:
-    return int(word) if word.isdigit() and len(word) <= 3 else None
+    """A word of ASCII digits (with a sign) is a count, whatever its size: never a category."""
+    if not COUNT.fullmatch(word):
+        return None
+    return int(word) if len(word) <= 6 else 1_000_000
 
 
 async def latest_command(db: Database, args: Sequence[str], viewer: Viewer) -> ArticleList | Notice:
@@ -125,11 +140,14 @@ async def latest_command(db: Database, args: Sequence[str], viewer: Viewer) -> A
     wanted: int | None = None
     category: str | None = None
     tag: str | None = None
-    for word in args:
+    for word in (w for arg in args for w in clean_query(arg).split()):
         if len(word) > MAX_ARGUMENT_CHARS:
             return Notice("usage_latest")
         count = _parse_count(word)
         if count is not None and wanted is None:
+            ceiling = page_size(viewer, 1_000_000)
+            if not 1 <= count <= ceiling:
+                return Notice("latest_count", {"max": ceiling})
             wanted = count
         elif word.startswith("#") and len(word) > 1 and tag is None and category is None:
             tag = word[1:]
@@ -171,7 +189,7 @@ async def _non_empty(db: Database, page: PageQuery) -> ArticleList | Notice:
 async def category_command(
     db: Database, args: Sequence[str], viewer: Viewer
 ) -> ArticleList | Notice:
-    slug = " ".join(args).strip()
+    slug = clean_query(" ".join(args))
     if not slug or len(slug) > MAX_ARGUMENT_CHARS:
         return Notice("usage_category")
     return await open_category(db, slug, viewer)
@@ -182,7 +200,7 @@ async def open_category(db: Database, slug: str, viewer: Viewer) -> ArticleList 
 
 
 async def tag_command(db: Database, args: Sequence[str], viewer: Viewer) -> ArticleList | Notice:
-    name = " ".join(args).strip().removeprefix("#")
+    name = clean_query(" ".join(args)).removeprefix("#")
     if not name or len(name) > MAX_ARGUMENT_CHARS:
         return Notice("usage_tag")
     return await open_tag(db, name, viewer)
@@ -193,7 +211,7 @@ async def open_tag(db: Database, name: str, viewer: Viewer) -> ArticleList | Not
 
 
 async def show_command(db: Database, args: Sequence[str], viewer: Viewer) -> ArticleDetail | Notice:
-    key = args[0].strip() if args else ""
+    key = clean_query(args[0]) if args else ""
     if not key or len(key) > MAX_ARGUMENT_CHARS:
         return Notice("usage_show")
     return await show_article(db, key)

@@ -34,6 +34,8 @@ class ArticleItem:
     """Half-open character spans of `text` to show in bold (search matches)."""
     share_url: str | None = None
     other_sources: tuple[str, ...] = ()
+    flash: bool = False
+    """A flash (快讯): the body only restates the title, so `text` is empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,10 @@ class IngestSummary:
     updated: int
     unchanged: int
     failures: tuple[IngestFailure, ...] = ()
+    not_modified: tuple[str, ...] = ()
+    """Sources that answered "not modified" (HTTP 304): nothing was read, nothing is wrong."""
+    gaps: tuple[str, ...] = ()
+    """Sources whose read may have missed items between polls."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +155,45 @@ class Sources:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """One source row as `/sources` shows it."""
+
+    id: int
+    kind: str
+    location: str
+    name: str | None
+    scheduled: bool
+    interval_seconds: int
+    tz: str | None
+    last_run_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    items_seen: int
+    consecutive_failures: int
+    next_run_at: datetime | None
+    gap_count: int
+    gap_warned_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceList:
+    sources: tuple[SourceHealth, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePreview:
+    """What a trial read of a new source found; `saved_id` is None when nothing was saved."""
+
+    location: str
+    kind: str
+    found: int
+    titles: tuple[str, ...]
+    failures: tuple[IngestFailure, ...]
+    saved_id: int | None
+    tz: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InlineResult:
     item: ArticleItem
 
@@ -171,4 +216,6 @@ Reply = (
     | IngestSummary
     | Stats
     | Sources
+    | SourceList
+    | SourcePreview
 )

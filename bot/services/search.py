@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 
 from bot.services.articles import (
@@ -21,7 +22,7 @@ from bot.services.replies import (
     PageQuery,
     Viewer,
 )
-from bot.services.text import query_snippet
+from bot.services.text import clean_query, query_snippet
 from storage.db import Database
 from storage.search import SearchFilters, search_articles
 
@@ -30,13 +31,15 @@ SNIPPET_CHARS = 160
 GROUP_SNIPPET_CHARS = 80
 INLINE_PAGE = 10
 MAX_INLINE_OFFSET = 500
+MAX_PAGE_OFFSET = 1000
+"""The deepest page a ◀ ▶ button may open: button data can be forged, deep offsets cost."""
 
 
 def split_query(args: Sequence[str]) -> tuple[str, str | None]:
     """`关键词 … [#标签]`: the last `#word` is a tag filter, the rest is the query."""
     words: list[str] = []
     tag: str | None = None
-    for word in args:
+    for word in (w for arg in args for w in clean_query(arg).split()):
         if word.startswith("#") and len(word) > 1:
             tag = word[1:]
         else:
@@ -98,8 +101,8 @@ async def search_page(db: Database, page: PageQuery, *, in_group: bool = False) 
 
 async def inline_search(db: Database, query: str, offset: str) -> InlinePage:
     """Inline mode: the newest articles for an empty query, else search hits, ten at a time."""
-    start = int(offset) if offset.isdigit() and len(offset) <= 4 else 0
-    query = query.strip()
+    start = int(offset) if offset.isascii() and offset.isdigit() and len(offset) <= 4 else 0
+    query = clean_query(query)
     if start > MAX_INLINE_OFFSET or len(query) > MAX_QUERY_CHARS:
         return InlinePage(results=(), next_offset="", query=query)
     if query:
@@ -117,16 +120,19 @@ async def inline_search(db: Database, query: str, offset: str) -> InlinePage:
 
 
 async def open_page(db: Database, page: PageQuery, viewer: Viewer) -> ArticleList | Notice:
-    """A page behind a ◀ ▶ button; the limit is re-clamped since button data can be forged."""
+    """A page behind a ◀ ▶ button; limit, offset and query are re-clamped since button data
+    can be forged."""
     page = PageQuery(
         kind=page.kind,
-        offset=page.offset,
+        offset=max(0, min(page.offset, MAX_PAGE_OFFSET)),
         limit=page_size(viewer, page.limit),
-        category=page.category,
-        tag=page.tag,
-        query=page.query,
+        category=clean_query(page.category) if page.category is not None else None,
+        tag=clean_query(page.tag) if page.tag is not None else None,
+        query=clean_query(page.query) if page.query is not None else None,
     )
     listing = await search_page(db, page, in_group=viewer.in_group)
+    if listing.has_more and page.offset + page.limit > MAX_PAGE_OFFSET:
+        listing = replace(listing, has_more=False)
     if listing.items:
         return listing
     if page.kind == "search":

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from bot.ingest.html_text import INVISIBLE
 from bot.summarize import snippet, summarize
+
+# Control characters (C0, C1), format characters and lone surrogates (JSON can carry them):
+# Telegram shows none of them, and a store cannot encode the surrogates.
+ARGUMENT_JUNK = re.compile(f"{INVISIBLE.pattern}|[\x80-\x9f\ud800-\udfff]")
+
+
+def clean_query(text: str) -> str:
+    """A query or an argument as the header shows it and the store reads it: junk characters
+    dropped, white space made single spaces."""
+    if ARGUMENT_JUNK.search(text):
+        text = ARGUMENT_JUNK.sub("", text)
+    return " ".join(text.split())
 
 
 def body_texts(paragraphs: Sequence[tuple[str, bool]]) -> list[str]:

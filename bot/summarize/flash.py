@@ -1,0 +1,28 @@
+"""Flash items (快讯): posts whose body says nothing beyond their title. Lists show them as a
+flash with no summary line, rather than the title twice."""
+
+from __future__ import annotations
+
+import unicodedata
+from difflib import SequenceMatcher
+
+# What a body may add to its title and still say nothing more: a unit, a full stop's worth.
+MAX_EXTRA_CHARS = 2
+
+
+def _letters(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def adds_to_title(title: str, text: str) -> bool:
+    """Whether `text` (a summary or body) says more than `title`, punctuation aside."""
+    body = _letters(text)
+    if not body:
+        return False
+    head = _letters(title)
+    if body in head:
+        return False
+    matcher = SequenceMatcher(None, head, body, autojunk=False)
+    covered = sum(block.size for block in matcher.get_matching_blocks())
+    return len(body) - covered > MAX_EXTRA_CHARS
