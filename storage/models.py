@@ -157,6 +157,24 @@ class IngestRun(Base):
     failed: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
+class TermBucket(Base):
+    """How many stories started in an hour (`bucket`, hours since the epoch) use a term, and
+    the least and greatest hash of their sources (two differ: two sources). The term "" counts
+    every story of the hour. Kept at ingest for `/trending` (see `storage.trending`)."""
+
+    __tablename__ = "term_buckets"
+    __table_args__ = (
+        Index("ix_term_buckets_bucket", "bucket", "term"),
+        {"sqlite_with_rowid": False},
+    )
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stories: Mapped[int] = mapped_column(Integer)
+    source_lo: Mapped[int] = mapped_column(Integer)
+    source_hi: Mapped[int] = mapped_column(Integer)
+
+
 class MetaEntry(Base):
     """Small facts about the store itself, such as the tokenizer the index was built with."""
 

@@ -15,6 +15,7 @@ from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article
 from storage.records import ArticleRecord, ArticleView, Derived
 from storage.search import IndexRow, backend_for, write_index
 from storage.stories import StoryCandidate, place_in_stories
+from storage.trending import NewStory, add_stories
 from storage.views import filtered, latest_views
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
@@ -140,6 +141,14 @@ class ArticleRepository:
                 update(ARTICLES).where(ARTICLES.c.id == bindparam("b_id")),
                 [{"b_id": p.article_id, "story_id": stories[p.article_id or 0]} for p in placed],
             )
+        await add_stories(
+            self.session,
+            [
+                NewStory(p.record.published_at, p.record.source, p.derived.terms)
+                for p in pending
+                if p.story_id is None and stories[p.article_id or 0] == p.article_id
+            ],
+        )
         await self._link_tags(pending, replace=bool(old))
         rows = [
             IndexRow(p.article_id or 0, p.derived.index_title, p.derived.index_body)

@@ -105,14 +105,14 @@ def _trending(args: argparse.Namespace) -> int:
                         "count": t.count,
                         "background_count": t.background_count,
                         "score": round(t.score, 3),
-                        "example": {"key": t.example_key, "title": t.example_title},
+                        "sources": t.sources,
                     }
                     for t in terms
                 ]
             )
         else:
             for t in terms:
-                print(f"{t.term}\t{t.count}\t{t.example_title}  ({t.example_key})")
+                print(f"{t.term}\t{t.count}\t{t.background_count}\t{t.score:.1f}")
         return EXIT_OK
 
     return run_with_database(args, body)
@@ -121,6 +121,7 @@ def _trending(args: argparse.Namespace) -> int:
 def _reindex(args: argparse.Namespace) -> int:
     from storage.search import index_scheme, rebuild_index
     from storage.stories import rebuild_stories
+    from storage.trending import rebuild_term_counts
 
     async def body(db: Database, settings: Settings) -> int:
         async with db.session() as session, session.begin():
@@ -130,6 +131,8 @@ def _reindex(args: argparse.Namespace) -> int:
         if not args.index_only:
             async with db.session() as session, session.begin():
                 stories = await rebuild_stories(session)
+        async with db.session() as session, session.begin():
+            await rebuild_term_counts(session)
         print(
             f"indexed {indexed} articles with {scheme.id}"
             + ("" if args.index_only else f"; regrouped {stories} articles into stories")
@@ -153,10 +156,10 @@ def register(subparsers: Any) -> None:
     search.set_defaults(func=_search)
 
     trending = subparsers.add_parser(
-        "trending", help="terms over-represented in the newest articles against the whole store"
+        "trending", help="terms of many recent stories, far more than in the weeks before"
     )
     trending.add_argument(
-        "--hours", type=float, default=24.0, help="window length before the newest article"
+        "--hours", type=float, default=24.0, help="window length up to the newest story"
     )
     trending.add_argument("--limit", type=int, default=10, metavar="N")
     trending.add_argument("--json", action="store_true", help="print JSON")
