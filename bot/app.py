@@ -50,6 +50,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
     state: BotState = application.bot_data["newsbot"]
+    await asyncio.to_thread(state.ingest_gate.close)
     await state.db.dispose()
 
 

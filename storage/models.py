@@ -155,6 +155,10 @@ class IngestRun(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str | None] = mapped_column(String(20))
+    """None while running, then "finished" or "interrupted" (stopped, or found dead)."""
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
 
 
 class TermBucket(Base):

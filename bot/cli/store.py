@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import tzinfo
@@ -16,6 +18,7 @@ from storage.models import Article
 from storage.records import ArticleView
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 def add_database_option(parser: argparse.ArgumentParser) -> None:
@@ -114,9 +117,17 @@ def _ingest(args: argparse.Namespace) -> int:
     from bot.ingest.pipeline import ingest
 
     async def body(db: Database, settings: Settings) -> int:
-        report = await ingest(
-            db, args.sources, settings=settings, progress=not args.json and sys.stderr.isatty()
-        )
+        stop_on_sigterm()
+        try:
+            report = await ingest(
+                db, args.sources, settings=settings, progress=not args.json and sys.stderr.isatty()
+            )
+        except asyncio.CancelledError:
+            print(
+                "newsbot: ingest stopped by SIGTERM; the run is recorded as interrupted",
+                file=sys.stderr,
+            )
+            return EXIT_TERMINATED
         if args.json:
             print_json(report.to_json())
         else:
@@ -129,6 +140,15 @@ def _ingest(args: argparse.Namespace) -> int:
         return EXIT_OK if report.ok else EXIT_FAILED
 
     return run_with_database(args, body)
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM cancels the running command's task, so it stops at its next await and cleans
+    up (worker processes shut down, the ingest run recorded) instead of dying mid-way."""
+    task = asyncio.current_task()
+    if task is not None and hasattr(signal, "SIGTERM"):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
 
 def _latest(args: argparse.Namespace) -> int:

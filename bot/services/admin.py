@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import text
@@ -75,6 +76,13 @@ class IngestGate:
         self._lock = asyncio.Lock()
         self.on_new_articles = on_new_articles
         """Called after a run that stored new or changed articles (the push job hooks in)."""
+        self.pool: ProcessPoolExecutor | None = None
+        """The worker processes every run prepares its posts in: started once, kept."""
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
     @property
     def busy(self) -> bool:
@@ -88,8 +96,11 @@ class IngestGate:
             return None
         async with self._lock:
             from bot.ingest.pipeline import ingest
+            from bot.ingest.workers import worker_pool
 
-            report = await ingest(db, list(source_list), settings=settings)
+            if self.pool is None:
+                self.pool = worker_pool(settings.ingest.workers)
+            report = await ingest(db, list(source_list), settings=settings, pool=self.pool)
         if report.added or report.updated:
             LIST_TOTALS.clear()
             if self.on_new_articles is not None:

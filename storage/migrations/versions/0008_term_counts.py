@@ -1,6 +1,7 @@
 """Trending terms counted at ingest: stories per term and hour, so `/trending` reads counts
-instead of segmenting articles (see `storage.trending`). Filled by `newsbot reindex`, or here
-for a store that already has articles.
+instead of segmenting articles (see `storage.trending`); filled by `newsbot reindex`, or here
+for a store that already has articles. Ingest runs say how they ended and which process ran
+them, so one left unfinished by a dead process is marked interrupted.
 
 Revision ID: 0008
 Revises: 0006
@@ -29,11 +30,20 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_index("ix_term_buckets_bucket", "term_buckets", ["bucket", "term"])
+    with op.batch_alter_table("ingest_runs") as batch_op:
+        batch_op.add_column(sa.Column("status", sa.String(20), nullable=True))
+        batch_op.add_column(sa.Column("pid", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("host", sa.String(255), nullable=True))
+    op.execute("UPDATE ingest_runs SET status = 'finished' WHERE finished_at IS NOT NULL")
     from storage.trending import rebuild_term_counts_sync
 
     rebuild_term_counts_sync(op.get_bind())
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ingest_runs") as batch_op:
+        batch_op.drop_column("host")
+        batch_op.drop_column("pid")
+        batch_op.drop_column("status")
     op.drop_index("ix_term_buckets_bucket", table_name="term_buckets")
     op.drop_table("term_buckets")
