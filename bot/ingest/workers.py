@@ -67,3 +67,14 @@ def worker_pool(
         initializer=_start,
         initargs=(os.getpid(), initializer, initargs),
     )
+
+
+def warm_up() -> None:
+    """Load what preparing a post needs (run in a fresh worker)."""
+    import jieba
+
+    import bot.ingest.pipeline  # noqa: F401
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    time.sleep(0.5)  # long enough that the other workers get their own warm-up

@@ -79,6 +79,16 @@ class IngestGate:
         self.pool: ProcessPoolExecutor | None = None
         """The worker processes every run prepares its posts in: started once, kept."""
 
+    def start_pool(self, settings: Settings) -> None:
+        """Start the worker processes now and have each load the ingest code and jieba's
+        dictionary, so the first ingest does not pay for it while users wait."""
+        from bot.ingest.workers import warm_up, worker_pool
+
+        if self.pool is None:
+            self.pool = worker_pool(settings.ingest.workers)
+            for _ in range(settings.ingest.workers):
+                self.pool.submit(warm_up)
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
@@ -96,10 +106,9 @@ class IngestGate:
             return None
         async with self._lock:
             from bot.ingest.pipeline import ingest
-            from bot.ingest.workers import worker_pool
 
-            if self.pool is None:
-                self.pool = worker_pool(settings.ingest.workers)
+            self.start_pool(settings)
+            assert self.pool is not None
             report = await ingest(db, list(source_list), settings=settings, pool=self.pool)
         if report.added or report.updated:
             LIST_TOTALS.clear()
