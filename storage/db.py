@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -176,16 +178,38 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    """The store's revision: read straight from `alembic_version` when it holds one row
+    (importing Alembic takes longer than a short command's whole work), else by Alembic."""
 
     def _get(sync_conn: Any) -> str | None:
+        if sqlalchemy.inspect(sync_conn).has_table("alembic_version"):
+            rows = sync_conn.execute(sqlalchemy.text("SELECT version_num FROM alembic_version"))
+            found = [row[0] for row in rows]
+            if len(found) == 1:
+                return str(found[0])
+        from alembic.runtime.migration import MigrationContext
+
         return MigrationContext.configure(sync_conn).get_current_revision()
 
     async with engine.connect() as conn:
         return await conn.run_sync(_get)
 
 
+_REVISION_LINE = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]*)"', re.MULTILINE)
+
+
+@cache
 def head_revision() -> str | None:
+    """The newest migration, from the scripts' `revision`/`down_revision` lines when they
+    form one chain (without importing Alembic and every script), else by Alembic."""
+    revisions: dict[str, str] = {}
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" in found and "down_revision" in found:
+            revisions[found["revision"]] = found["down_revision"]
+    heads = set(revisions) - set(revisions.values())
+    if len(heads) == 1:
+        return heads.pop()
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()

@@ -8,8 +8,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.settings import SettingsError
-
 # Each module defines `register(subparsers)`; its sub-commands set `func(args) -> int`.
 COMMAND_MODULES = [
     "bot.cli.store",
@@ -36,10 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def quiet_jieba(*, verbose: bool) -> None:
-    """jieba logs its dictionary loading at DEBUG through its own handler; keep that out."""
-    import jieba
-
-    jieba.setLogLevel(logging.DEBUG if verbose else logging.WARNING)
+    """jieba logs its dictionary loading at DEBUG through its own handler; keep that out.
+    A filter on its logger by name (importing jieba resets the logger's level), so commands
+    that never segment never import jieba."""
+    if not verbose:
+        logging.getLogger("jieba").addFilter(lambda record: record.levelno >= logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     quiet_jieba(verbose=args.verbose)
+    from bot.settings import SettingsError
+
     try:
         return int(args.func(args))
     except SettingsError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.store import (
     EXIT_OK,
@@ -15,11 +15,12 @@ from bot.cli.store import (
     print_json,
     run_with_database,
 )
-from bot.settings import Settings
-from bot.summarize import snippet as query_snippet
-from storage.db import Database
-from storage.records import ArticleView
-from storage.search import SearchFilters, SearchHit
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from storage.db import Database
+    from storage.records import ArticleView
+    from storage.search import SearchHit
 
 
 def parse_when(value: str) -> datetime:
@@ -38,6 +39,8 @@ def _aware(value: datetime | None, tz: tzinfo) -> datetime | None:
 
 def snippet(article: ArticleView, query: str) -> str:
     """The sentences of the article that hold the query's terms, else its stored summary."""
+    from bot.summarize import snippet as query_snippet
+
     return query_snippet(
         article.title,
         [str(item[0]) for item in article.paragraphs or []],
@@ -67,7 +70,7 @@ def print_hits(hits: list[SearchHit], query: str, tz: tzinfo) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from storage.search import search
+    from storage.search import SearchFilters, search
 
     if args.limit < 1 or args.offset < 0:
         print("newsbot: --limit must be at least 1 and --offset not negative", file=sys.stderr)

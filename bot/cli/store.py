@@ -10,12 +10,13 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings, load_settings
-from storage.db import Database, DatabaseURLError
-from storage.models import Article
-from storage.records import ArticleView
+if TYPE_CHECKING:  # imported where used, so `newsbot --help` loads neither SQLAlchemy nor jieba
+    from bot.settings import Settings
+    from storage.db import Database
+    from storage.models import Article
+    from storage.records import ArticleView
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -29,6 +30,8 @@ def add_database_option(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    from bot.settings import load_settings
+
     settings = load_settings()
     if getattr(args, "database_url", None):
         settings.database.url = args.database_url
@@ -36,6 +39,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def open_database(settings: Settings) -> Database:
+    from storage.db import Database, DatabaseURLError
+
     try:
         return Database(settings.database.url)
     except DatabaseURLError as exc:
@@ -152,13 +157,20 @@ def stop_on_sigterm() -> None:
 
 
 def _latest(args: argparse.Namespace) -> int:
-    from storage.repository import ArticleRepository
+    from functools import partial
+
+    from storage.views import latest_views
 
     async def body(db: Database, settings: Settings) -> int:
-        async with db.session() as session:
-            articles = await ArticleRepository(session).latest(
-                category=args.category, tag=args.tag, limit=args.limit, offset=args.offset
+        articles = await db.read(
+            partial(
+                latest_views,
+                category=args.category,
+                tag=args.tag,
+                limit=args.limit,
+                offset=args.offset,
             )
+        )
         if args.json:
             print_json([article_to_json(a, settings.tz) for a in articles])
         else:
