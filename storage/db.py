@@ -90,6 +90,7 @@ class SqliteReader:
         )
         event.listen(self.engine, "connect", _sqlite_reader_pragmas)
         self._threads = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="newsbot-read")
+        self._short_thread = ThreadPoolExecutor(1, thread_name_prefix="newsbot-short-read")
         self._short: sqlalchemy.Connection | None = None
         self._short_lock = threading.Lock()
 
@@ -99,11 +100,12 @@ class SqliteReader:
         return bool(database) and database != ":memory:" and "mode=memory" not in url
 
     async def run(self, query: Callable[[Session], T], *, short: bool = False) -> T:
+        loop = asyncio.get_running_loop()
         if short:
-            # A read of a few indexed rows holds the GIL for nearly all of its ~1 ms anyway,
-            # so handing it to a thread buys no concurrency, only the hop (and its jitter).
-            return self._run_short(query)
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, query)
+            # Even a read of a few indexed rows leaves the loop: run on it, a read that meets
+            # a cold page cache or a checkpoint stalls every chat the bot is serving.
+            return await loop.run_in_executor(self._short_thread, self._run_short, query)
+        return await loop.run_in_executor(self._threads, self._run, query)
 
     def _run(self, query: Callable[[Session], T]) -> T:
         with Session(self.engine) as session:
@@ -135,6 +137,7 @@ class SqliteReader:
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
+        self._short_thread.shutdown(wait=True)
         with self._short_lock:
             if self._short is not None:
                 self._short.close()
@@ -254,8 +257,9 @@ class Database:
 
     async def read(self, query: Callable[[Session], T], *, short: bool = False) -> T:
         """Run a read-only query function on a plain `Session`, the cheapest way per backend:
-        on a SQLite file in a reader thread (`SqliteReader`; in the caller's thread when the
-        caller knows it is `short`, such as a page of an index scan), elsewhere through the
+        on a SQLite file in a reader thread (`SqliteReader`; when the
+        caller knows it is `short`, such as a page of an index scan, in one thread kept for
+        short reads and their kept connection), elsewhere through the
         async session's `run_sync`. What it returns is detached: load what you need eagerly."""
         if self._readable:
             if self._reader is None:
