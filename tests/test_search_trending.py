@@ -207,3 +207,24 @@ async def test_the_bot_reindexes_in_a_child_process_while_its_loop_runs(
             select(func.sum(TermBucket.stories)).where(TermBucket.term == "芯片")
         )
     assert chip == 3
+
+
+def test_each_trending_button_opens_a_search_for_its_term() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.render.html import RenderContext, render
+    from bot.render.keyboards import CallbackStore, OpenPage, parse_callback
+    from bot.services.replies import Trending
+    from bot.services.replies import TrendingTerm as TermReply
+
+    ctx = RenderContext("zh", ZoneInfo("Asia/Shanghai"), CallbackStore(), in_group=False)
+    [message] = render(Trending((TermReply("芯片", 3), TermReply("港口:运输", 2))), ctx)
+    assert "芯片</b> — 3 篇报道" in message.html
+    assert message.keyboard is not None
+    actions = [
+        parse_callback(b.callback_data or "", ctx.callbacks) for b in message.keyboard.buttons
+    ]
+    assert [(a.page.kind, a.page.query) for a in actions if isinstance(a, OpenPage)] == [
+        ("search", "芯片"),
+        ("search", "港口:运输"),
+    ]
