@@ -317,6 +317,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 return {
                     "push_chats": args.push_chats,
                     "push_chats_reached": reached(),
+                    "push_messages": sum(
+                        replies.messages.get(PUSH_BASE + n, 0) for n in range(args.push_chats)
+                    ),
                     "push_seconds": round(time.monotonic() - started, 2),
                 }
 
