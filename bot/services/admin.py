@@ -90,8 +90,13 @@ class IngestGate:
                 self.pool.submit(warm_up)
 
     def close(self) -> None:
+        """Stop the workers at once: what they do is pure preparation, and waiting for a
+        warm-up or a chunk would hold up the bot's shutdown."""
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for process in list((self.pool._processes or {}).values()):
+                process.terminate()
+            self.pool.shutdown(wait=True)
             self.pool = None
 
     @property
