@@ -49,12 +49,15 @@ def menu(lang: Lang) -> list[BotCommand]:
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     state: BotState = application.bot_data["newsbot"]
     await state.db.ensure_schema()
+    if state.settings.sources or state.settings.admin.ids:
+        state.ingest_gate.start_pool(state.settings)
     for language_code, lang in MENU_LANGUAGES:
         await application.bot.set_my_commands(menu(lang), language_code=language_code)
 
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
     state: BotState = application.bot_data["newsbot"]
+    await asyncio.to_thread(state.ingest_gate.close)
     await state.db.dispose()
 
 

@@ -87,6 +87,7 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "read_more": {"zh": "阅读原文", "en": "Read the article"},
     "show_hint": {"zh": "详情：{command}", "en": "More: {command}"},
     "trending_item": {"zh": "{count} 篇，例如：{title}", "en": "{count} articles, e.g. {title}"},
+    "trending_stories": {"zh": "{count} 篇报道", "en": "{count} stories"},
     "empty_latest": {"zh": "还没有新闻。", "en": "There is no news yet."},
     "empty_category": {
         "zh": "分类「{category}」下没有新闻。发送 /categories 查看全部分类。",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -95,6 +97,7 @@ class SqliteReader:
         )
         event.listen(self.engine, "connect", _sqlite_reader_pragmas)
         self._threads = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="newsbot-read")
+        self._short_thread = ThreadPoolExecutor(1, thread_name_prefix="newsbot-short-read")
         self._short: sqlalchemy.Connection | None = None
         self._short_lock = threading.Lock()
 
@@ -104,11 +107,12 @@ class SqliteReader:
         return bool(database) and database != ":memory:" and "mode=memory" not in url
 
     async def run(self, query: Callable[[Session], T], *, short: bool = False) -> T:
+        loop = asyncio.get_running_loop()
         if short:
-            # A read of a few indexed rows holds the GIL for nearly all of its ~1 ms anyway,
-            # so handing it to a thread buys no concurrency, only the hop (and its jitter).
-            return self._run_short(query)
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, query)
+            # Even a read of a few indexed rows leaves the loop: run on it, a read that meets
+            # a cold page cache or a checkpoint stalls every chat the bot is serving.
+            return await loop.run_in_executor(self._short_thread, self._run_short, query)
+        return await loop.run_in_executor(self._threads, self._run, query)
 
     def _run(self, query: Callable[[Session], T]) -> T:
         with Session(self.engine) as session:
@@ -140,6 +144,7 @@ class SqliteReader:
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
+        self._short_thread.shutdown(wait=True)
         with self._short_lock:
             if self._short is not None:
                 self._short.close()
@@ -224,16 +229,38 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    """The store's revision: read straight from `alembic_version` when it holds one row
+    (importing Alembic takes longer than a short command's whole work), else by Alembic."""
 
     def _get(sync_conn: Any) -> str | None:
+        if sqlalchemy.inspect(sync_conn).has_table("alembic_version"):
+            rows = sync_conn.execute(sqlalchemy.text("SELECT version_num FROM alembic_version"))
+            found = [row[0] for row in rows]
+            if len(found) == 1:
+                return str(found[0])
+        from alembic.runtime.migration import MigrationContext
+
         return MigrationContext.configure(sync_conn).get_current_revision()
 
     async with engine.connect() as conn:
         return await conn.run_sync(_get)
 
 
+_REVISION_LINE = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]*)"', re.MULTILINE)
+
+
+@cache
 def head_revision() -> str | None:
+    """The newest migration, from the scripts' `revision`/`down_revision` lines when they
+    form one chain (without importing Alembic and every script), else by Alembic."""
+    revisions: dict[str, str] = {}
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" in found and "down_revision" in found:
+            revisions[found["revision"]] = found["down_revision"]
+    heads = set(revisions) - set(revisions.values())
+    if len(heads) == 1:
+        return heads.pop()
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
@@ -312,8 +339,9 @@ class Database:
 
     async def read(self, query: Callable[[Session], T], *, short: bool = False) -> T:
         """Run a read-only query function on a plain `Session`, the cheapest way per backend:
-        on a SQLite file in a reader thread (`SqliteReader`; in the caller's thread when the
-        caller knows it is `short`, such as a page of an index scan), elsewhere through the
+        on a SQLite file in a reader thread (`SqliteReader`; when the
+        caller knows it is `short`, such as a page of an index scan, in one thread kept for
+        short reads and their kept connection), elsewhere through the
         async session's `run_sync`. What it returns is detached: load what you need eagerly."""
         if self._readable:
             if self._reader is None:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from storage.dedup import fingerprint, to_signed
 from storage.records import ArticleRecord, Derived, body_text
 from storage.tokenizer import IndexScheme
+from storage.trending import story_terms
 
 # Only the start of a very long body is indexed: PostgreSQL refuses a tsvector over 1 MB.
 MAX_INDEXED_BODY_CHARS = 30_000
@@ -24,9 +25,15 @@ def index_text(title: str, body: str, scheme: IndexScheme) -> tuple[str, str]:
     )
 
 
-def derive(title: str, body: str, scheme: IndexScheme) -> Derived:
+def derive(title: str, body: str, scheme: IndexScheme, summary: str = "") -> Derived:
     index_title, index_body = index_text(title, body, scheme)
-    return Derived(index_title, index_body, to_signed(fingerprint(f"{title}\n{body}")), scheme.name)
+    return Derived(
+        index_title,
+        index_body,
+        to_signed(fingerprint(f"{title}\n{body}")),
+        scheme.name,
+        story_terms(title, summary),
+    )
 
 
 def derived_of(record: ArticleRecord, scheme: IndexScheme) -> Derived:
@@ -34,7 +41,7 @@ def derived_of(record: ArticleRecord, scheme: IndexScheme) -> Derived:
     index scheme)."""
     if record.derived is not None and record.derived.scheme == scheme.name:
         return record.derived
-    return derive(record.title, body_text(record.paragraphs, record.digest), scheme)
+    return derive(record.title, body_text(record.paragraphs, record.digest), scheme, record.summary)
 
 
 def with_derived(record: ArticleRecord, scheme: IndexScheme) -> ArticleRecord:

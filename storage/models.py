@@ -181,6 +181,28 @@ class IngestRun(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str | None] = mapped_column(String(20))
+    """None while running, then "finished" or "interrupted" (stopped, or found dead)."""
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+
+
+class TermBucket(Base):
+    """How many stories started in an hour (`bucket`, hours since the epoch) use a term, and
+    the least and greatest hash of their sources (two differ: two sources). The term "" counts
+    every story of the hour. Kept at ingest for `/trending` (see `storage.trending`)."""
+
+    __tablename__ = "term_buckets"
+    __table_args__ = (
+        Index("ix_term_buckets_bucket", "bucket", "term"),
+        {"sqlite_with_rowid": False},
+    )
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stories: Mapped[int] = mapped_column(Integer)
+    source_lo: Mapped[int] = mapped_column(Integer)
+    source_hi: Mapped[int] = mapped_column(Integer)
 
 
 class MetaEntry(Base):

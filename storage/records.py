@@ -28,6 +28,8 @@ class Derived:
     fingerprint: int
     scheme: str
     """The name of the `storage.tokenizer.IndexScheme` the index tokens follow."""
+    terms: tuple[str, ...] = ()
+    """The words trending counts if the article starts a story (`storage.trending`)."""
 
 
 @dataclass(frozen=True, slots=True)

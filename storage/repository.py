@@ -18,6 +18,7 @@ from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article
 from storage.records import ArticleRecord, ArticleView, Derived
 from storage.search import IndexRow, _record_tokenizer, backend_for, write_index
 from storage.stories import StoryCandidate, assign_stories, band_rows, place_in_stories
+from storage.trending import NewStory, add_stories
 from storage.views import first_in_story_with, latest_views, shown
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
@@ -162,6 +163,7 @@ class ArticleRepository:
                 update(ARTICLES).where(ARTICLES.c.id == bindparam("b_id")),
                 [{"b_id": p.article_id, "story_id": stories[p.article_id or 0]} for p in placed],
             )
+        await self._count_new_stories(pending, stories)
         await self._link_tags(pending, replace=bool(old))
         rows = [
             IndexRow(p.article_id or 0, p.derived.index_title, p.derived.index_body)
@@ -196,6 +198,7 @@ class ArticleRepository:
             ],
         )
         await pg_bulk.copy_rows(self.session, article_bands, band_rows(candidates))
+        await self._count_new_stories(pending, stories)
         if stored:
             await self.session.execute(
                 delete(article_tags).where(article_tags.c.article_id.in_(stored))
@@ -206,6 +209,17 @@ class ArticleRepository:
             [(p.article_id or 0, p.derived.index_title, p.derived.index_body) for p in pending],
         )
         await _record_tokenizer(self.session)
+
+    async def _count_new_stories(self, pending: list[_Pending], stories: dict[int, int]) -> None:
+        """Trending counts a term once per story: only articles that start a story count."""
+        await add_stories(
+            self.session,
+            [
+                NewStory(p.record.published_at, p.record.source, p.derived.terms)
+                for p in pending
+                if p.story_id is None and stories[p.article_id or 0] == p.article_id
+            ],
+        )
 
     def _values(self, p: _Pending) -> dict[str, object]:
         record = p.record

@@ -1,33 +1,50 @@
-"""Trending terms: words of the newest articles that are over-represented against the whole store.
+"""Trending terms: words that many recent stories use, far more often than stories used them
+before.
 
-The window is the `hours` before the newest article in the store (not before now), so a store
-that has stopped growing still has a trend. For every word jieba finds in the window's articles
-(two characters or more, no stop words, no bare numbers) we compare the share of window articles
-holding it with the share of the other articles holding it, counted through the search index,
-by Dunning's log-likelihood ratio; among words at least `MIN_LIFT` times as frequent in the
-window as outside it, the most surprising win.
+Counting happens at ingest. Every new story (an article that starts a story, so copies of one
+news item from other feeds count once) adds its words, from its title and summary, to the
+`term_buckets` row of its hour: how many stories of that hour use the word, and the least and
+greatest hash of their sources. `/trending` then reads two ranges of that table: the window's
+rows (the `hours` up to the newest story, never past now), and, for the window's frequent
+words, the rows of a background window `BACKGROUND_FACTOR` times longer just before it.
+
+A word must be in `MIN_STORIES` stories of the window, and its share of window stories must
+be `MIN_LIFT` times its share of background stories; such words are ranked by Dunning's
+log-likelihood ratio (how surprising the burst is), words from two or more sources first.
+Generic news words (公司, 市场) are in as many stories before the window as in it, so they
+fall out through the background, not a list; the stop word list only saves counting them.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from storage.models import Article
-from storage.search import article_body, count_matching, newest_published
-from storage.tokenizer import normalize, segment_words
+from storage.models import Article, TermBucket
+from storage.tokenizer import segment_words
 
-MIN_WINDOW_COUNT = 2
+BUCKET_SECONDS = 3600
+MAX_TERM_CHARS = 64
+MAX_TERMS_PER_STORY = 40
+MIN_STORIES = 2
 MIN_LIFT = 2.0
-SMALL_WINDOW = 10
-CANDIDATES = 100
-MAX_WINDOW_ARTICLES = 5000
+BACKGROUND_FACTOR = 7
+MIN_BACKGROUND_HOURS = 24 * 7
+CANDIDATES = 300
+ALL_STORIES = ""
+"""The term of the row that counts every story of its hour."""
+
+TERM_BUCKETS = cast(Table, TermBucket.__table__)
+
 _STOP_WORDS_TEXT = """
 一个 一些 一直 不是 不过 不会 与此同时 为了 主要 之后 也是 了解 今年 今天 他们 以上 以及 以来
 但是 作为 你们 其中 其他 其实 具体 出现 分别 则是 即可 去年 可以 可能 同时 同比 告诉 因为 因此
@@ -43,26 +60,132 @@ STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 class TrendingTerm:
     term: str
     count: int
+    """Stories in the window that use the term."""
     background_count: int
+    """Stories in the background window that use it."""
     score: float
-    example_key: str
-    example_title: str
-
-
-@dataclass(frozen=True, slots=True)
-class WindowArticle:
-    key: str
-    title: str
-    text: str
+    sources: int
+    """1 when every story came from one source, else 2 (two or more)."""
 
 
 def candidate_terms(text: str) -> set[str]:
     """The distinct words of a text worth reporting as a trend."""
-    return {
-        word
-        for word in segment_words(text)
-        if len(word) >= 2 and not word.isdigit() and word not in STOP_WORDS
-    }
+    return set(story_terms(text, ""))
+
+
+def story_terms(title: str, summary: str) -> tuple[str, ...]:
+    """A story's words as trending counts them: jieba's words of its title, then of its
+    summary (two characters or more, no stop words, no bare numbers), each once."""
+    words: dict[str, None] = {}
+    for word in segment_words(f"{title}\n{summary}"):
+        if (
+            2 <= len(word) <= MAX_TERM_CHARS
+            and not word.isdigit()
+            and word not in STOP_WORDS
+            and word not in words
+        ):
+            words[word] = None
+            if len(words) >= MAX_TERMS_PER_STORY:
+                break
+    return tuple(words)
+
+
+def source_hash(source: str | None) -> int:
+    """A stable 31-bit hash of a source name (the same in every process)."""
+    return zlib.crc32((source or "").encode("utf-8")) & 0x7FFFFFFF
+
+
+def bucket_of(when: datetime) -> int:
+    return math.floor(when.timestamp() / BUCKET_SECONDS)
+
+
+def bucket_start(bucket: int) -> datetime:
+    return datetime.fromtimestamp(bucket * BUCKET_SECONDS, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class NewStory:
+    """A story just started: its date, its source and its words (`story_terms`)."""
+
+    published_at: datetime
+    source: str | None
+    terms: Sequence[str]
+
+
+def bucket_rows(stories: Iterable[NewStory]) -> list[dict[str, Any]]:
+    """The increments these stories make, one row per term and hour."""
+    rows: dict[tuple[str, int], list[int]] = {}
+    for story in stories:
+        bucket = bucket_of(story.published_at)
+        code = source_hash(story.source)
+        for term in (ALL_STORIES, *story.terms):
+            row = rows.get((term, bucket))
+            if row is None:
+                rows[term, bucket] = [1, code, code]
+            else:
+                row[0] += 1
+                row[1] = min(row[1], code)
+                row[2] = max(row[2], code)
+    return [
+        {"term": term, "bucket": bucket, "stories": n, "source_lo": lo, "source_hi": hi}
+        for (term, bucket), (n, lo, hi) in sorted(rows.items())
+    ]
+
+
+def _upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT that adds to a term's hour, in the dialect's own words."""
+    least: Any
+    greatest: Any
+    if dialect == "sqlite":
+        stmt: Any = sqlite.insert(TERM_BUCKETS)
+        least, greatest = func.min, func.max  # SQLite's two-argument min/max are scalar
+    else:
+        stmt = postgresql.insert(TERM_BUCKETS)
+        least, greatest = func.least, func.greatest
+    new = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[TERM_BUCKETS.c.term, TERM_BUCKETS.c.bucket],
+        set_={
+            "stories": TERM_BUCKETS.c.stories + new.stories,
+            "source_lo": least(TERM_BUCKETS.c.source_lo, new.source_lo),
+            "source_hi": greatest(TERM_BUCKETS.c.source_hi, new.source_hi),
+        },
+    )
+
+
+async def add_stories(session: AsyncSession, stories: Sequence[NewStory]) -> None:
+    """Count new stories in, in the caller's transaction."""
+    rows = bucket_rows(stories)
+    if rows:
+        await session.execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+def rebuild_term_counts_sync(connection: Connection | Session, batch_size: int = 2000) -> int:
+    """Recount every story from scratch (segmenting each story's first article); returns
+    the stories counted. Used by `newsbot reindex` and the migration that made the table."""
+    connection.execute(delete(TERM_BUCKETS))
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    dialect = bind.dialect.name
+    after, done = 0, 0
+    while True:
+        batch = connection.execute(
+            select(Article.id, Article.title, Article.summary, Article.published_at, Article.source)
+            .where(Article.id == Article.story_id, Article.id > after)
+            .order_by(Article.id)
+            .limit(batch_size)
+        ).all()
+        if not batch:
+            return done
+        stories = [
+            NewStory(row.published_at, row.source, story_terms(row.title, row.summary or ""))
+            for row in batch
+        ]
+        connection.execute(_upsert(dialect), bucket_rows(stories))
+        after, done = batch[-1].id, done + len(batch)
+
+
+async def rebuild_term_counts(session: AsyncSession) -> int:
+    return await session.run_sync(rebuild_term_counts_sync)
 
 
 def log_likelihood_ratio(k1: int, n1: int, k2: int, n2: int) -> float:
@@ -79,47 +202,105 @@ def log_likelihood_ratio(k1: int, n1: int, k2: int, n2: int) -> float:
     return 2 * (log_l(k1, n1, p1) + log_l(k2, n2, p2) - log_l(k1, n1, p) - log_l(k2, n2, p))
 
 
-def window_counts(
-    articles: Iterable[WindowArticle],
-) -> tuple[Counter[str], dict[str, WindowArticle]]:
-    """How many window articles hold each term, and an example: the first (newest) article with
-    the term in its title, else the first holding it at all."""
-    counts: Counter[str] = Counter()
-    examples: dict[str, WindowArticle] = {}
-    headlined: set[str] = set()
-    for article in articles:
-        title = normalize(article.title)
-        for term in candidate_terms(f"{article.title}\n{article.text}"):
-            counts[term] += 1
-            if term not in headlined and term in title:
-                examples[term] = article
-                headlined.add(term)
-            else:
-                examples.setdefault(term, article)
-    return counts, examples
+@dataclass(frozen=True, slots=True)
+class WindowCount:
+    term: str
+    stories: int
+    sources: int
 
 
 def rank_terms(
-    counts: Counter[str],
-    examples: dict[str, WindowArticle],
+    window: Sequence[WindowCount],
     background: dict[str, int],
-    window_size: int,
-    store_size: int,
+    window_stories: int,
+    background_stories: int,
     limit: int,
 ) -> list[TrendingTerm]:
-    """Over-represented terms by log-likelihood ratio, best first; ties by count, then term."""
+    """Terms in `MIN_STORIES` window stories whose share is `MIN_LIFT` times their background
+    share, by log-likelihood ratio; two sources before one, then ties by count and term.
+
+    A background with fewer stories than the window cannot tell a burst from a common word,
+    so it gives no terms at all."""
+    if background_stories < max(window_stories, 1):
+        return []
     ranked = []
-    outside = store_size - window_size
-    for term, background_count in background.items():
-        k1 = counts[term]
-        k2 = max(background_count - k1, 0)
-        if outside > 0 and k1 / window_size <= MIN_LIFT * k2 / outside:
+    for item in window:
+        k1, k2 = item.stories, background.get(item.term, 0)
+        if k1 < MIN_STORIES:
             continue
-        score = log_likelihood_ratio(k1, window_size, k2, outside)
-        example = examples[term]
-        ranked.append(TrendingTerm(term, k1, background_count, score, example.key, example.title))
-    ranked.sort(key=lambda t: (-t.score, -t.count, t.term))
+        if k1 / window_stories <= MIN_LIFT * k2 / background_stories:
+            continue
+        score = log_likelihood_ratio(k1, window_stories, k2, background_stories)
+        ranked.append(TrendingTerm(item.term, k1, k2, score, item.sources))
+    ranked.sort(key=lambda t: (-min(t.sources, 2), -t.score, -t.count, t.term))
     return ranked[:limit]
+
+
+def window_end(session: Session, now: datetime) -> int | None:
+    """The newest hour with a story, not after `now` (a post dated in the future waits)."""
+    newest = session.scalar(
+        select(func.max(TERM_BUCKETS.c.bucket)).where(
+            TERM_BUCKETS.c.term == ALL_STORIES, TERM_BUCKETS.c.bucket <= bucket_of(now)
+        )
+    )
+    return int(newest) if newest is not None else None
+
+
+def trending_query(
+    session: Session,
+    *,
+    hours: float = 24.0,
+    limit: int = 10,
+    now: datetime | None = None,
+    candidates: int = CANDIDATES,
+) -> list[TrendingTerm]:
+    """The terms of the `hours` up to the newest story (not after `now`) that stand out.
+
+    Three indexed reads: the window's end, the window's terms, their background counts."""
+    end = window_end(session, now or datetime.now(UTC))
+    if end is None:
+        return []
+    span = max(1, math.ceil(hours * 3600 / BUCKET_SECONDS))
+    start = end - span
+    background_start = start - max(
+        span * BACKGROUND_FACTOR, math.ceil(MIN_BACKGROUND_HOURS * 3600 / BUCKET_SECONDS)
+    )
+    stories = func.sum(TERM_BUCKETS.c.stories)
+    rows = session.execute(
+        select(
+            TERM_BUCKETS.c.term,
+            stories,
+            func.min(TERM_BUCKETS.c.source_lo),
+            func.max(TERM_BUCKETS.c.source_hi),
+        )
+        .where(TERM_BUCKETS.c.bucket > start, TERM_BUCKETS.c.bucket <= end)
+        .group_by(TERM_BUCKETS.c.term)
+        .having(stories >= MIN_STORIES)
+        .order_by(stories.desc(), TERM_BUCKETS.c.term)
+        .limit(candidates + 1)
+    ).all()
+    window_stories = next((int(n) for term, n, _, _ in rows if term == ALL_STORIES), 0)
+    window = [
+        WindowCount(term, int(n), 1 if lo == hi else 2)
+        for term, n, lo, hi in rows
+        if term != ALL_STORIES
+    ]
+    if not window:
+        return []
+    background = {
+        term: int(n)
+        for term, n in session.execute(
+            select(TERM_BUCKETS.c.term, stories)
+            .where(
+                TERM_BUCKETS.c.term.in_([ALL_STORIES, *(w.term for w in window)]),
+                TERM_BUCKETS.c.bucket > background_start,
+                TERM_BUCKETS.c.bucket <= start,
+            )
+            .group_by(TERM_BUCKETS.c.term)
+        )
+    }
+    background_stories = background.pop(ALL_STORIES, 0)
+    return rank_terms(window, background, window_stories, background_stories, limit)
 
 
 async def trending_terms(
@@ -127,26 +308,11 @@ async def trending_terms(
     *,
     hours: float = 24.0,
     limit: int = 10,
-    until: datetime | None = None,
-    candidates: int = CANDIDATES,
+    now: datetime | None = None,
 ) -> list[TrendingTerm]:
-    """The terms of the `hours` before `until` (default: the newest article) that stand out."""
-    end = until or await newest_published(session)
-    start = end - timedelta(hours=hours)
-    rows: Sequence[Article] = list(
-        await session.scalars(
-            select(Article)
-            .where(Article.published_at > start, Article.published_at <= end)
-            .order_by(Article.published_at.desc(), Article.id.desc())
-            .limit(MAX_WINDOW_ARTICLES)
-        )
-    )
-    window = [WindowArticle(a.key, a.title, article_body(a)) for a in rows]
-    if not window:
-        return []
-    counts, examples = window_counts(window)
-    least = MIN_WINDOW_COUNT if len(window) >= SMALL_WINDOW else 1
-    chosen = [t for t, n in counts.most_common(candidates) if n >= least]
-    background = {term: await count_matching(session, term) for term in chosen}
-    store_size = int(await session.scalar(select(func.count(Article.id))) or 0)
-    return rank_terms(counts, examples, background, len(window), store_size, limit)
+    """`trending_query` in an async session."""
+
+    def query(sync: Session) -> list[TrendingTerm]:
+        return trending_query(sync, hours=hours, limit=limit, now=now)
+
+    return await session.run_sync(query)

@@ -301,6 +301,7 @@ async def test_admin_ingest_runs_in_the_background_and_reports_counts(
     await asyncio.to_thread(
         conversation.api.wait_for,
         lambda call: call.method == "sendMessage" and call.params["text"] == done_text,
+        timeout=60,  # the first ingest starts the bot's worker processes
     )
     [again] = await conversation.say("/latest 1 keji", chat_id=ADMIN_ID, user_id=ADMIN_ID)
     assert numbered_titles(again.params["text"])[0].startswith("示例：")

@@ -1,14 +1,31 @@
-"""Trending terms as plain values: which words stand out in the window, and why."""
+"""Trending terms: counted per story and hour at ingest, ranked by their burst against the
+weeks before."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.models import TermBucket
+from storage.records import ArticleRecord
+from storage.repository import ArticleRepository
 from storage.trending import (
-    WindowArticle,
+    ALL_STORIES,
+    NewStory,
+    WindowCount,
+    bucket_rows,
     candidate_terms,
     log_likelihood_ratio,
     rank_terms,
-    window_counts,
+    rebuild_term_counts,
+    source_hash,
+    story_terms,
+    trending_terms,
 )
+
+NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
 
 
 def test_the_ratio_is_zero_for_equal_rates_and_grows_with_the_gap() -> None:
@@ -27,18 +44,187 @@ def test_stop_words_numbers_and_single_characters_are_not_trends() -> None:
     terms = candidate_terms("记者表示，2022年的芯片短缺仍在持续，的确如此。")
     assert "芯片" in terms
     assert not {"记者", "表示", "2022", "的", "年"} & terms
+    assert story_terms("芯片短缺", "芯片短缺影响生产。")[:2] == ("芯片", "短缺")
 
 
-def test_an_over_represented_word_beats_a_merely_common_one() -> None:
+def test_bucket_rows_count_stories_per_hour_with_their_source_range() -> None:
+    hour = datetime(2024, 3, 1, 10, 5, tzinfo=UTC)
+    rows = bucket_rows(
+        [
+            NewStory(hour, "甲", ("芯片", "短缺")),
+            NewStory(hour + timedelta(minutes=30), "乙", ("芯片",)),
+            NewStory(hour + timedelta(hours=1), "甲", ("芯片",)),
+        ]
+    )
+    by_key = {(r["term"], r["bucket"]): r for r in rows}
+    first = rows[0]["bucket"]
+    chip = by_key["芯片", first]
+    assert chip["stories"] == 2
+    assert (chip["source_lo"], chip["source_hi"]) == tuple(
+        sorted((source_hash("甲"), source_hash("乙")))
+    )
+    assert by_key[ALL_STORIES, first]["stories"] == 2
+    assert by_key["芯片", first + 1]["stories"] == 1
+    assert by_key["短缺", first]["source_lo"] == by_key["短缺", first]["source_hi"]
+
+
+def test_a_burst_beats_a_common_word_and_one_story_is_not_a_trend() -> None:
     window = [
-        WindowArticle("a", "芯片短缺加剧", "汽车厂商表示芯片短缺影响生产。市场关注后续。"),
-        WindowArticle("b", "手机出货下滑", "芯片供应紧张，手机市场出货下滑。"),
-        WindowArticle("c", "股指收涨", "市场情绪回暖，芯片板块领涨。"),
+        WindowCount("市场", 30, 2),
+        WindowCount("芯片", 8, 2),
+        WindowCount("独家", 9, 1),
+        WindowCount("孤例", 1, 1),
     ]
-    counts, examples = window_counts(window)
-    background = {"芯片": 4, "市场": 400, "手机": 900}
-    ranked = rank_terms(counts, examples, background, len(window), 1000, limit=5)
-    assert [t.term for t in ranked] == ["芯片", "市场"], "手机 is rarer here than elsewhere"
-    assert ranked[0].score > ranked[1].score
-    assert ranked[0].count == 3 and ranked[0].background_count == 4
-    assert ranked[0].example_key == "a", "the example names the term in its title"
+    background = {"市场": 200, "芯片": 3, "独家": 1}
+    ranked = rank_terms(window, background, 50, 400, limit=10)
+    assert [t.term for t in ranked] == ["芯片", "独家"], "市场 is as common before; 孤例 is one"
+    assert ranked[0].count == 8 and ranked[0].background_count == 3
+    assert ranked[1].score > ranked[0].score, "two sources rank first even when less surprising"
+    assert rank_terms(window, background, 50, 49, limit=10) == [], "too thin a background"
+
+
+def record(
+    key: str, title: str, when: datetime, source: str, body: str | None = None
+) -> ArticleRecord:
+    return ArticleRecord(
+        key=key,
+        title=title,
+        published_at=when,
+        category="news",
+        tags=(),
+        source=source,
+        digest=None,
+        paragraphs=[(body or f"{title}。正文{key}第一段。", False)],
+        summary=title,
+        summary_version=1,
+        share_url=None,
+        file=None,
+        content_hash=key,
+    )
+
+
+SHORTAGE = (
+    "全球芯片短缺持续，多家汽车厂商宣布减产，零部件供应商表示交货周期已延长至半年以上，"
+    "业内人士预计供需紧张局面将延续到明年下半年。"
+)
+TOPICS = ["港口", "农业", "教育", "体育", "医疗", "交通", "能源", "旅游", "银行", "气象"]
+
+
+async def test_ingest_keeps_the_counts_and_trending_reads_them(database: Database) -> None:
+    """Both backends: background weeks of ordinary news, then a day in which 芯片 bursts (in
+    three stories from two sources, one copied by a third feed) while 市场 stays as common."""
+    records = []
+    for day in range(14, 0, -1):
+        for i, topic in enumerate(TOPICS):
+            when = NOW - timedelta(days=day, hours=i)
+            records.append(record(f"bg{day}-{i}", f"{topic}市场今日回暖，第{day}期", when, "日报"))
+    recent = NOW - timedelta(hours=2)
+    records += [
+        record("c1", "芯片短缺影响汽车市场", recent, "日报", SHORTAGE),
+        record("c2", "芯片价格上涨冲击手机市场", recent, "晚报"),
+        record("c3", "芯片产能扩张提速", recent - timedelta(hours=1), "日报"),
+        record("c4", "港口运输市场回暖", recent, "日报"),
+    ]
+    copy = record("c1-copy", "芯片短缺影响汽车市场", recent, "快讯", SHORTAGE)
+    async with database.session() as session, session.begin():
+        await ArticleRepository(session).upsert_many(records)
+    async with database.session() as session, session.begin():
+        await ArticleRepository(session).upsert_many([copy])
+
+    async with database.session() as session:
+        terms = await trending_terms(session, hours=24, limit=10, now=NOW)
+    chip = next(t for t in terms if t.term == "芯片")
+    assert terms[0] == chip
+    assert (chip.count, chip.background_count, chip.sources) == (3, 0, 2), "the copy counts once"
+    assert all(t.count >= 2 for t in terms)
+    assert "市场" not in {t.term for t in terms}
+
+    async with database.session() as session:
+        before = await session.scalar(select(func.count()).select_from(TermBucket))
+        assert await trending_terms(session, hours=24, now=NOW - timedelta(days=30)) == []
+    async with database.session() as session, session.begin():
+        assert await rebuild_term_counts(session) == len(records)
+    async with database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(TermBucket)) == before
+        assert await trending_terms(session, hours=24, limit=10, now=NOW) == terms
+
+
+async def test_migration_0008_counts_the_stories_of_an_existing_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+
+    from storage.db import _alembic_config
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    await db.upgrade()
+    async with db.session() as session, session.begin():
+        await ArticleRepository(session).upsert_many(
+            [
+                record(f"k{i}", f"芯片短缺第{i}期", NOW - timedelta(hours=i), "日报")
+                for i in range(3)
+            ]
+        )
+    async with db.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0006"))
+    await db.upgrade()
+    async with db.session() as session:
+        chip = await session.scalar(
+            select(func.sum(TermBucket.stories)).where(TermBucket.term == "芯片")
+        )
+    assert chip == 3
+    await db.dispose()
+
+
+async def test_the_bot_reindexes_in_a_child_process_while_its_loop_runs(
+    sqlite_database: Database,
+) -> None:
+    import asyncio
+
+    from bot.services.maintenance import reindex
+
+    async with sqlite_database.session() as session, session.begin():
+        await ArticleRepository(session).upsert_many(
+            [
+                record(f"k{i}", f"芯片短缺第{i}期", NOW - timedelta(hours=i), "日报")
+                for i in range(3)
+            ]
+        )
+        await session.execute(TermBucket.__table__.delete())
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    result = await reindex(sqlite_database)
+    ticker.cancel()
+    assert result.ok and "indexed 3 articles" in result.output
+    assert ticks > 10, "the loop kept running"
+    async with sqlite_database.session() as session:
+        chip = await session.scalar(
+            select(func.sum(TermBucket.stories)).where(TermBucket.term == "芯片")
+        )
+    assert chip == 3
+
+
+def test_each_trending_button_opens_a_search_for_its_term() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.render.html import RenderContext, render
+    from bot.render.keyboards import CallbackStore, OpenPage, parse_callback
+    from bot.services.replies import Trending
+    from bot.services.replies import TrendingTerm as TermReply
+
+    ctx = RenderContext("zh", ZoneInfo("Asia/Shanghai"), CallbackStore(), in_group=False)
+    [message] = render(Trending((TermReply("芯片", 3), TermReply("港口:运输", 2))), ctx)
+    assert "芯片</b> — 3 篇报道" in message.html
+    assert message.keyboard is not None
+    actions = [
+        parse_callback(b.callback_data or "", ctx.callbacks) for b in message.keyboard.buttons
+    ]
+    assert [(a.page.kind, a.page.query) for a in actions if isinstance(a, OpenPage)] == [
+        ("search", "芯片"),
+        ("search", "港口:运输"),
+    ]

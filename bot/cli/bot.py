@@ -9,11 +9,13 @@ import logging
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from bot.cli.store import EXIT_FAILED, EXIT_USAGE, add_database_option, settings_from
-from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 DEMO_DB_NAME = "newsbot-demo.db"
 log = logging.getLogger(__name__)

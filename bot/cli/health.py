@@ -11,13 +11,12 @@ import asyncio
 import sys
 from typing import Any
 
-import httpx
-
 from bot.cli.store import EXIT_FAILED, EXIT_OK, add_database_option, settings_from
-from storage.db import Database, current_revision, head_revision
 
 
 async def _store_ready(url: str) -> str | None:
+    from storage.db import Database, current_revision, head_revision
+
     db = Database(url)
     try:
         current = await current_revision(db.engine)
@@ -31,6 +30,8 @@ async def _store_ready(url: str) -> str | None:
 
 
 def _healthcheck(args: argparse.Namespace) -> int:
+    import httpx
+
     if args.url:
         try:
             response = httpx.get(args.url, timeout=args.timeout)

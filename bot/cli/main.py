@@ -8,9 +8,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import logs
-from bot.settings import SettingsError, load_settings
-
 # Each module defines `register(subparsers)`; its sub-commands set `func(args) -> int`.
 COMMAND_MODULES = [
     "bot.cli.store",
@@ -38,15 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def quiet_jieba(*, verbose: bool) -> None:
-    """jieba logs its dictionary loading at DEBUG through its own handler; keep that out."""
-    import jieba
-
-    jieba.setLogLevel(logging.DEBUG if verbose else logging.WARNING)
+    """jieba logs its dictionary loading at DEBUG through its own handler; keep that out.
+    A filter on its logger by name (importing jieba resets the logger's level), so commands
+    that never segment never import jieba."""
+    if not verbose:
+        logging.getLogger("jieba").addFilter(lambda record: record.levelno >= logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from bot import logs
+    from bot.settings import SettingsError, load_settings
+
     try:
         log_format = load_settings().log.format
         logs.configure(verbose=args.verbose, fmt=log_format)

@@ -11,17 +11,14 @@ import sys
 import time
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
-
-from telegram import Bot
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.store import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_database_option, run_with_database
-from bot.push.delivery import Pusher, PushReport
-from bot.push.governor import FloodLimits
-from bot.push.http import AiohttpRequest
-from bot.settings import Settings
-from storage.db import Database
-from storage.push_repository import lease_for
+
+if TYPE_CHECKING:
+    from bot.push.delivery import PushReport
+    from bot.settings import Settings
+    from storage.db import Database
 
 
 def _merge(total: PushReport, part: PushReport) -> None:
@@ -36,6 +33,13 @@ def _merge(total: PushReport, part: PushReport) -> None:
 
 
 async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> int:
+    from telegram import Bot
+
+    from bot.push.delivery import Pusher, PushReport
+    from bot.push.governor import FloodLimits
+    from bot.push.http import AiohttpRequest
+    from storage.push_repository import lease_for
+
     if not settings.telegram.token:
         print("newsbot: NEWSBOT_TELEGRAM_TOKEN is not set", file=sys.stderr)
         return EXIT_USAGE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.store import (
     EXIT_OK,
@@ -18,11 +18,12 @@ from bot.cli.store import (
     run_with_database,
     whole,
 )
-from bot.settings import Settings
-from bot.summarize import snippet as query_snippet
-from storage.db import Database
-from storage.records import ArticleView
-from storage.search import SearchFilters, SearchHit
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from storage.db import Database
+    from storage.records import ArticleView
+    from storage.search import SearchHit
 
 
 def parse_when(value: str) -> datetime:
@@ -47,6 +48,8 @@ def _aware(value: datetime | None, tz: tzinfo) -> datetime | None:
 
 def snippet(article: ArticleView, query: str) -> str:
     """The sentences of the article that hold the query's terms, else its stored summary."""
+    from bot.summarize import snippet as query_snippet
+
     return query_snippet(
         article.title,
         [str(item[0]) for item in article.paragraphs or []],
@@ -76,7 +79,7 @@ def print_hits(hits: list[SearchHit], query: str, tz: tzinfo) -> None:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from storage.search import search
+    from storage.search import SearchFilters, search
 
     if args.limit < 1 or args.offset < 0:
         print("newsbot: --limit must be at least 1 and --offset not negative", file=sys.stderr)
@@ -117,14 +120,14 @@ def _trending(args: argparse.Namespace) -> int:
                         "count": t.count,
                         "background_count": t.background_count,
                         "score": round(t.score, 3),
-                        "example": {"key": t.example_key, "title": t.example_title},
+                        "sources": t.sources,
                     }
                     for t in terms
                 ]
             )
         else:
             for t in terms:
-                print(f"{t.term}\t{t.count}\t{t.example_title}  ({t.example_key})")
+                print(f"{t.term}\t{t.count}\t{t.background_count}\t{t.score:.1f}")
         return EXIT_OK
 
     return run_with_database(args, body)
@@ -133,6 +136,7 @@ def _trending(args: argparse.Namespace) -> int:
 def _reindex(args: argparse.Namespace) -> int:
     from storage.search import index_scheme, rebuild_index
     from storage.stories import rebuild_stories
+    from storage.trending import rebuild_term_counts
 
     async def body(db: Database, settings: Settings) -> int:
         async with db.session() as session, session.begin():
@@ -142,6 +146,8 @@ def _reindex(args: argparse.Namespace) -> int:
         if not args.index_only:
             async with db.session() as session, session.begin():
                 stories = await rebuild_stories(session)
+        async with db.session() as session, session.begin():
+            await rebuild_term_counts(session)
         print(
             f"indexed {indexed} articles with {scheme.id}"
             + ("" if args.index_only else f"; regrouped {stories} articles into stories")
@@ -176,10 +182,10 @@ def register(subparsers: Any) -> None:
     search.set_defaults(func=_search)
 
     trending = subparsers.add_parser(
-        "trending", help="terms over-represented in the newest articles against the whole store"
+        "trending", help="terms of many recent stories, far more than in the weeks before"
     )
     trending.add_argument(
-        "--hours", type=float, default=24.0, help="window length before the newest article"
+        "--hours", type=float, default=24.0, help="window length up to the newest story"
     )
     trending.add_argument("--limit", type=positive, default=10, metavar="N")
     trending.add_argument("--json", action="store_true", help="print JSON")

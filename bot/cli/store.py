@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-from bot.settings import Settings, load_settings
-from bot.store import database_of
-from storage.db import Database, DatabaseURLError
-from storage.models import Article
-from storage.records import ArticleView
+if TYPE_CHECKING:  # imported where used, so `newsbot --help` loads neither SQLAlchemy nor jieba
+    from bot.settings import Settings
+    from storage.db import Database
+    from storage.models import Article
+    from storage.records import ArticleView
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_TERMINATED = 128 + signal.SIGTERM
 MAX_COUNT = 1_000_000_000
 """The largest --limit or --offset taken: beyond it a number cannot be a position in a store."""
 
@@ -32,6 +33,8 @@ def add_database_option(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    from bot.settings import load_settings
+
     settings = load_settings()
     if getattr(args, "database_url", None):
         settings.database.url = args.database_url
@@ -39,6 +42,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def open_database(settings: Settings) -> Database:
+    from bot.store import database_of
+    from storage.db import DatabaseURLError
+
     try:
         db = database_of(settings)
     except DatabaseURLError as exc:
@@ -66,6 +72,8 @@ def run_with_database(
     migrate: bool = True,
 ) -> int:
     """Open the store (upgrading a SQLite default on first use), run `body`, close the store."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         settings = settings_from(args)
         db = open_database(settings)
@@ -101,6 +109,8 @@ def run_with_database(
 
 def one_line(exc: BaseException) -> str:
     """The driver's own message, first line only: never the statement or its parameters."""
+    from sqlalchemy.exc import DBAPIError
+
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         exc = exc.orig
     message = str(exc).strip().splitlines()
@@ -147,9 +157,17 @@ def _ingest(args: argparse.Namespace) -> int:
     from bot.ingest.pipeline import ingest
 
     async def body(db: Database, settings: Settings) -> int:
-        report = await ingest(
-            db, args.sources, settings=settings, progress=not args.json and sys.stderr.isatty()
-        )
+        stop_on_sigterm()
+        try:
+            report = await ingest(
+                db, args.sources, settings=settings, progress=not args.json and sys.stderr.isatty()
+            )
+        except asyncio.CancelledError:
+            print(
+                "newsbot: ingest stopped by SIGTERM; the run is recorded as interrupted",
+                file=sys.stderr,
+            )
+            return EXIT_TERMINATED
         if args.json:
             print_json(report.to_json())
         else:
@@ -173,14 +191,30 @@ def _ingest(args: argparse.Namespace) -> int:
     return run_with_database(args, body)
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM cancels the running command's task, so it stops at its next await and cleans
+    up (worker processes shut down, the ingest run recorded) instead of dying mid-way."""
+    task = asyncio.current_task()
+    if task is not None and hasattr(signal, "SIGTERM"):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+
+
 def _latest(args: argparse.Namespace) -> int:
-    from storage.repository import ArticleRepository
+    from functools import partial
+
+    from storage.views import latest_views
 
     async def body(db: Database, settings: Settings) -> int:
-        async with db.session() as session:
-            articles = await ArticleRepository(session).latest(
-                category=args.category, tag=args.tag, limit=args.limit, offset=args.offset
+        articles = await db.read(
+            partial(
+                latest_views,
+                category=args.category,
+                tag=args.tag,
+                limit=args.limit,
+                offset=args.offset,
             )
+        )
         if args.json:
             print_json([article_to_json(a, settings.tz) for a in articles])
         else:

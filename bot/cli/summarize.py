@@ -14,10 +14,6 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-import jieba
-
-from bot.summarize import summarize
-
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -50,6 +46,8 @@ def positive_int(value: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import jieba
+
     if not args.verbose:
         jieba.setLogLevel(logging.WARNING)
     if args.jsonl == "-":
@@ -66,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summarize_lines(lines: Iterable[str], max_chars: int, out: TextIO, err: TextIO) -> int:
+    from bot.summarize import summarize
+
     bad = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():

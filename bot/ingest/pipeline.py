@@ -7,7 +7,9 @@ import dataclasses
 import hashlib
 import json
 import logging
-import multiprocessing
+import os
+import pickle
+import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
@@ -25,6 +27,7 @@ from bot.ingest import sources as src
 from bot.ingest.git_source import read_git
 from bot.ingest.parser import ParsedPost, ParseError, parse_post
 from bot.ingest.timerule import TimeRule, parse_time_rule
+from bot.ingest.workers import worker_pool
 from bot.settings import Settings
 from bot.summarize import SUMMARIZER_VERSION, summarize
 from bot.summarize.idf import idf_from_documents
@@ -33,6 +36,7 @@ from storage.derive import with_derived
 from storage.models import IngestRun, Source
 from storage.records import ArticleRecord
 from storage.repository import ArticleRepository, UpsertOutcome
+from storage.runs import mark_interrupted
 from storage.search import backend_of_dialect
 from storage.sources import RunRecord, SourceRepository
 from storage.tokenizer import IndexScheme
@@ -44,6 +48,8 @@ BATCH_SIZE = 200
 # prepared in this process until it has shown this many posts.
 POOL_THRESHOLD = 256
 CHUNK_SIZE = 32
+# Smaller chunks for the bot's pool: the loop gets each prepared post sooner.
+SHARED_CHUNK_SIZE = 8
 SUMMARY_CHARS = 120
 IDF_SAMPLE = 1000
 
@@ -183,11 +189,14 @@ def to_record(post: ParsedPost, idf: Mapping[str, float] | None = None) -> Artic
     )
 
 
-async def store_idf(db: Database) -> dict[str, float] | None:
-    """Keyword weights for the summarizer from the newest stored articles (None while few)."""
+async def store_idf(
+    db: Database, pool: ProcessPoolExecutor | None = None
+) -> dict[str, float] | None:
+    """Keyword weights for the summarizer from the newest stored articles (None while few),
+    segmented in `pool` (else a thread), not on the event loop."""
     async with db.session() as session:
         sample = await ArticleRepository(session).lead_texts(IDF_SAMPLE)
-    return idf_from_documents(sample)
+    return await asyncio.get_running_loop().run_in_executor(pool, idf_from_documents, sample)
 
 
 def prepare(
@@ -209,26 +218,30 @@ def prepare(
         return Failure(raw.origin, f"internal error: {type(exc).__name__} (see the log)")
 
 
-_worker_context: tuple[tzinfo, Mapping[str, float] | None, IndexScheme | None] | None = None
+_worker_context: tuple[bytes, tuple[tzinfo, Mapping[str, float] | None, IndexScheme | None]] | None
+_worker_context = None
 
 
-def _start_worker(tz: tzinfo, idf: Mapping[str, float] | None, scheme: IndexScheme | None) -> None:
+def _prepare_chunk(context: bytes, raws: list[src.RawPost]) -> list[ArticleRecord | Failure]:
+    """Runs in a worker: `context` is the pickled (tz, idf, scheme) of a run, unpickled once
+    per run and worker, since a pool outlives runs and each run has its own idf."""
     global _worker_context
-    _worker_context = (tz, idf, scheme)
-
-
-def _prepare_chunk(raws: list[src.RawPost]) -> list[ArticleRecord | Failure]:
-    assert _worker_context is not None, "runs in a worker started by _start_worker"
-    return [prepare(raw, *_worker_context) for raw in raws]
+    if _worker_context is None or _worker_context[0] != context:
+        _worker_context = (context, pickle.loads(context))
+    return [prepare(raw, *_worker_context[1]) for raw in raws]
 
 
 class Preparer:
-    """Turns raw posts into records, in order: in this process while a source is small, in
-    worker processes once it proves large (`POOL_THRESHOLD` posts), while this process writes.
+    """Turns raw posts into records, in order, in worker processes while this process writes.
 
     Parsing, summarizing and tokenizing are most of an ingest's CPU time and need no database,
     so they spread over processes; the store has one writer anyway. The index tokens follow
     `scheme`, the store's (None leaves them to the store).
+
+    Given a `pool` (the bot's, started once), every post goes to it and the event loop stays
+    free. Without one (the CLI), a source is prepared in this process until it has shown
+    `threshold` posts, since starting workers costs about a second; then a pool is started
+    for this run.
     """
 
     def __init__(
@@ -239,24 +252,28 @@ class Preparer:
         scheme: IndexScheme | None,
         workers: int,
         threshold: int = POOL_THRESHOLD,
+        pool: ProcessPoolExecutor | None = None,
     ) -> None:
         self.tz, self.idf, self.scheme = tz, idf, scheme
         self.workers, self.threshold = workers, threshold
-        self._pool: ProcessPoolExecutor | None = None
+        self._shared = pool is not None
+        self._pool: ProcessPoolExecutor | None = pool
         self._broken = False
+        self._context = pickle.dumps((tz, idf, scheme))
 
     async def run(self, raws: Iterable[src.RawPost]) -> AsyncIterator[ArticleRecord | Failure]:
         in_flight: deque[tuple[list[src.RawPost], asyncio.Future[list[ArticleRecord | Failure]]]]
         in_flight = deque()
         chunk: list[src.RawPost] = []
         broken_off: ValueError | OSError | None = None
+        size = CHUNK_SIZE if not self._shared else SHARED_CHUNK_SIZE
         try:
             for number, raw in enumerate(raws, start=1):
                 if self._pool is None and (self.workers < 2 or number <= self.threshold):
                     yield prepare(raw, self.tz, self.idf, self.scheme)
                     continue
                 chunk.append(raw)
-                if len(chunk) >= CHUNK_SIZE:
+                if len(chunk) >= size:
                     in_flight.append((chunk, self._submit(chunk)))
                     chunk = []
                 while len(in_flight) > 4 * self.workers:
@@ -277,15 +294,11 @@ class Preparer:
         if self._broken:
             return loop.run_in_executor(None, self._prepare_here, chunk)
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(self.tz, self.idf, self.scheme),
-            )
+            self._pool = worker_pool(self.workers)
         try:
-            return loop.run_in_executor(self._pool, _prepare_chunk, chunk)
-        except BrokenExecutor:
+            return loop.run_in_executor(self._pool, _prepare_chunk, self._context, chunk)
+        except (BrokenExecutor, RuntimeError):
+            # broken, or shut down under us (the bot stopping): prepare in a thread
             self._broken = True
             return loop.run_in_executor(None, self._prepare_here, chunk)
 
@@ -300,16 +313,20 @@ class Preparer:
         try:
             return await future
         except BrokenExecutor:
-            # A worker died (killed, out of memory): nothing of its chunk is lost, this
-            # process prepares it and the rest of the source.
+            # A worker died (killed, out of memory): nothing of its chunk is lost, a thread of
+            # this process prepares it and the rest of the source.
             log.warning("an ingest worker died; preparing the rest in the main process")
             self._broken = True
-            return self._prepare_here(chunk)
+            return await asyncio.to_thread(self._prepare_here, chunk)
+
+    @property
+    def broken(self) -> bool:
+        return self._broken
 
     def close(self) -> None:
-        if self._pool is not None:
+        if self._pool is not None and not self._shared:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._pool = None
 
 
 def _keep_stored(
@@ -579,23 +596,30 @@ async def ingest(
     progress: bool = False,
     client: httpx.AsyncClient | None = None,
     pool_threshold: int = POOL_THRESHOLD,
+    pool: ProcessPoolExecutor | None = None,
 ) -> IngestReport:
-    """Ingest every source; good posts are stored even when others fail."""
+    """Ingest every source; good posts are stored even when others fail. `pool` is a worker
+    pool to prepare every post in (the bot's); without one, a run starts its own when a
+    source is large. Cancelled (SIGTERM), it stops after its current batch and records the
+    run as interrupted."""
     started = time.perf_counter()
     report = IngestReport()
-    run = IngestRun(sources=list(sources))
     async with db.session() as session, session.begin():
+        await mark_interrupted(session)
+        run = IngestRun(sources=list(sources), pid=os.getpid(), host=socket.gethostname())
         session.add(run)
     ingestor = Ingestor(db, report)
     preparer = Preparer(
         settings.tz,
-        await store_idf(db),
+        await store_idf(db, pool),
         scheme=backend_of_dialect(db.dialect).scheme,
         workers=settings.ingest.workers,
         threshold=pool_threshold,
+        pool=pool,
     )
     own_client = client is None
     client = client or src.make_client(allow_private=settings.allow_private_sources)
+    status = "interrupted"
     try:
         for source in sources:
             before = report.tally()
@@ -649,19 +673,30 @@ async def ingest(
                 after.failed - before.failed,
             )
         await ingestor.flush()
+        status = "finished"
+    except asyncio.CancelledError:
+        # what was prepared before the stop is stored, in one bounded batch
+        await asyncio.shield(ingestor.flush())
+        raise
     finally:
         preparer.close()
         if own_client:
             await client.aclose()
         report.seconds = time.perf_counter() - started
-        async with db.session() as session, session.begin():
-            saved = await session.get(IngestRun, run.id)
-            if saved is not None:
-                saved.finished_at = datetime.now(UTC)
-                saved.added, saved.updated = report.added, report.updated
-                saved.unchanged = report.unchanged
-                saved.failed = report.to_json()["failed"]
+        # shielded: a cancelled run still records how it ended
+        await asyncio.shield(_finish_run(db, run.id, report, status))
     return report
+
+
+async def _finish_run(db: Database, run_id: int, report: IngestReport, status: str) -> None:
+    async with db.session() as session, session.begin():
+        saved = await session.get(IngestRun, run_id)
+        if saved is not None:
+            saved.finished_at = datetime.now(UTC)
+            saved.status = status
+            saved.added, saved.updated = report.added, report.updated
+            saved.unchanged = report.unchanged
+            saved.failed = report.to_json()["failed"]
 
 
 async def resummarize(db: Database, *, everything: bool = False, batch_size: int = 500) -> int:

@@ -25,6 +25,7 @@ from bot.services.replies import (
     IngestSummary,
     InlineResult,
     Notice,
+    PageQuery,
     Reply,
     SourceHealth,
     SourceList,
@@ -348,14 +349,17 @@ def render_trending(reply: Trending, ctx: RenderContext) -> list[Message]:
         return [Message(t(ctx, "empty_trending"))]
     lines = []
     for i, term in enumerate(reply.terms, 1):
-        example = clip(term.example_title or "", 40)
-        detail = t(ctx, "trending_item", count=term.count, title=example)
+        if term.example_title:
+            detail = t(ctx, "trending_item", count=term.count, title=clip(term.example_title, 40))
+        else:
+            detail = t(ctx, "trending_stories", count=term.count)
         show = f" {escape(show_command(term.example_key))}" if term.example_key else ""
         lines.append(f"{i}. <b>{escape(term.term)}</b> — {detail}{show}")
     buttons = [
-        kb.article_button(clip(term.term, 20), term.example_key, ctx.callbacks)
+        kb.page_button(
+            clip(term.term, 20), PageQuery("search", limit=5, query=term.term), ctx.callbacks
+        )
         for term in reply.terms
-        if term.example_key
     ]
     rows = tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
     header = f"<b>{t(ctx, 'title_trending')}</b>"

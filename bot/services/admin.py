@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,6 +76,28 @@ class IngestGate:
         """Called after a run that stored new or changed articles (the push job hooks in)."""
         self.on_report: Callable[[IngestReport], Awaitable[None]] | None = None
         """Called with every finished run's report (the metrics hook in)."""
+        self.pool: ProcessPoolExecutor | None = None
+        """The worker processes every run prepares its posts in: started once, kept."""
+
+    def start_pool(self, settings: Settings) -> None:
+        """Start the worker processes now and have each load the ingest code and jieba's
+        dictionary, so the first ingest does not pay for it while users wait."""
+        from bot.ingest.workers import warm_up, worker_pool
+
+        if self.pool is None:
+            self.pool = worker_pool(settings.ingest.workers)
+            for _ in range(settings.ingest.workers):
+                self.pool.submit(warm_up)
+
+    def close(self) -> None:
+        """Stop the workers at once: what they do is pure preparation, and waiting for a
+        warm-up or a chunk would hold up the bot's shutdown."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for process in list((self.pool._processes or {}).values()):
+                process.terminate()
+            self.pool.shutdown(wait=True)
+            self.pool = None
 
     @property
     def busy(self) -> bool:
@@ -89,7 +112,9 @@ class IngestGate:
         async with self._lock:
             from bot.ingest.pipeline import ingest
 
-            report = await ingest(db, list(source_list), settings=settings)
+            self.start_pool(settings)
+            assert self.pool is not None
+            report = await ingest(db, list(source_list), settings=settings, pool=self.pool)
         if self.on_report is not None:
             await self.on_report(report)
         if report.added or report.updated:

@@ -1,21 +1,18 @@
-"""The terms most over-represented in recent news, with an example article each."""
+"""The terms bursting in recent news, each a search away."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from bot.services.replies import Trending, TrendingTerm
 from storage.db import Database
-from storage.trending import trending_terms as store_trending
+from storage.trending import trending_query
 
 TRENDING_HOURS = 24
 
 
 async def trending_terms(db: Database, *, hours: int = TRENDING_HOURS, limit: int = 10) -> Trending:
-    async with db.read_session() as session:
-        terms = await store_trending(session, hours=hours, limit=limit)
-    return Trending(
-        terms=tuple(
-            TrendingTerm(t.term, t.count, t.example_key or None, t.example_title or None)
-            for t in terms
-        ),
-        hours=hours,
-    )
+    """Read from the counts kept at ingest (`storage.trending`): a few indexed reads, off the
+    event loop on SQLite."""
+    terms = await db.read(partial(trending_query, hours=hours, limit=limit))
+    return Trending(terms=tuple(TrendingTerm(t.term, t.count) for t in terms), hours=hours)

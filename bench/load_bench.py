@@ -1,0 +1,379 @@
+"""Load benchmark: reply times of N simulated users while the bot works. Prints JSON.
+
+    .venv/bin/python bench/load_bench.py --database-url sqlite:///path/store.db --users 20
+    .venv/bin/python bench/load_bench.py --database-url postgresql://postgres@127.0.0.1/db
+
+The real bot (`newsbot run`, a subprocess: its own event loop, as in production) long-polls
+the project's fake Bot API (tests/fakebotapi.py) over real HTTP. N users in private chats send
+`/search`, `/latest`, `/category` and `/tags`, 0.2–0.6 s apart, each waiting for its reply;
+a reply's time runs from the update being offered to the bot until its `sendMessage` arrives.
+Phases, one after the other on the same store:
+- `steady`: the users alone (the baseline of every ratio);
+- `ingest`: while an admin's `/ingest` adds M new posts (copies of `--posts-from` posts, or of
+  `synth_corpus.py` posts, under fresh ids so every run adds them anew);
+- `trending`: while one more user sends `/trending` again and again (its own times too);
+- `push`: while a push round fans new articles out to `--push-chats` subscribed chats.
+For each phase: p50/p99/max in ms, the p99 ratio to steady, replies and missing replies (none
+within `--reply-timeout`). The machine is shared: compare ratios, not absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from common import SYNTH, percentiles  # noqa: E402
+from fakebotapi import FakeBotAPI  # noqa: E402
+
+from storage.db import Database, normalize_url  # noqa: E402
+from storage.push_repository import PushRepository, SubscriptionSpec  # noqa: E402
+
+TOKEN = "123456:LOAD-BENCH"
+ADMIN_ID = 777
+USER_BASE = 50_000
+TRENDING_CHAT = 49_999
+PUSH_BASE = 2_000_000_000
+QUERIES = ["中国", "经济", "市场", "银行", "央行", "人民币 汇率", "股份", "科技", "上海", "xyzzy"]
+_ID = re.compile(r"(\d{18})")
+
+
+def fresh_posts(source: Path, count: int, folder: Path, rng: random.Random) -> Path:
+    """`count` posts copied from `source` under new random 18-digit ids (file name and text),
+    so that each run's ingest adds new articles."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = sorted(p for p in source.rglob("*") if p.suffix in {".md", ".html"})
+    for n in range(count):
+        original = files[n % len(files)]
+        text = original.read_text(encoding="utf-8")
+        found = _ID.search(original.name)
+        name = original.name
+        new_id = str(rng.randrange(10**17, 10**18))
+        if found:  # the id starts with the post's date, which a post may rely on
+            new_id = found.group(1)[:8] + new_id[8:]
+            text = text.replace(found.group(1), new_id)
+            name = name.replace(found.group(1), new_id)
+        else:
+            name = f"{original.stem}-{new_id}{original.suffix}"
+        (folder / f"{n:05d}-{name}").write_text(text + f"\n\n<!-- {new_id} -->\n", encoding="utf-8")
+    return folder
+
+
+def synth_posts(count: int, folder: Path, seed: int) -> Path:
+    subprocess.run(
+        [
+            sys.executable,
+            str(SYNTH),
+            "--count",
+            str(count),
+            "--seed",
+            str(seed),
+            "--out",
+            str(folder),
+        ],
+        check=True,
+    )
+    return folder
+
+
+class Replies:
+    """Per chat, the future of the reply it waits for; set from the fake's server thread."""
+
+    def __init__(self, fake: FakeBotAPI, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: dict[int, asyncio.Future[float]] = {}
+        self.messages: dict[int, int] = {}
+        original: Callable[[dict[str, Any]], Any] = fake.handlers["sendMessage"]
+
+        def send_message(params: dict[str, Any]) -> Any:
+            result = original(params)
+            loop.call_soon_threadsafe(self._arrived, int(params["chat_id"]), time.monotonic())
+            return result
+
+        fake.handlers["sendMessage"] = send_message
+
+    def _arrived(self, chat_id: int, at: float) -> None:
+        self.messages[chat_id] = self.messages.get(chat_id, 0) + 1
+        future = self.waiting.pop(chat_id, None)
+        if future is not None and not future.done():
+            future.set_result(at)
+
+    def expect(self, chat_id: int) -> asyncio.Future[float]:
+        future = self.loop.create_future()
+        self.waiting[chat_id] = future
+        return future
+
+
+class Users:
+    def __init__(self, fake: FakeBotAPI, replies: Replies, timeout: float) -> None:
+        self.fake, self.replies, self.timeout = fake, replies, timeout
+        self.times: list[float] = []
+        self.missing = 0
+        self.trending_times: list[float] = []
+        self.trending_missing = 0
+
+    async def ask(self, chat_id: int, text: str) -> float | None:
+        future = self.replies.expect(chat_id)
+        user = self.fake.user(chat_id)
+        started = time.monotonic()
+        self.fake.push_update(self.fake.message_update(chat_id, user, text))
+        try:
+            return await asyncio.wait_for(future, self.timeout) - started
+        except TimeoutError:
+            self.replies.waiting.pop(chat_id, None)
+            return None
+
+    async def user(self, n: int, stop: asyncio.Event, rng: random.Random) -> None:
+        chat_id = USER_BASE + n
+        while not stop.is_set():
+            command = rng.choice(
+                [f"/search {rng.choice(QUERIES)}"] * 3 + ["/latest", "/category emnews", "/tags"]
+            )
+            took = await self.ask(chat_id, command)
+            if took is None:
+                self.missing += 1
+            else:
+                self.times.append(took)
+            await asyncio.sleep(rng.uniform(0.2, 0.6))
+
+    async def trending(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            took = await self.ask(TRENDING_CHAT, "/trending")
+            if took is None:
+                self.trending_missing += 1
+            else:
+                self.trending_times.append(took)
+            await asyncio.sleep(0.05)
+
+
+def figures(times: list[float], missing: int) -> dict[str, Any]:
+    if not times:
+        return {"replies": 0, "missing": missing}
+    return {
+        **{k: v for k, v in percentiles(times).items() if k != "samples"},
+        "max_ms": round(max(times) * 1000, 3),
+        "replies": len(times),
+        "missing": missing,
+    }
+
+
+async def wait_until(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.05)
+    return check()
+
+
+async def phase(
+    fake: FakeBotAPI,
+    replies: Replies,
+    args: argparse.Namespace,
+    name: str,
+    work: Callable[[Users], Any] | None = None,
+) -> dict[str, Any]:
+    """Run the users for at least `--phase-seconds`, and until `work` (if any) returns."""
+    users = Users(fake, replies, args.reply_timeout)
+    stop = asyncio.Event()
+    rng = random.Random(f"{args.seed}-{name}")
+    tasks = [asyncio.create_task(users.user(n, stop, rng)) for n in range(args.users)]
+    started = time.monotonic()
+    result: dict[str, Any] = {}
+    if work is not None:
+        result = await work(users) or {}
+    left = args.phase_seconds - (time.monotonic() - started)
+    if left > 0:
+        await asyncio.sleep(left)
+    stop.set()
+    await asyncio.gather(*tasks)
+    return {
+        "phase": name,
+        "seconds": round(time.monotonic() - started, 2),
+        **figures(users.times, users.missing),
+        **result,
+        "_users": users,
+    }
+
+
+async def admin_ingest(
+    fake: FakeBotAPI, replies: Replies, folder: Path, seconds: float
+) -> dict[str, Any]:
+    """`/ingest FOLDER` as the admin; done when the bot sends its summary (its second reply)."""
+    before = replies.messages.get(ADMIN_ID, 0)
+    started = time.monotonic()
+    fake.push_update(fake.message_update(ADMIN_ID, fake.user(ADMIN_ID), f"/ingest {folder}"))
+    done = await wait_until(lambda: replies.messages.get(ADMIN_ID, 0) >= before + 2, seconds)
+    return {"ingest_seconds": round(time.monotonic() - started, 2), "ingest_done": done}
+
+
+async def subscribe_chats(url: str, chats: int) -> None:
+    db = Database(url)
+    try:
+        async with db.session() as session, session.begin():
+            repo = PushRepository(session)
+            for n in range(chats):
+                await repo.add(SubscriptionSpec(chat_id=PUSH_BASE + n, chat_type="private"))
+    finally:
+        await db.dispose()
+
+
+async def unsubscribe_chats(url: str) -> None:
+    from sqlalchemy import text
+
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                text("DELETE FROM subscriptions WHERE chat_id >= :first"), {"first": PUSH_BASE}
+            )
+    finally:
+        await db.dispose()
+
+
+def start_bot(url: str, fake: FakeBotAPI, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "NEWSBOT_DATABASE_URL": url,
+        "NEWSBOT_TELEGRAM_TOKEN": TOKEN,
+        "NEWSBOT_TELEGRAM_BASE_URL": fake.base_url,
+        "NEWSBOT_ADMIN_IDS": str(ADMIN_ID),
+        "NEWSBOT_INGEST_WORKERS": str(workers),
+        "NEWSBOT_SOURCES": "",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli.main", "run"], env=env, cwd=tempfile.gettempdir()
+    )
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    url = normalize_url(args.database_url)
+    rng = random.Random(args.seed)
+    work = Path(tempfile.mkdtemp(prefix="load-bench-"))
+    try:
+        if args.posts_from:
+            source = Path(args.posts_from)
+        else:
+            source = synth_posts(max(args.new_posts, 2), work / "synth", args.seed)
+        new = fresh_posts(source, args.new_posts, work / "new", rng)
+        pushed = fresh_posts(source, 2, work / "push", rng)
+        await unsubscribe_chats(url)
+        fake = FakeBotAPI(token_required=TOKEN).start()
+        bot = start_bot(url, fake, args.workers)
+        try:
+            await asyncio.to_thread(fake.wait_for_poll, 120.0)
+            replies = Replies(fake, asyncio.get_running_loop())
+            warm = Users(fake, replies, args.reply_timeout)
+            for n in range(args.users):  # the first search loads jieba's dictionary
+                await warm.ask(USER_BASE + n, f"/search {QUERIES[n % len(QUERIES)]}")
+            await warm.ask(TRENDING_CHAT, "/trending")
+            await asyncio.sleep(args.warm_up)  # the bot's ingest workers start meanwhile
+
+            results = [await phase(fake, replies, args, "steady")]
+
+            async def ingest(users: Users) -> dict[str, Any]:
+                found = await admin_ingest(fake, replies, new, args.work_timeout)
+                return {"posts": args.new_posts, **found}
+
+            results.append(await phase(fake, replies, args, "ingest", ingest))
+
+            async def trending(users: Users) -> dict[str, Any]:
+                stop = asyncio.Event()
+                task = asyncio.create_task(users.trending(stop))
+                await asyncio.sleep(args.phase_seconds)
+                stop.set()
+                await task
+                mine = figures(users.trending_times, users.trending_missing)
+                return {f"trending_{k}": v for k, v in mine.items()}
+
+            results.append(await phase(fake, replies, args, "trending", trending))
+
+            async def push(users: Users) -> dict[str, Any]:
+                await subscribe_chats(url, args.push_chats)
+                started = time.monotonic()
+                await admin_ingest(fake, replies, pushed, args.work_timeout)
+
+                def reached() -> int:
+                    return sum(
+                        1 for n in range(args.push_chats) if replies.messages.get(PUSH_BASE + n)
+                    )
+
+                await wait_until(lambda: reached() >= args.push_chats, args.work_timeout)
+                return {
+                    "push_chats": args.push_chats,
+                    "push_chats_reached": reached(),
+                    "push_messages": sum(
+                        replies.messages.get(PUSH_BASE + n, 0) for n in range(args.push_chats)
+                    ),
+                    "push_seconds": round(time.monotonic() - started, 2),
+                }
+
+            results.append(await phase(fake, replies, args, "push", push))
+        finally:
+            bot.terminate()
+            try:
+                await asyncio.to_thread(bot.wait, 30)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+            fake.stop()
+            await unsubscribe_chats(url)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    steady_p99 = results[0].get("p99_ms") or float("nan")
+    phases = {}
+    for result in results:
+        result.pop("_users")
+        name = result.pop("phase")
+        if "p99_ms" in result:
+            result["p99_ratio_to_steady"] = round(result["p99_ms"] / steady_p99, 2)
+        phases[name] = result
+    return {
+        "backend": url.split(":", 1)[0].split("+", 1)[0],
+        "users": args.users,
+        "new_posts": args.new_posts,
+        "reply_timeout_s": args.reply_timeout,
+        "phases": phases,
+        "missing_replies": sum(p.get("missing", 0) for p in phases.values())
+        + phases.get("trending", {}).get("trending_missing", 0),
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True, help="a store already ingested")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--new-posts", type=int, default=3000, help="M posts of the ingest phase")
+    parser.add_argument("--posts-from", help="a folder of posts to copy (default: synth_corpus)")
+    parser.add_argument("--push-chats", type=int, default=300)
+    parser.add_argument("--phase-seconds", type=float, default=20.0)
+    parser.add_argument("--reply-timeout", type=float, default=10.0)
+    parser.add_argument("--work-timeout", type=float, default=600.0)
+    parser.add_argument("--workers", type=int, default=2, help="NEWSBOT_INGEST_WORKERS")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--warm-up", type=float, default=10.0, help="seconds before steady")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    report = asyncio.run(run(parse_args(argv)))
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()

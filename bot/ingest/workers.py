@@ -1,0 +1,80 @@
+"""Worker processes for ingest preparation that never outlive the process that started them.
+
+A `ProcessPoolExecutor` worker waits on its call queue and does not notice its parent dying
+(`kill -9`, an out-of-memory kill): it and multiprocessing's resource tracker lived on for
+minutes, about 220 MB each. Here each worker asks Linux to kill it when its parent dies
+(`PR_SET_PDEATHSIG`), and elsewhere, or if the parent died before that, a watch thread exits
+it once its parent is gone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+PARENT_POLL_SECONDS = 1.0
+
+
+def _die_with_parent(parent: int) -> None:
+    """Run first in every worker: exit when `parent` is gone."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except OSError:
+            log.warning("no prctl: an ingest worker watches its parent instead")
+    # SIGINT and SIGTERM are for the parent, which shuts its pool down in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="newsbot-parent-watch", daemon=True).start()
+
+
+def _start(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    _die_with_parent(parent)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def worker_pool(
+    workers: int,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> ProcessPoolExecutor:
+    """A spawn-context process pool whose workers exit with this process."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start,
+        initargs=(os.getpid(), initializer, initargs),
+    )
+
+
+def warm_up() -> None:
+    """Load what preparing a post needs (run in a fresh worker)."""
+    import jieba
+
+    import bot.ingest.pipeline  # noqa: F401
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    time.sleep(0.5)  # long enough that the other workers get their own warm-up

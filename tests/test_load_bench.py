@@ -1,0 +1,56 @@
+"""`bench/load_bench.py` at a small size: every user gets every reply while the bot ingests,
+counts trends and pushes (timings are the benchmark's business, not a test's)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.ingest.pipeline import ingest
+from bot.settings import load_settings
+from storage.db import Database
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+from load_bench import main
+
+
+@pytest.fixture
+async def corpus_copy(corpus_dir: Path, tmp_path: Path) -> Path:
+    store = tmp_path / "store.db"
+    db = Database(f"sqlite+aiosqlite:///{store}")
+    await db.upgrade()
+    await ingest(db, [str(corpus_dir)], settings=load_settings())
+    await db.dispose()
+    return store
+
+
+def test_no_reply_goes_missing_in_any_phase(corpus_copy: Path, corpus_dir: Path) -> None:
+    report = main(
+        [
+            "--database-url",
+            f"sqlite:///{corpus_copy}",
+            "--users",
+            "2",
+            "--new-posts",
+            "20",
+            "--posts-from",
+            str(corpus_dir),
+            "--push-chats",
+            "10",
+            "--phase-seconds",
+            "1",
+            "--warm-up",
+            "2",
+            "--work-timeout",
+            "90",
+        ]
+    )
+    phases = report["phases"]
+    assert set(phases) == {"steady", "ingest", "trending", "push"}
+    assert report["missing_replies"] == 0
+    assert all(phase["replies"] > 0 for phase in phases.values())
+    assert phases["ingest"]["ingest_done"] and phases["trending"]["trending_replies"] > 0
+    assert phases["push"]["push_chats_reached"] == 10
