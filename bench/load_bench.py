@@ -246,7 +246,7 @@ async def unsubscribe_chats(url: str) -> None:
         await db.dispose()
 
 
-def start_bot(url: str, fake: FakeBotAPI, workers: int) -> subprocess.Popen[bytes]:
+def start_bot(url: str, fake: FakeBotAPI, workers: int, work: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "NEWSBOT_DATABASE_URL": url,
@@ -255,6 +255,8 @@ def start_bot(url: str, fake: FakeBotAPI, workers: int) -> subprocess.Popen[byte
         "NEWSBOT_ADMIN_IDS": str(ADMIN_ID),
         "NEWSBOT_INGEST_WORKERS": str(workers),
         "NEWSBOT_SOURCES": "",
+        # the admin's /ingest reads folders made under `work`, which must be a source root
+        "NEWSBOT_LOCAL_SOURCE_ROOTS": str(work),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli.main", "run"], env=env, cwd=tempfile.gettempdir()
@@ -274,7 +276,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         pushed = fresh_posts(source, 2, work / "push", rng)
         await unsubscribe_chats(url)
         fake = FakeBotAPI(token_required=TOKEN).start()
-        bot = start_bot(url, fake, args.workers)
+        bot = start_bot(url, fake, args.workers, work)
         try:
             await asyncio.to_thread(fake.wait_for_poll, 120.0)
             replies = Replies(fake, asyncio.get_running_loop())

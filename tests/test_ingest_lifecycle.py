@@ -26,11 +26,11 @@ from bot.settings import load_settings
 from storage.db import Database
 
 add = pipeline.Ingestor.add
-async def slow_add(self, record):
+async def slow_add(self, record, *args, **kwargs):
     if not self.pending:
         print("adding", flush=True)
     await asyncio.sleep(0.05)
-    await add(self, record)
+    await add(self, record, *args, **kwargs)
 pipeline.Ingestor.add = slow_add
 
 async def main():

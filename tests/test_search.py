@@ -286,7 +286,7 @@ async def test_migration_0009_indexes_the_titles_of_a_stored_index(database: Dat
     from storage.db import _alembic_config
 
     async with database.engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0006"))
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0008"))
     await store(
         database,
         record("title", "央行宣布降准", FILLER, published=DAY - timedelta(days=30)),
