@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from storage.db import Database
 
@@ -115,3 +116,35 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.upgrade()
     yield db
     await db.dispose()
+
+
+@pytest_asyncio.fixture(
+    scope="module",
+    loop_scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+async def corpus_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Database]:
+    """The corpus ingested once per test module, on SQLite and on PostgreSQL."""
+    from bot.ingest.pipeline import ingest
+    from bot.services.articles import LIST_TOTALS
+    from bot.settings import load_settings
+
+    corpus = need_shared(CORPUS)
+    schema = None
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('corpus') / 'store.db'}")
+    else:
+        db, schema = await _fresh_postgres()
+    await db.upgrade()
+    report = await ingest(db, [str(corpus)], settings=load_settings())
+    assert report.added > 100 and not report.failed
+    LIST_TOTALS.clear()  # PostgreSQL schemas share one URL, the totals' cache key
+    try:
+        yield db
+    finally:
+        LIST_TOTALS.clear()
+        await db.dispose()
+        if schema:
+            await _drop_schema(schema)

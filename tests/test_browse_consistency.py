@@ -3,21 +3,16 @@ so every category and tag that `/categories` and `/tags` offer opens the stories
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
-import pytest_asyncio
-from conftest import CORPUS, _drop_schema, _fresh_postgres, need_shared
 
-from bot.ingest.pipeline import ingest
 from bot.render.html import RenderContext, list_header
 from bot.render.keyboards import CallbackStore
 from bot.services import browse
 from bot.services.articles import LIST_TOTALS, list_page, open_category, open_tag
 from bot.services.replies import ArticleList, PageQuery, Viewer
 from bot.services.search import search_page
-from bot.settings import load_settings
 from storage.db import Database
 from storage.repository import ArticleRepository
 
@@ -29,33 +24,6 @@ SECOND_COPIES = {
     "yangxingwangzhan": "央行网站新闻",
     "zhongguozhengquanbao": "中国证券报新闻",
 }
-
-
-@pytest_asyncio.fixture(
-    scope="module",
-    loop_scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-async def corpus_store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Database]:
-    corpus = need_shared(CORPUS)
-    schema = None
-    if request.param == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('browse') / 'store.db'}")
-    else:
-        db, schema = await _fresh_postgres()
-    await db.upgrade()
-    report = await ingest(db, [str(corpus)], settings=load_settings())
-    assert report.added > 100 and not report.failed
-    LIST_TOTALS.clear()  # PostgreSQL schemas share one URL, the totals' cache key
-    try:
-        yield db
-    finally:
-        LIST_TOTALS.clear()
-        await db.dispose()
-        if schema:
-            await _drop_schema(schema)
 
 
 async def _listing(db: Database, **filters: str) -> ArticleList:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
-from conftest import CORPUS, REPO, _drop_schema, _fresh_postgres, need_shared
+from conftest import REPO
 from relevance_queries import JUDGED_QUERIES, JudgedQuery
 from sqlalchemy import select, text
 
 from bot.cli.main import main
-from bot.ingest.pipeline import ingest
-from bot.settings import load_settings
 from storage.db import Database
 from storage.models import Article
 from storage.search import index_row, index_scheme, search
@@ -35,31 +31,6 @@ def _bench_relevance() -> object:
 
 
 SHAOGUAN = "NW202204202349852762"
-
-
-@pytest_asyncio.fixture(
-    scope="module",
-    loop_scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-async def corpus_store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Database]:
-    corpus = need_shared(CORPUS)
-    schema = None
-    if request.param == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('corpus') / 'store.db'}")
-    else:
-        db, schema = await _fresh_postgres()
-    await db.upgrade()
-    report = await ingest(db, [str(corpus)], settings=load_settings())
-    assert report.added > 100 and not report.failed
-    try:
-        yield db
-    finally:
-        await db.dispose()
-        if schema:
-            await _drop_schema(schema)
 
 
 async def _story_of(db: Database) -> dict[str, int]:
