@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from bot import metrics
+from bot import telegram_metrics
 from bot.handlers import register_all, subscriptions
 from bot.handlers.common import BotState, install_state, state_of
 from bot.i18n import Lang, text
@@ -111,7 +111,7 @@ def build_application(
         link_preview_options=LinkPreviewOptions(is_disabled=True),
         tzinfo=settings.tz,
     )
-    processor = metrics.MeasuredUpdateProcessor(CONCURRENT_UPDATES)
+    processor = telegram_metrics.MeasuredUpdateProcessor(CONCURRENT_UPDATES)
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request)
@@ -131,7 +131,7 @@ def build_application(
     install_state(application, state)
     register_all(application)
     subscriptions.register(application)
-    metrics.install(application, state, processor)
+    telegram_metrics.install(application, state, processor)
     if application.job_queue is not None:
         application.job_queue.run_once(warm_up, when=0, name="warm-up")
     if application.job_queue is not None:

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the running bot (`newsbot run`), in the process's default registry.
+"""Prometheus metrics of the running bot (`newsbot run`), in the process's default registry;
+`bot/telegram_metrics.py` hooks them into python-telegram-bot.
 
 Only the bot imports this module, so the other commands never load prometheus_client. Labels
 are kept to small, known sets: commands the bot registered, configured sources, outcomes.
@@ -9,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,11 +22,8 @@ from prometheus_client import (
 )
 from prometheus_client import generate_latest as _generate_latest
 from prometheus_client import start_http_server as _start_http_server
-from telegram import Update
-from telegram.ext import Application, CommandHandler, SimpleUpdateProcessor
 
 if TYPE_CHECKING:
-    from bot.handlers.common import BotState
     from bot.ingest.pipeline import IngestReport
     from bot.push.delivery import PushReport
     from storage.db import Database
@@ -73,43 +70,6 @@ log = logging.getLogger(__name__)
 STORE_REFRESH_SECONDS = 60.0
 """Counting articles and pending deliveries is cheap but not free; scrapes read the cache."""
 OTHER_COMMAND = "other_command"
-
-
-def command_of(update: object, commands: Iterable[str]) -> str:
-    """The label for an update: its command when the bot knows it, else the kind of update.
-
-    Unknown commands share one label, so a user typing `/random123` cannot add series."""
-    if not isinstance(update, Update):
-        return "other"
-    if update.callback_query is not None:
-        return "callback"
-    if update.inline_query is not None:
-        return "inline"
-    message = update.message or update.edited_message or update.channel_post
-    if message is None or not message.text:
-        return "other"
-    if not message.text.startswith("/"):
-        return "text"
-    words = message.text[1:].split(maxsplit=1)
-    name = words[0].split("@", 1)[0].lower() if words else ""
-    return name if name in commands else OTHER_COMMAND
-
-
-class MeasuredUpdateProcessor(SimpleUpdateProcessor):
-    """PTB's concurrent update processor, timing each update's handlers by command."""
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self.commands: frozenset[str] = frozenset()
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        label = command_of(update, self.commands)
-        started = time.perf_counter()
-        try:
-            await coroutine
-        finally:
-            UPDATE_SECONDS.labels(label).observe(time.perf_counter() - started)
-            UPDATES.labels(label).inc()
 
 
 def observe_ingest(report: IngestReport) -> None:
@@ -164,33 +124,3 @@ def exposition() -> tuple[bytes, str]:
 def serve(port: int, address: str = "0.0.0.0") -> None:
     """`/metrics` on a port of its own, from a daemon thread (polling mode has no web server)."""
     _start_http_server(port, addr=address)
-
-
-def install(application: Application, state: BotState, processor: MeasuredUpdateProcessor) -> None:  # type: ignore[type-arg]
-    """Hook the metrics into a built application: command labels, ingest reports, store gauges."""
-    processor.commands = frozenset(
-        command
-        for handlers in application.handlers.values()
-        for handler in handlers
-        if isinstance(handler, CommandHandler)
-        for command in handler.commands
-    )
-    gauges = StoreGauges(state.db)
-
-    async def ingested(report: IngestReport) -> None:
-        observe_ingest(report)
-        if report.added or report.updated:
-            try:
-                await gauges.refresh(force=True)
-            except Exception:  # a metric must never fail the ingest it describes
-                log.warning("could not refresh the store gauges", exc_info=True)
-
-    state.ingest_gate.on_report = ingested
-
-    async def refresh(context: Any) -> None:
-        await gauges.refresh()
-
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(
-            refresh, interval=STORE_REFRESH_SECONDS, first=1.0, name="metrics-store"
-        )

@@ -102,13 +102,9 @@ class DatabaseSettings(BaseModel):
 def database_url_from_parts(
     *, host: str, port: int | None, user: str | None, password: str | None, name: str | None
 ) -> str:
-    """A PostgreSQL URL with every part escaped by SQLAlchemy (`@`, `:`, `/`, `%` and so on)."""
-    from sqlalchemy.engine import URL
+    from storage.db import url_from_parts
 
-    url = URL.create(
-        "postgresql+asyncpg", username=user, password=password, host=host, port=port, database=name
-    )
-    return url.render_as_string(hide_password=False)
+    return url_from_parts(host=host, port=port, user=user, password=password, name=name)
 
 
 class TelegramSettings(BaseModel):

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -63,6 +63,36 @@ def normalize_url(url: str) -> str:
             f"unsupported database {parsed.drivername!r}: use sqlite:/// or postgresql://"
         )
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def url_from_parts(
+    *, host: str, port: int | None, user: str | None, password: str | None, name: str | None
+) -> str:
+    """A PostgreSQL URL with every part escaped by SQLAlchemy (`@`, `:`, `/`, `%` and so on)."""
+    url = URL.create(
+        "postgresql+asyncpg", username=user, password=password, host=host, port=port, database=name
+    )
+    return url.render_as_string(hide_password=False)
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names; None for memory or another backend."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return parsed.database
+    return None
+
+
+StoreError = SQLAlchemyError
+"""Any failure of the store, for callers outside `storage/` that report one."""
+
+
+def driver_error(exc: BaseException) -> BaseException:
+    """The driver's own error inside SQLAlchemy's wrapper: its message names the problem
+    without the statement or its parameters."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        return exc.orig
+    return exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -123,7 +123,7 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
     loop_scope="module",
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
 )
-async def corpus_store(
+async def corpus_db(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Database]:
     """The corpus ingested once per test module, on SQLite and on PostgreSQL."""

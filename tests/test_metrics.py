@@ -19,7 +19,7 @@ from fakebotapi import Call, FakeBotAPI
 from prometheus_client.parser import text_string_to_metric_families
 from test_bot_e2e import bot_env, free_port, newsbot
 
-from bot import metrics
+from bot import metrics, telegram_metrics
 from bot.push.delivery import PushReport
 
 pytest_plugins = ["bot_fixtures"]
@@ -223,4 +223,4 @@ def test_command_labels_stay_a_known_set(text: str, label: str) -> None:
 
     api = FakeBotAPI()
     update = Update.de_json(api.message_update(USER_ID, api.user(USER_ID), text), None)
-    assert metrics.command_of(update, {"search", "latest"}) == label
+    assert telegram_metrics.command_of(update, {"search", "latest"}) == label

@@ -52,10 +52,10 @@ def recall_and_reciprocal_rank(
 
 
 @in_module_loop
-async def test_judged_queries_reach_the_targets(corpus_store: Database) -> None:
-    story_of = await _story_of(corpus_store)
+async def test_judged_queries_reach_the_targets(corpus_db: Database) -> None:
+    story_of = await _story_of(corpus_db)
     recalls, reciprocal_ranks, misses = [], [], []
-    async with corpus_store.session() as session:
+    async with corpus_db.session() as session:
         for judged in JUDGED_QUERIES:
             hits = await search(session, judged.query, limit=10)
             shown = [story_of[hit.article.key] for hit in hits]
@@ -66,28 +66,28 @@ async def test_judged_queries_reach_the_targets(corpus_store: Database) -> None:
                 misses.append((judged.query, recall, rr, [h.article.key for h in hits]))
     mean_recall = sum(recalls) / len(recalls)
     mrr = sum(reciprocal_ranks) / len(reciprocal_ranks)
-    print(f"\n{corpus_store.dialect}: recall@10={mean_recall:.3f} MRR={mrr:.3f} misses={misses}")
+    print(f"\n{corpus_db.dialect}: recall@10={mean_recall:.3f} MRR={mrr:.3f} misses={misses}")
     assert len(JUDGED_QUERIES) >= 25
     assert mean_recall >= 0.95, misses
     assert mrr >= 0.9, misses
 
 
 @in_module_loop
-async def test_graded_judgments_reach_ndcg_target(corpus_store: Database) -> None:
+async def test_graded_judgments_reach_ndcg_target(corpus_db: Database) -> None:
     """bench/relevance.py's 47 graded queries, at full size on this backend."""
     bench = _bench_relevance()
-    result = await bench.evaluate(corpus_store)  # type: ignore[attr-defined]
-    print(f"\n{corpus_store.dialect}: {result}")
+    result = await bench.evaluate(corpus_db)  # type: ignore[attr-defined]
+    print(f"\n{corpus_db.dialect}: {result}")
     assert result["queries"] >= 40
     assert result["ndcg@5"] >= bench.TARGET, result  # type: ignore[attr-defined]
 
 
 @in_module_loop
 async def test_a_title_that_opens_with_the_query_outranks_body_mentions(
-    corpus_store: Database,
+    corpus_db: Database,
 ) -> None:
     """The research paper of 央行研究局 ranks above articles with 央行 only in their body."""
-    async with corpus_store.session() as session:
+    async with corpus_db.session() as session:
         hits = await search(session, "央行", limit=10)
     keys = [hit.article.key for hit in hits]
     paper = next(i for i, k in enumerate(keys) if k.endswith("202205302396506117"))
@@ -100,15 +100,15 @@ async def test_a_title_that_opens_with_the_query_outranks_body_mentions(
 
 
 @in_module_loop
-async def test_shaoguan_comes_first(corpus_store: Database) -> None:
-    async with corpus_store.session() as session:
+async def test_shaoguan_comes_first(corpus_db: Database) -> None:
+    async with corpus_db.session() as session:
         hits = await search(session, "韶关")
     assert hits[0].article.key == SHAOGUAN
 
 
 @in_module_loop
-async def test_the_two_feed_copies_come_back_once(corpus_store: Database) -> None:
-    async with corpus_store.session() as session:
+async def test_the_two_feed_copies_come_back_once(corpus_db: Database) -> None:
+    async with corpus_db.session() as session:
         hits = await search(session, "雪球 信托", limit=50)
     copies = [h for h in hits if h.article.key.endswith("202201072239307540")]
     assert len(copies) == 1
@@ -120,12 +120,12 @@ GENERIC_WORDS = {"公司", "市场", "中国", "显示", "提供"}
 
 @in_module_loop
 async def test_trending_on_the_corpus_names_bursts_of_several_stories(
-    corpus_store: Database,
+    corpus_db: Database,
 ) -> None:
     """With a fixed now: the month before 2022-06-15 against the seven months before it (the
     corpus's December 2021). Generic words are as common there, so they fall out."""
     now = datetime(2022, 6, 15, tzinfo=UTC)
-    async with corpus_store.session() as session:
+    async with corpus_db.session() as session:
         terms = await trending_terms(session, hours=24 * 30, limit=10, now=now)
         month = list(
             await session.execute(
@@ -148,10 +148,10 @@ async def test_trending_on_the_corpus_names_bursts_of_several_stories(
 
 
 def test_the_cli_prints_store_articles_with_score_and_snippet(
-    corpus_store: Database, capsys: pytest.CaptureFixture[str]
+    corpus_db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = corpus_store.engine.url.render_as_string(hide_password=False)
-    if corpus_store.dialect != "sqlite":
+    url = corpus_db.engine.url.render_as_string(hide_password=False)
+    if corpus_db.dialect != "sqlite":
         pytest.skip("the CLI opens its own connection; the PostgreSQL store lives in a schema")
     assert main(["search", "韶关", "--json", "--database-url", url]) == 0
     results = json.loads(capsys.readouterr().out)
@@ -177,14 +177,14 @@ def test_the_cli_prints_store_articles_with_score_and_snippet(
 
 
 @in_module_loop
-async def test_the_engines_keep_every_token_whole(corpus_store: Database) -> None:
+async def test_the_engines_keep_every_token_whole(corpus_db: Database) -> None:
     """Neither FTS5's `ascii` tokenizer nor PostgreSQL's parser re-cuts what we indexed."""
-    async with corpus_store.session() as session:
+    async with corpus_db.session() as session:
         expected: set[str] = set()
         for article in await session.scalars(select(Article)):
             row = index_row(article, index_scheme(session))
             expected.update(row.title.split(), row.body.split())
-        if corpus_store.dialect == "sqlite":
+        if corpus_db.dialect == "sqlite":
             await session.execute(
                 text("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, article_fts, row)")
             )

@@ -39,8 +39,9 @@ def _run(args: argparse.Namespace) -> int:
         if problem:
             print(f"newsbot: {problem}", file=sys.stderr)
             return EXIT_USAGE
-    from sqlalchemy.exc import SQLAlchemyError
     from telegram.error import TelegramError
+
+    from storage.db import StoreError
 
     try:
         if args.metrics_port is not None:
@@ -51,7 +52,7 @@ def _run(args: argparse.Namespace) -> int:
             asyncio.run(serve_webhook(settings, args))
         else:
             run_polling(settings)
-    except (OSError, RuntimeError, SQLAlchemyError, TelegramError) as exc:
+    except (OSError, RuntimeError, StoreError, TelegramError) as exc:
         print(f"newsbot: cannot run the bot: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return 0
@@ -164,14 +165,10 @@ async def serve_webhook(settings: Settings, args: argparse.Namespace) -> None:
 def demo_database_url(url: str) -> str:
     """The demo's own SQLite file, `newsbot-demo.db` beside the configured SQLite file (in the
     working folder for other stores): the sample posts never enter the user's store."""
-    from sqlalchemy.engine import make_url
+    from storage.db import sqlite_file
 
-    from storage.db import normalize_url
-
-    parsed = make_url(normalize_url(url))
-    folder = Path(".")
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        folder = Path(parsed.database).parent
+    file = sqlite_file(url)
+    folder = Path(file).parent if file else Path(".")
     return f"sqlite+aiosqlite:///{(folder / DEMO_DB_NAME).resolve()}"
 
 

@@ -72,7 +72,7 @@ def run_with_database(
     migrate: bool = True,
 ) -> int:
     """Open the store (upgrading a SQLite default on first use), run `body`, close the store."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from storage.db import StoreError
 
     try:
         settings = settings_from(args)
@@ -102,17 +102,16 @@ def run_with_database(
     except (OSError, RuntimeError) as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except SQLAlchemyError as exc:
+    except StoreError as exc:
         print(f"newsbot: database error: {one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
 
 
 def one_line(exc: BaseException) -> str:
     """The driver's own message, first line only: never the statement or its parameters."""
-    from sqlalchemy.exc import DBAPIError
+    from storage.db import driver_error
 
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        exc = exc.orig
+    exc = driver_error(exc)
     message = str(exc).strip().splitlines()
     return message[0] if message else type(exc).__name__
 

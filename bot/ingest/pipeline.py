@@ -20,7 +20,6 @@ from functools import partial
 from typing import Any
 
 import httpx
-from sqlalchemy.exc import DBAPIError
 
 from bot.ingest import guard
 from bot.ingest import sources as src
@@ -31,7 +30,7 @@ from bot.ingest.workers import worker_pool
 from bot.settings import Settings
 from bot.summarize import SUMMARIZER_VERSION, summarize
 from bot.summarize.idf import idf_from_documents
-from storage.db import Database
+from storage.db import Database, driver_error
 from storage.derive import with_derived
 from storage.models import IngestRun, Source
 from storage.records import ArticleRecord
@@ -425,8 +424,7 @@ class Ingestor:
 
 def _reason(exc: BaseException) -> str:
     """One line about a failed write, without the statement or its parameters."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        exc = exc.orig
+    exc = driver_error(exc)
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
 
