@@ -416,6 +416,20 @@ class Database:
         async with self.session() as session:
             yield session
 
+    async def size_bytes(self) -> int | None:
+        """The store's size on disk: the SQLite file and its WAL, or PostgreSQL's own figure."""
+        if self.dialect == "sqlite":
+            name = self.engine.url.database
+            if not name or name == ":memory:":
+                return None
+            paths = [Path(name), Path(name + "-wal")]
+            return sum(p.stat().st_size for p in paths if p.exists())
+        async with self.session() as session:
+            size = await session.scalar(
+                sqlalchemy.text("SELECT pg_database_size(current_database())")
+            )
+        return int(size) if size is not None else None
+
     async def dispose(self) -> None:
         if self._reader is not None:
             self._reader.close()

@@ -6,10 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from sqlalchemy import text
 
 from bot.services.articles import LIST_TOTALS
 from bot.services.replies import (
@@ -24,19 +21,6 @@ from storage.repository import ArticleRepository
 
 if TYPE_CHECKING:
     from bot.ingest.pipeline import IngestReport
-
-
-async def database_bytes(db: Database) -> int | None:
-    """The store's size on disk: the SQLite file and its WAL, or PostgreSQL's own figure."""
-    if db.dialect == "sqlite":
-        name = db.engine.url.database
-        if not name or name == ":memory:":
-            return None
-        paths = [Path(name), Path(name + "-wal")]
-        return sum(p.stat().st_size for p in paths if p.exists())
-    async with db.session() as session:
-        size = await session.scalar(text("SELECT pg_database_size(current_database())"))
-    return int(size) if size is not None else None
 
 
 async def stats(db: Database, *, started_monotonic: float) -> Stats:
@@ -62,7 +46,7 @@ async def stats(db: Database, *, started_monotonic: float) -> Stats:
         tags=store.tags,
         last_ingest=last,
         backend=db.dialect,
-        database_bytes=await database_bytes(db),
+        database_bytes=await db.size_bytes(),
         uptime_seconds=time.monotonic() - started_monotonic,
     )
 
