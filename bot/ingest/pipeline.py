@@ -349,7 +349,7 @@ class Ingestor:
 
     A batch that fails to write for any reason is written again one record at a time, each in
     its own transaction: only the records that fail alone are reported (with their reason), the
-    rest are stored. Two records with one article id in a run are reported, naming both files.
+    rest are stored. Two records with one article id in one source are reported, naming both.
     """
 
     def __init__(self, db: Database, report: IngestReport) -> None:
@@ -622,6 +622,9 @@ async def ingest(
         for source in sources:
             before = report.tally()
             reading = _SourceRun(source, failed_before=len(report.failed))
+            # One id twice within a source is a duplicate; across sources it is the same
+            # article read through two routes (a folder and its site's feed), and not reported.
+            ingestor.origins.clear()
             crash: str | None = None
             try:
                 reading.kind = src.classify_source(source)
