@@ -283,11 +283,14 @@ async def test_a_duplicate_article_id_in_one_run_names_both_files(
 async def test_one_article_through_two_sources_is_no_duplicate(
     database: Database, tmp_path: Path
 ) -> None:
-    """A folder and a file of the same post (as a folder and its site's feed would be) are one
+    """The same post in two sources (as a folder and its site's feed would give it) is one
     article read twice, not two files claiming one id."""
-    post = tmp_path / "2023-05-01-NW202305010000000001.md"
-    post.write_text(GOOD_POST.format(title="旧", day=1), encoding="utf-8")
-    report = await ingest(database, [str(tmp_path), str(post)], settings=load_settings())
+    for name in ("site", "mirror"):
+        (tmp_path / name).mkdir()
+        post = tmp_path / name / "2023-05-01-NW202305010000000001.md"
+        post.write_text(GOOD_POST.format(title="旧", day=1), encoding="utf-8")
+    sources = [str(tmp_path / "site"), str(tmp_path / "mirror")]
+    report = await ingest(database, sources, settings=load_settings())
     assert report.duplicates == [] and report.added == 1 and report.unchanged == 1
     assert await stored_count(database) == 1
 
