@@ -6,7 +6,7 @@
 # (stdout); everything else goes to stderr.
 set -euo pipefail
 
-BIN="${NEWSBOT_PG_BIN:-/usr/lib/postgresql/15/bin}"
+BIN="${NEWSBOT_PG_BIN:-/usr/lib/postgresql/$(ls /etc/postgresql | head -n 1)/bin}"
 DIR="${NEWSBOT_REPLICA_DIR:-/tmp/newsbot-replica}"
 PRIMARY_PORT="${NEWSBOT_REPLICA_PRIMARY_PORT:-5442}"
 REPLICA_PORT="${NEWSBOT_REPLICA_PORT:-5443}"
