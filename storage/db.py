@@ -97,10 +97,11 @@ def driver_error(exc: BaseException) -> BaseException:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # The wait first: switching a new file to WAL takes a lock another process may hold.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
@@ -187,7 +188,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = normalize_url(url)
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, **kwargs)
+        # The driver's own wait on a locked file, from the moment it opens it: the pragmas run
+        # at connect may meet another process migrating a new store.
+        connect_args = {"timeout": 30.0, **kwargs.pop("connect_args", {})}
+        engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
