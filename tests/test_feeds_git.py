@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,6 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from feedserver import FeedServer, static
+from gitrepo import git
 
 from bot.ingest import sources as src
 from bot.ingest.git_source import clone_path, read_git
@@ -33,18 +32,6 @@ NAMES = [
     "2022-04-20-NW202204202349852762.md",
     "2022-05-25-NW202205252390829633.md",
 ]
-
-
-def git(repo: Path, *args: str) -> str:
-    env = os.environ | {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def commit(repo: Path, corpus_dir: Path, names: list[str], message: str) -> str:

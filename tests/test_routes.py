@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from feedserver import FeedServer, static
+from gitrepo import git
 
 from bot.ingest import sources as src
 from bot.ingest.pipeline import Failure, ingest, prepare
@@ -143,17 +144,6 @@ def git_repo(tmp_path: Path, posts: Path) -> str:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "posts")
     return f"git+file://{repo}"
-
-
-def git(repo: Path, *args: str) -> str:
-    env = os.environ | {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
-    done = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
-    return done.stdout.decode()
 
 
 async def test_every_route_of_a_jekyll_site_agrees_with_the_folder(
