@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.summarize import SUMMARIZER_VERSION, Snippet, snippet, split_sentences, summarize
+from bot.summarize import (
+    SUMMARIZER_VERSION,
+    Snippet,
+    adds_to_title,
+    snippet,
+    split_sentences,
+    summarize,
+)
 from bot.summarize.clean import clean_sentence, is_subheading
 from bot.summarize.summarizer import cut_at_clause
 
@@ -237,6 +244,15 @@ class TestSummarize:
         assert summarize(title, ["离岸人民币兑美元升至6.3512，为2018年以来最高水平。"]) == ""
         assert summarize(title, [], digest="离岸人民币兑美元升至6.3512。") == ""
         assert summarize("北向资金", ["北向资金净流入超50亿元，为近一个月最高。"]) != ""
+
+    def test_a_huge_title_and_body_are_compared_in_linear_time(self) -> None:
+        """The fuzz found a 50,000-character title holding ingest for minutes: the matcher is
+        quadratic on repetitive text, so it sees only the heads of a title no real post has."""
+        title = "长" * 50_000
+        assert not adds_to_title(title, title + "。")
+        assert adds_to_title(title, title + "长长长")
+        assert adds_to_title(title[:10], title)
+        assert summarize(title, [title + "。"]) == ""
 
     def test_a_summary_never_ends_on_a_clause_mark(self) -> None:
         items = ["恒指跌0.12%。", "苹果概念股大涨，比亚迪电子涨逾5%；", "科技股走势分化；"]

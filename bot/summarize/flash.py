@@ -8,6 +8,8 @@ from difflib import SequenceMatcher
 
 # What a body may add to its title and still say nothing more: a unit, a full stop's worth.
 MAX_EXTRA_CHARS = 2
+# No real title is longer; past it the matcher, quadratic on repetitive text, sees only the heads.
+MAX_COMPARED_CHARS = 500
 
 
 def _letters(text: str) -> str:
@@ -23,6 +25,10 @@ def adds_to_title(title: str, text: str) -> bool:
     head = _letters(title)
     if body in head:
         return False
+    # The matched blocks cover at most len(head) characters of the body.
+    if len(body) - len(head) > MAX_EXTRA_CHARS:
+        return True
+    head, body = head[:MAX_COMPARED_CHARS], body[:MAX_COMPARED_CHARS]
     matcher = SequenceMatcher(None, head, body, autojunk=False)
     covered = sum(block.size for block in matcher.get_matching_blocks())
     return len(body) - covered > MAX_EXTRA_CHARS
