@@ -74,8 +74,17 @@ class Plan:
     over_cap: list[NewArticle] = field(default_factory=list)
 
 
-LATE_ID_SPAN = 5_000
-"""How far below a cursor to look for late-committed articles (by primary key, so cheap)."""
+@dataclass(frozen=True, slots=True)
+class LateCommits:
+    """Ids come from a sequence in insert order, but transactions may commit out of that order:
+    an article stored within `window` is still looked at below a cursor, as far back as
+    `id_span` ids (by primary key, so cheap)."""
+
+    window: timedelta = timedelta(minutes=10)
+    id_span: int = 5_000
+
+
+LATE_COMMITS = LateCommits()
 
 MISSED_WHILE_PAUSED = "stored while the chat was paused"
 
@@ -149,7 +158,7 @@ class PushRepository:
         if stored_since is None:
             return await self._articles(Article.id > after_id, Article.id <= upto_id)
         return await self._articles(
-            Article.id > after_id - LATE_ID_SPAN,
+            Article.id > after_id - LATE_COMMITS.id_span,
             Article.id <= upto_id,
             or_(Article.id > after_id, Article.created_at >= stored_since),
         )
@@ -370,7 +379,7 @@ class PushRepository:
         missed = (
             await self.session.execute(
                 select(Article.id, Article.story_id).where(
-                    Article.id > upto_id - LATE_ID_SPAN,
+                    Article.id > upto_id - LATE_COMMITS.id_span,
                     Article.id <= upto_id,
                     Article.created_at >= since,
                 )

@@ -37,7 +37,8 @@ async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> i
 
     from bot.push.delivery import Pusher, PushReport
     from bot.push.governor import FloodLimits
-    from bot.push.http import AiohttpRequest
+    from bot.telegram_http import AiohttpRequest
+    from bot.telegram_push import TelegramMessenger
     from storage.push_repository import lease_for
 
     if not settings.telegram.token:
@@ -54,7 +55,7 @@ async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> i
         request=AiohttpRequest(),
     )
     lease = lease_for(db, timedelta(seconds=args.lease_ttl))
-    pusher = Pusher(db, bot, lease, tz=settings.tz, limits=limits)
+    pusher = Pusher(db, TelegramMessenger(bot), lease, tz=settings.tz, limits=limits)
     total = PushReport(had_lease=False)
     started = time.monotonic()
     stop = asyncio.Event()
