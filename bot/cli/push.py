@@ -22,14 +22,10 @@ if TYPE_CHECKING:
 
 
 def _merge(total: PushReport, part: PushReport) -> None:
-    for name in ("planned", "messages_sent", "items_sent", "items_failed", "items_left_pending"):
-        setattr(total, name, getattr(total, name) + getattr(part, name))
-    total.flood_waits += part.flood_waits
-    total.network_retries += part.network_retries
-    total.paused += part.paused
-    total.migrated += part.migrated
-    total.lost_lease = total.lost_lease or part.lost_lease
-    total.stopped = total.stopped or part.stopped
+    """Counts and lists add up; a flag set in any round stays set."""
+    for name, value in vars(part).items():
+        mine = getattr(total, name)
+        setattr(total, name, (mine or value) if isinstance(value, bool) else mine + value)
 
 
 async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> int:

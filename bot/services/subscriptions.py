@@ -9,7 +9,7 @@ may subscribe a chat may also unsubscribe it, from wherever they ask.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.i18n import Lang
 from bot.push.commands import SCHEDULE_BUTTONS, ArgumentError, SubscribeRequest, parse_subscribe
@@ -46,14 +46,6 @@ class Place:
     """The chat a message was sent on behalf of (an anonymous admin, a channel)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Destination:
-    chat_id: int
-    chat_type: str
-    thread_id: int | None
-    title: str | None
-
-
 def item_of(sub: Subscription) -> SubscriptionItem:
     return SubscriptionItem(
         id=sub.id,
@@ -84,7 +76,7 @@ async def is_admin(chats: Chats, place: Place) -> bool:
     return await _admin_of(chats, place.chat_id, place.user_id)
 
 
-async def _channel(chats: Chats, name: str, place: Place) -> _Destination | Notice:
+async def _channel(chats: Chats, name: str, place: Place) -> Place | Notice:
     """The channel, or why not: unknown, not its admin, or the bot cannot post there."""
     chat = await chats.chat(name)
     if chat is None or chat.type != CHANNEL:
@@ -96,22 +88,22 @@ async def _channel(chats: Chats, name: str, place: Place) -> _Destination | Noti
         me.status == "creator" or (me.status == "administrator" and me.can_post_messages)
     ):
         return Notice("channel_cannot_post", {"channel": name})
-    return _Destination(chat.id, CHANNEL, None, chat.username and f"@{chat.username}")
+    title = chat.username and f"@{chat.username}"
+    return replace(place, chat_id=chat.id, chat_type=CHANNEL, thread_id=None, title=title)
 
 
-async def _destination(chats: Chats, place: Place, channel: str | None) -> _Destination | Notice:
+async def _destination(chats: Chats, place: Place, channel: str | None) -> Place | Notice:
+    """Where the command points, after the permission checks."""
     if channel is not None:
         if place.chat_type != PRIVATE or place.user_id is None:
             return Notice("channel_from_private")
         return await _channel(chats, channel, place)
     if not await is_admin(chats, place):
         return Notice("admins_only")
-    return _Destination(place.chat_id, place.chat_type, place.thread_id, place.title)
+    return place
 
 
-async def _create(
-    db: Database, where: _Destination, request: SubscribeRequest, place: Place
-) -> Subscribed | Notice:
+async def _create(db: Database, where: Place, request: SubscribeRequest) -> Subscribed | Notice:
     async with db.session() as session, session.begin():
         repo = PushRepository(session)
         if len(await repo.for_chat(where.chat_id)) >= MAX_PER_CHAT:
@@ -128,8 +120,8 @@ async def _create(
                 exclude_keywords=request.exclude,
                 schedule=request.schedule.encode(),
                 max_items=request.max_items,
-                language=place.lang,
-                created_by=place.user_id,
+                language=where.lang,
+                created_by=where.user_id,
             )
         )
         return Subscribed(item_of(subscription))
@@ -149,7 +141,7 @@ async def subscribe_command(
     resumed = len(await resume_chat(db, where.chat_id))
     if not args:
         return SubscribeMenu(resumed)
-    created = await _create(db, where, request, place)
+    created = await _create(db, where, request)
     return Subscribed(created.item, resumed) if isinstance(created, Subscribed) else created
 
 
@@ -217,8 +209,7 @@ async def press(db: Database, chats: Chats, place: Place, data: str) -> Pressed:
     if len(parts) == 4 and parts[1] == "new" and parts[2] in schedules:
         categories = () if parts[3] == "*" else (parts[3],)
         request = SubscribeRequest(categories=categories, schedule=schedules[parts[2]])
-        where = _Destination(place.chat_id, place.chat_type, place.thread_id, place.title)
-        return Pressed(edit=await _create(db, where, request, place))
+        return Pressed(edit=await _create(db, place, request))
     if len(parts) == 3 and parts[1] == "rm" and parts[2].isdigit():
         return await _remove(db, chats, place, int(parts[2]))
     return Pressed()
