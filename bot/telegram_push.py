@@ -94,6 +94,13 @@ def member_of(member: ChatMember) -> Member:
     )
 
 
+def standalone_messenger(token: str, base_url: str) -> TelegramMessenger:
+    """A bot of its own for `newsbot push`, over aiohttp (`bot.telegram_http`), no limiter."""
+    from bot.telegram_http import AiohttpRequest
+
+    return TelegramMessenger(Bot(token, base_url=base_url, request=AiohttpRequest()))
+
+
 class TelegramMessenger:
     """`Transport` and `Chats` over a PTB bot."""
 
