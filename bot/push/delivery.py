@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Lang, language_for
+from bot.i18n import language_for
 from bot.i18n import text as catalog_text
 from bot.push.filters import ArticleFacts, SubscriptionFilter, Tokenize
 from bot.push.governor import FloodLimits, SendGovernor
@@ -85,7 +85,6 @@ class _Target:
     subscription_id: int
     chat_id: int
     thread_id: int | None
-    lang: Lang
     paused: bool = False
 
 
@@ -291,9 +290,7 @@ class Pusher:
         for sub in subscriptions:
             if sub.id not in rows_by_sub:
                 continue
-            targets[sub.id] = _Target(
-                sub.id, sub.chat_id, sub.message_thread_id, language_for(sub.language)
-            )
+            targets[sub.id] = _Target(sub.id, sub.chat_id, sub.message_thread_id)
             queues[sub.id] = deque(compose(sub, rows_by_sub[sub.id]))
         order = itertools.count()
         ready: list[tuple[float, int, int]] = [(0.0, next(order), sub_id) for sub_id in queues]
