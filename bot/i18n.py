@@ -84,6 +84,7 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
     "also_in": {"zh": "另见：{sources}", "en": "Also in: {sources}"},
     "flash": {"zh": "⚡快讯", "en": "⚡Flash"},
     "source_line": {"zh": "来源：{source}", "en": "Source: {source}"},
+    "push_link": {"zh": "原文", "en": "Read"},
     "read_more": {"zh": "阅读原文", "en": "Read the article"},
     "show_hint": {"zh": "详情：{command}", "en": "More: {command}"},
     "trending_item": {"zh": "{count} 篇，例如：{title}", "en": "{count} articles, e.g. {title}"},
@@ -399,6 +400,11 @@ MESSAGES: Final[dict[str, dict[Lang, str]]] = {
         "en": "⚠ Items may have been missed: {source}. Use a shorter interval, a larger "
         "posts_limit, or the git source.",
     },
+}
+
+MESSAGES["subscribe_bad_argument"] = {
+    lang: f"{MESSAGES['bad_argument'][lang]}\n{MESSAGES['subscribe_usage'][lang]}"
+    for lang in ("zh", "en")
 }
 
 

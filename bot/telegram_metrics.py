@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, SimpleUpdateProcessor
+from telegram.ext import CommandHandler, SimpleUpdateProcessor
 
 from bot.metrics import (
     OTHER_COMMAND,
@@ -21,7 +21,7 @@ from bot.metrics import (
 )
 
 if TYPE_CHECKING:
-    from bot.handlers.common import BotState
+    from bot.handlers.common import App, BotState
     from bot.ingest.pipeline import IngestReport
 
 
@@ -62,7 +62,7 @@ class MeasuredUpdateProcessor(SimpleUpdateProcessor):
             UPDATES.labels(label).inc()
 
 
-def install(application: Application, state: BotState, processor: MeasuredUpdateProcessor) -> None:  # type: ignore[type-arg]
+def install(application: App, state: BotState, processor: MeasuredUpdateProcessor) -> None:
     """Hook the metrics into a built application: command labels, ingest reports, store gauges."""
     processor.commands = frozenset(
         command

@@ -74,10 +74,20 @@ class Plan:
     over_cap: list[NewArticle] = field(default_factory=list)
 
 
-LATE_ID_SPAN = 5_000
-"""How far below a cursor to look for late-committed articles (by primary key, so cheap)."""
+@dataclass(frozen=True, slots=True)
+class LateCommits:
+    """Ids come from a sequence in insert order, but transactions may commit out of that order:
+    an article stored within `window` is still looked at below a cursor, as far back as
+    `id_span` ids (by primary key, so cheap)."""
+
+    window: timedelta = timedelta(minutes=10)
+    id_span: int = 5_000
+
+
+LATE_COMMITS = LateCommits()
 
 MISSED_WHILE_PAUSED = "stored while the chat was paused"
+SKIPPED = DeliveryState.SKIPPED
 
 
 class PushRepository:
@@ -149,7 +159,7 @@ class PushRepository:
         if stored_since is None:
             return await self._articles(Article.id > after_id, Article.id <= upto_id)
         return await self._articles(
-            Article.id > after_id - LATE_ID_SPAN,
+            Article.id > after_id - LATE_COMMITS.id_span,
             Article.id <= upto_id,
             or_(Article.id > after_id, Article.created_at >= stored_since),
         )
@@ -228,11 +238,14 @@ class PushRepository:
         rows: list[dict[str, Any]] = []
         now = utcnow()
         for plan in plans:
-            for article in plan.picked:
-                rows.append(_ledger_row(plan, article, DeliveryState.PENDING, None, now))
-            for article in plan.over_cap:
-                reason = "over the cap of items per push"
-                rows.append(_ledger_row(plan, article, DeliveryState.SKIPPED, reason, now))
+            for articles, state, reason in (
+                (plan.picked, DeliveryState.PENDING, None),
+                (plan.over_cap, DeliveryState.SKIPPED, "over the cap of items per push"),
+            ):
+                rows += [
+                    _ledger_row(plan.subscription_id, a.id, a.story_id, state, reason, now)
+                    for a in articles
+                ]
         if rows:
             await self.session.execute(_insert_ignoring_duplicates(self.session), rows)
         moves: dict[tuple[int, datetime | None], list[int]] = {}
@@ -279,17 +292,18 @@ class PushRepository:
         ]
         return subscriptions, queued
 
-    async def pause(self, subscription_id: int, reason: str) -> None:
+    async def pause(self, subscription_ids: Sequence[int], reason: str) -> None:
         """Stop pushing to a chat that refused us, and close its open rows with the reason."""
         await self.session.execute(
             update(Subscription)
-            .where(Subscription.id == subscription_id)
+            .where(Subscription.id.in_(subscription_ids))
             .values(paused_at=utcnow(), paused_reason=reason)
+            .execution_options(synchronize_session=False)
         )
         await self.session.execute(
             update(Delivery)
             .where(
-                Delivery.subscription_id == subscription_id,
+                Delivery.subscription_id.in_(subscription_ids),
                 Delivery.state == DeliveryState.PENDING,
             )
             .values(state=DeliveryState.FAILED, last_error=reason)
@@ -306,19 +320,8 @@ class PushRepository:
                 .order_by(Subscription.id)
             )
         )
-        if not ids:
-            return []
-        await self.session.execute(
-            update(Subscription)
-            .where(Subscription.id.in_(ids))
-            .values(paused_at=utcnow(), paused_reason=reason)
-            .execution_options(synchronize_session=False)
-        )
-        await self.session.execute(
-            update(Delivery)
-            .where(Delivery.subscription_id.in_(ids), Delivery.state == DeliveryState.PENDING)
-            .values(state=DeliveryState.FAILED, last_error=reason)
-        )
+        if ids:
+            await self.pause(ids, reason)
         return ids
 
     async def resume_chat(
@@ -370,7 +373,7 @@ class PushRepository:
         missed = (
             await self.session.execute(
                 select(Article.id, Article.story_id).where(
-                    Article.id > upto_id - LATE_ID_SPAN,
+                    Article.id > upto_id - LATE_COMMITS.id_span,
                     Article.id <= upto_id,
                     Article.created_at >= since,
                 )
@@ -378,16 +381,8 @@ class PushRepository:
         ).all()
         now = utcnow()
         rows = [
-            {
-                "subscription_id": subscription_id,
-                "article_id": row.id,
-                "story_id": row.story_id if row.story_id is not None else row.id,
-                "state": DeliveryState.SKIPPED,
-                "attempts": 0,
-                "last_error": MISSED_WHILE_PAUSED,
-                "created_at": now,
-            }
-            for subscription_id in subscription_ids
+            _ledger_row(sub_id, row.id, row.story_id or row.id, SKIPPED, MISSED_WHILE_PAUSED, now)
+            for sub_id in subscription_ids
             for row in missed
         ]
         if rows:
@@ -425,12 +420,17 @@ class PushRepository:
 
 
 def _ledger_row(
-    plan: Plan, article: NewArticle, state: str, error: str | None, now: datetime
+    subscription_id: int,
+    article_id: int,
+    story_id: int,
+    state: str,
+    error: str | None,
+    now: datetime,
 ) -> dict[str, Any]:
     return {
-        "subscription_id": plan.subscription_id,
-        "article_id": article.id,
-        "story_id": article.story_id,
+        "subscription_id": subscription_id,
+        "article_id": article_id,
+        "story_id": story_id,
         "state": state,
         "attempts": 0,
         "last_error": error,
@@ -517,7 +517,7 @@ class Ledger:
 
     async def pause(self, subscription_id: int, reason: str) -> None:
         async with self.db.session() as session, session.begin():
-            await PushRepository(session).pause(subscription_id, reason)
+            await PushRepository(session).pause([subscription_id], reason)
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         async with self.db.session() as session, session.begin():
@@ -543,6 +543,9 @@ def _holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+_LOCK = "SELECT {}(hashtext('newsbot.' || :name || ':' || current_schema()))"
+
+
 class PostgresLease:
     """A session-level `pg_try_advisory_lock` on a connection of its own.
 
@@ -564,12 +567,7 @@ class PostgresLease:
         conn = await self.db.engine.connect()
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         try:
-            got = await conn.scalar(
-                text(
-                    "SELECT pg_try_advisory_lock(hashtext('newsbot.' || :name || ':' "
-                    "|| current_schema()))"
-                ).bindparams(name=self.name)
-            )
+            got = await conn.scalar(text(_LOCK.format("pg_try_advisory_lock")), {"name": self.name})
         except BaseException:
             await conn.close()
             raise
@@ -598,12 +596,7 @@ class PostgresLease:
         if conn is None:
             return
         try:
-            await conn.execute(
-                text(
-                    "SELECT pg_advisory_unlock(hashtext('newsbot.' || :name || ':' "
-                    "|| current_schema()))"
-                ).bindparams(name=self.name)
-            )
+            await conn.execute(text(_LOCK.format("pg_advisory_unlock")), {"name": self.name})
         finally:
             await conn.close()
 

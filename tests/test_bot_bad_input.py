@@ -122,7 +122,7 @@ async def test_a_forged_page_size_is_clamped(conversation: Conversation) -> None
 async def test_a_deleted_article_behind_an_old_button(conversation: Conversation) -> None:
     [sent] = await conversation.say("/category kejiribao")
     [trending] = await conversation.say("/trending")
-    db: Database = conversation.application.bot_data["newsbot"].db
+    db: Database = conversation.application.bot_data.db
     async with db.session() as session, session.begin():
         await session.execute(delete(Article))
 

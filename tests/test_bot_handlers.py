@@ -36,7 +36,7 @@ DEMO_DIR = Path(__file__).resolve().parent.parent / "bot" / "demo"
 
 
 async def newest_titles(conversation: Conversation, limit: int, **filters: str) -> list[str]:
-    db: Database = conversation.application.bot_data["newsbot"].db
+    db: Database = conversation.application.bot_data.db
     async with db.session() as session:
         articles = await ArticleRepository(session).latest(limit=limit, **filters)
     return [a.title for a in articles]
@@ -279,7 +279,7 @@ async def test_admin_commands_are_refused_to_others_and_logged(
 async def test_admin_sees_stats_and_sources(conversation: Conversation) -> None:
     [stats] = await conversation.say("/stats", chat_id=ADMIN_ID, user_id=ADMIN_ID)
     body = html.unescape(stats.params["text"])
-    db: Database = conversation.application.bot_data["newsbot"].db
+    db: Database = conversation.application.bot_data.db
     async with db.session() as session:
         store = await ArticleRepository(session).stats()
     assert f"文章：{store.articles}" in body
@@ -335,7 +335,7 @@ async def test_scheduled_ingest_reads_the_configured_sources(
         job = jobs["scheduled-ingest"]
         assert job.trigger.interval.total_seconds() == 60  # type: ignore[attr-defined]
         await job.run(application)
-        db: Database = application.bot_data["newsbot"].db
+        db: Database = application.bot_data.db
         async with db.session() as session:
             assert await ArticleRepository(session).count(category="keji") == 3
             [row] = await SourceRepository(session).list_all(scheduled_only=True)

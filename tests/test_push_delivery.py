@@ -30,6 +30,7 @@ from telegram import Bot
 
 from bot.push.delivery import Pusher
 from bot.push.governor import FloodLimits
+from bot.telegram_push import TelegramMessenger
 from storage.db import Database
 from storage.models import Article
 from storage.push_repository import PushRepository, RowLease, SubscriptionSpec, lease_for
@@ -51,7 +52,9 @@ async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
 
 
 def pusher(db: Database, bot: Bot, limits: FloodLimits = FAST) -> Pusher:
-    return Pusher(db, bot, lease_for(db, timedelta(seconds=10)), tz=TZ, limits=limits)
+    return Pusher(
+        db, TelegramMessenger(bot), lease_for(db, timedelta(seconds=10)), tz=TZ, limits=limits
+    )
 
 
 @pytest.mark.slow
@@ -229,7 +232,13 @@ async def test_network_failures_back_off_and_leave_rows_pending_for_the_next_rou
     offline = Bot(TOKEN, base_url="http://127.0.0.1:9/bot")
     lease = lease_for(database, timedelta(seconds=10))
     cut_off = Pusher(
-        database, offline, lease, tz=TZ, limits=FAST, sleep=no_wait, clock=lambda: virtual_time[0]
+        database,
+        TelegramMessenger(offline),
+        lease,
+        tz=TZ,
+        limits=FAST,
+        sleep=no_wait,
+        clock=lambda: virtual_time[0],
     )
     report = await cut_off.run_once()
     await offline.shutdown()

@@ -11,8 +11,10 @@ from fakebotapi import html_error
 from bot.push.delivery import choose
 from bot.push.filters import ArticleFacts, SubscriptionFilter
 from bot.push.governor import FloodLimits, SendGovernor
-from bot.push.render import MESSAGE_LIMIT, PushItem, one_line, render_digest, render_headline
 from bot.push.schedule import Schedule, ScheduleError, next_due, parse_schedule
+from bot.render.html import MAX_MESSAGE as MESSAGE_LIMIT
+from bot.render.html import one_line, render_digest, render_headline
+from bot.services.replies import PushItem
 from storage.push_repository import NewArticle
 from storage.tokenizer import tokenize_document, tokenize_query
 

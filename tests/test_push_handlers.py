@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext
 
 from bot.app import build_application
-from bot.handlers.subscriptions import push_tick
+from bot.jobs.push import push_tick
 from bot.settings import load_settings
 from storage.db import Database
 from storage.push_repository import PushRepository

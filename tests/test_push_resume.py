@@ -22,10 +22,12 @@ from telegram import ChatMember, Update
 from telegram.ext import Application, CallbackContext
 
 from bot.app import build_application
-from bot.handlers.subscriptions import push_tick
+from bot.jobs.push import push_tick
 from bot.push.delivery import plan_due
 from bot.push.membership import BLOCKED, CANNOT_POST, LEFT, MUTED, REMOVED, absence_reason
+from bot.push.transport import Member
 from bot.settings import load_settings
+from bot.telegram_push import member_of
 from storage.db import Database
 from storage.models import utcnow
 from storage.push_repository import MISSED_WHILE_PAUSED, PushRepository, SubscriptionSpec
@@ -307,7 +309,7 @@ def test_a_membership_says_whether_and_why_the_bot_cannot_post(
 ) -> None:
     parsed = ChatMember.de_json(member, None)
     assert parsed is not None
-    assert absence_reason(parsed, chat_type) == reason
+    assert absence_reason(member_of(parsed), chat_type) == reason
 
 
 def test_a_restricted_bot_counts_as_away_when_it_may_not_send() -> None:
@@ -332,11 +334,11 @@ def test_a_restricted_bot_counts_as_away_when_it_may_not_send() -> None:
         True,
     )
 
-    def restricted(is_member: bool, can_send: bool) -> ChatMember:
+    def restricted(is_member: bool, can_send: bool) -> Member:
         data = bot_member("restricted", until_date=0, is_member=is_member, **rights)
         parsed = ChatMember.de_json({**data, "can_send_messages": can_send}, None)
         assert parsed is not None
-        return parsed
+        return member_of(parsed)
 
     assert absence_reason(restricted(True, True), "supergroup") is None
     assert absence_reason(restricted(True, False), "supergroup") == MUTED
@@ -527,7 +529,7 @@ async def test_a_group_upgraded_to_a_supergroup_takes_its_paused_subscriptions_a
 
 
 def test_pause_reasons_are_told_in_the_readers_language():
-    from bot.push.membership import describe_reason
+    from bot.render.html import describe_reason
 
     assert describe_reason(REMOVED, "zh") == "机器人被移出了聊天"
     assert describe_reason(BLOCKED, "en") == "blocked by the user"

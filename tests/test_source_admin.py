@@ -257,7 +257,7 @@ def admin_settings(api: FakeBotAPI, tmp_path: Path, **overrides: Any) -> Setting
 
 
 async def rows(conversation: Conversation) -> list[Any]:
-    db: Database = conversation.application.bot_data["newsbot"].db
+    db: Database = conversation.application.bot_data.db
     async with db.session() as session:
         return list(await SourceRepository(session).list_all(scheduled_only=True))
 

@@ -192,6 +192,7 @@ def _console(args: argparse.Namespace) -> int:
                 read_line=lambda: input("> " if sys.stdin.isatty() else ""),
                 out=sys.stdout,
                 color=sys.stdout.isatty(),
+                chat_id=args.chat,
             )
         finally:
             await db.dispose()
@@ -227,4 +228,7 @@ def register(subparsers: Any) -> None:
         help=f"chat on the sample posts, in their own store ({DEMO_DB_NAME} beside the usual one)",
     )
     console.add_argument("--lang", default="zh", help="zh (default) or en")
+    console.add_argument(
+        "--chat", type=int, default=0, help="the Telegram chat whose subscriptions to manage"
+    )
     console.set_defaults(func=_console)

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.i18n import Lang, text
+from bot.push.transport import PRIVATE, ChatInfo, Member
 from bot.render.console import keyboard_lines, to_terminal
 from bot.render.html import Message, RenderContext, render
 from bot.render.keyboards import Button, CallbackStore, parse_callback
-from bot.services import admin, articles, browse, search
+from bot.services import admin, articles, browse, search, subscriptions
 from bot.services import sources as source_service
 from bot.services.actions import help_reply, reply_for_action, trending_for
 from bot.services.replies import Help, Notice, Reply, Viewer, Welcome
+from bot.services.subscriptions import Place
 from bot.settings import Settings
 from storage.db import Database
 
@@ -25,6 +27,18 @@ DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 QUIT = {"/quit", "/exit", "/q"}
 
 Command = Callable[[Sequence[str]], Awaitable[Reply]]
+
+
+class NoChats:
+    """The console's `Chats`: its own chat is private, and it sees no channels or groups."""
+
+    bot_id = 0
+
+    async def chat(self, name: str) -> ChatInfo | None:
+        return None
+
+    async def member(self, chat_id: int, user_id: int) -> Member | None:
+        return None
 
 
 @dataclass
@@ -40,13 +54,19 @@ class ConsoleChat:
     buttons: list[Button] = field(default_factory=list)
     gate: admin.IngestGate = field(default_factory=admin.IngestGate)
     started: float = field(default_factory=time.monotonic)
+    chat_id: int = 0
+    """The chat whose subscriptions `/subscribe` and the others manage."""
 
     @property
     def viewer(self) -> Viewer:
         return Viewer(user_id=0, lang=self.lang, is_admin=True, display_name="console")
 
+    @property
+    def place(self) -> Place:
+        return Place(self.chat_id, PRIVATE, self.lang, user_id=self.viewer.user_id)
+
     def commands(self) -> dict[str, Command]:
-        db, viewer = self.db, self.viewer
+        db, viewer, place, chats = self.db, self.viewer, self.place, NoChats()
         return {
             "start": lambda args: _ready(Welcome(viewer.display_name)),
             "help": lambda args: _ready(self.help()),
@@ -63,10 +83,13 @@ class ConsoleChat:
             "addsource": lambda args: source_service.add_source(db, self.settings, args, viewer),
             "removesource": lambda args: source_service.remove_source(db, args),
             "ingest": self.ingest,
+            "subscribe": lambda args: subscriptions.subscribe_command(db, chats, place, args),
+            "unsubscribe": lambda args: subscriptions.unsubscribe_command(db, chats, place, args),
+            "subscriptions": lambda args: subscriptions.list_subscriptions(db, place),
         }
 
     def help(self) -> Help:
-        """The commands this console answers (no subscriptions: there is no chat to push to)."""
+        """The commands this console answers."""
         reply = help_reply(self.viewer, None)
         have = self.commands()
         return Help(
@@ -108,6 +131,11 @@ class ConsoleChat:
         button = self.buttons[number - 1]
         if button.callback_data is None:
             return Notice("console_no_buttons", {"number": number})
+        if button.callback_data.startswith("push:"):  # the subscription buttons
+            pressed = await subscriptions.press(
+                self.db, NoChats(), self.place, button.callback_data
+            )
+            return pressed.edit or pressed.toast or Notice("console_no_buttons", {"number": number})
         if button.callback_data.startswith("src:"):  # the source buttons under /sources
             _, verb, source_id = button.callback_data.split(":", 2)
             if verb == "rm":
@@ -148,10 +176,11 @@ async def chat(
     read_line: Callable[[], str],
     out: TextIO,
     color: bool,
+    chat_id: int = 0,
 ) -> int:
     """Run the conversation until /quit or the end of input."""
     await db.ensure_schema()
-    console = ConsoleChat(db, settings, lang=lang, out=out, color=color)
+    console = ConsoleChat(db, settings, lang=lang, out=out, color=color, chat_id=chat_id)
     if demo:
         from bot.ingest.pipeline import ingest
 

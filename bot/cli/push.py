@@ -22,22 +22,16 @@ if TYPE_CHECKING:
 
 
 def _merge(total: PushReport, part: PushReport) -> None:
-    for name in ("planned", "messages_sent", "items_sent", "items_failed", "items_left_pending"):
-        setattr(total, name, getattr(total, name) + getattr(part, name))
-    total.flood_waits += part.flood_waits
-    total.network_retries += part.network_retries
-    total.paused += part.paused
-    total.migrated += part.migrated
-    total.lost_lease = total.lost_lease or part.lost_lease
-    total.stopped = total.stopped or part.stopped
+    """Counts and lists add up; a flag set in any round stays set."""
+    for name, value in vars(part).items():
+        mine = getattr(total, name)
+        setattr(total, name, (mine or value) if isinstance(value, bool) else mine + value)
 
 
 async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> int:
-    from telegram import Bot
-
     from bot.push.delivery import Pusher, PushReport
     from bot.push.governor import FloodLimits
-    from bot.push.http import AiohttpRequest
+    from bot.telegram_push import standalone_messenger
     from storage.push_repository import lease_for
 
     if not settings.telegram.token:
@@ -48,13 +42,11 @@ async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> i
         per_group_minute=args.group_per_minute,
         private_interval=args.private_interval,
     )
-    bot = Bot(
-        settings.telegram.token.get_secret_value(),
-        base_url=settings.telegram.base_url,
-        request=AiohttpRequest(),
+    messenger = standalone_messenger(
+        settings.telegram.token.get_secret_value(), settings.telegram.base_url
     )
     lease = lease_for(db, timedelta(seconds=args.lease_ttl))
-    pusher = Pusher(db, bot, lease, tz=settings.tz, limits=limits)
+    pusher = Pusher(db, messenger, lease, tz=settings.tz, limits=limits)
     total = PushReport(had_lease=False)
     started = time.monotonic()
     stop = asyncio.Event()
@@ -66,7 +58,7 @@ async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> i
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, request_stop)
-    async with bot:
+    async with messenger.bot:
         cpu_at_start = time.process_time()
         while not stop.is_set():
             report = await pusher.run_once()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application
-
 from bot.handlers import (
     admin,
     browse,
@@ -15,9 +13,10 @@ from bot.handlers import (
     start,
     trending,
 )
+from bot.handlers.common import App
 
 
-def register_all(application: Application) -> None:  # type: ignore[type-arg]
+def register_all(application: App) -> None:
     for feature in (start, latest, search, browse, trending, admin, inline, callbacks):
         feature.register(application)
     errors.register_unknown(application)

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.handlers.common import Context, send, state_of, viewer_of
+from bot.handlers.common import App, Context, send, state_of, viewer_of
 from bot.i18n import text
 from bot.services import admin
 from bot.services import sources as source_service
@@ -126,7 +126,7 @@ async def stats(update: Update, context: Context, viewer: Viewer) -> None:
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: App) -> None:
     application.add_handler(CommandHandler("ingest", admin_only("ingest", ingest)))
     application.add_handler(CommandHandler("sources", admin_only("sources", sources)))
     application.add_handler(CommandHandler("addsource", admin_only("addsource", add_source)))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot.handlers.common import Context, send, state_of, viewer_of
+from bot.handlers.common import App, Context, send, state_of, viewer_of
 from bot.services import articles, browse
 
 SHOW_LINKED = re.compile(r"^/show_(?P<key>[A-Za-z0-9_]+)(?:@(?P<bot>\w+))?$")
@@ -54,7 +54,7 @@ async def show_linked(update: Update, context: Context) -> None:
     await send(update, context, reply, viewer)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: App) -> None:
     application.add_handler(CommandHandler("categories", categories))
     application.add_handler(CommandHandler("tags", tags))
     application.add_handler(CommandHandler("category", category))

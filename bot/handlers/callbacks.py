@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from telegram import Message, Update
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import CallbackQueryHandler
 
-from bot.handlers.common import Context, edit, send, state_of, viewer_of
+from bot.handlers.common import App, Context, edit, send, state_of, viewer_of
 from bot.i18n import text
 from bot.render.keyboards import Expired, OpenPage, parse_callback
 from bot.services.actions import reply_for_action
@@ -35,5 +35,5 @@ async def button(update: Update, context: Context) -> None:
         await send(update, context, reply, viewer)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: App) -> None:
     application.add_handler(CallbackQueryHandler(button))

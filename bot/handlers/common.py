@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import (
     Chat,
@@ -15,9 +16,10 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from bot.i18n import language_for
+from bot.push.delivery import Pusher
 from bot.render.html import RenderContext, render
 from bot.render.keyboards import CallbackStore, Keyboard
 from bot.services.admin import IngestGate
@@ -27,27 +29,35 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "newsbot"
-Context = ContextTypes.DEFAULT_TYPE
-
 
 @dataclass
 class BotState:
-    db: Database
-    settings: Settings
+    """The `bot_data` of the application (`CONTEXT_TYPES`): PTB creates it empty, and
+    `install_state` sets the database and settings before the first update."""
+
+    db: Database = field(init=False)
+    settings: Settings = field(init=False)
     callbacks: CallbackStore = field(default_factory=CallbackStore)
     ingest_gate: IngestGate = field(default_factory=IngestGate)
     started: float = field(default_factory=time.monotonic)
+    pusher: Pusher | None = None
+    """Made by the first push round, kept for its flood governor's memory."""
 
 
-def install_state(application: Application, state: BotState) -> None:  # type: ignore[type-arg]
-    application.bot_data[STATE_KEY] = state
+Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotState]
+App = Application[ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], BotState, JobQueue[Any]]
+"""PTB's stubs do not carry `context_types` into the JobQueue's type, hence its `Any`."""
+CONTEXT_TYPES = ContextTypes(bot_data=BotState)
+
+
+def install_state(application: App, db: Database, settings: Settings) -> BotState:
+    application.bot_data.db = db
+    application.bot_data.settings = settings
+    return application.bot_data
 
 
 def state_of(context: Context) -> BotState:
-    state = context.bot_data[STATE_KEY]
-    assert isinstance(state, BotState)
-    return state
+    return context.bot_data
 
 
 def is_group(chat: Chat | None) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
-from bot.handlers.common import Context, is_group, send, viewer_of
+from bot.handlers.common import App, Context, is_group, send, viewer_of
 from bot.services.replies import Notice
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,10 @@ async def on_error(update: object, context: Context) -> None:
             log.exception("could not tell the user about the error")
 
 
-def register_unknown(application: Application) -> None:  # type: ignore[type-arg]
+def register_unknown(application: App) -> None:
     """Last among the command handlers, so only commands nobody else took reach it."""
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
 
 
-def register_error_handler(application: Application) -> None:  # type: ignore[type-arg]
+def register_error_handler(application: App) -> None:
     application.add_error_handler(on_error)

@@ -8,9 +8,9 @@ from telegram import (
     InputTextMessageContent,
     Update,
 )
-from telegram.ext import Application, InlineQueryHandler
+from telegram.ext import InlineQueryHandler
 
-from bot.handlers.common import Context, render_context, state_of, viewer_of
+from bot.handlers.common import App, Context, render_context, state_of, viewer_of
 from bot.i18n import text
 from bot.render.html import render_inline
 from bot.services.search import inline_search
@@ -51,5 +51,5 @@ async def inline_query(update: Update, context: Context) -> None:
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: App) -> None:
     application.add_handler(InlineQueryHandler(inline_query))

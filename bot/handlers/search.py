@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot.handlers.common import Context, send, state_of, viewer_of
+from bot.handlers.common import App, Context, send, state_of, viewer_of
 from bot.services.search import search_command
 
 
@@ -24,11 +24,11 @@ async def search_plain_text(update: Update, context: Context) -> None:
     await send(update, context, reply, viewer)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: App) -> None:
     application.add_handler(CommandHandler("search", search))
 
 
-def register_plain_text(application: Application) -> None:  # type: ignore[type-arg]
+def register_plain_text(application: App) -> None:
     """Last of all, so commands and other handlers see their messages first."""
     application.add_handler(
         MessageHandler(

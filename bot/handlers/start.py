@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import CommandHandler
 
-from bot.handlers.common import Context, send, viewer_of
+from bot.handlers.common import App, Context, send, viewer_of
 from bot.services.actions import help_reply
 from bot.services.replies import Welcome
 
@@ -20,6 +20,6 @@ async def help_command(update: Update, context: Context) -> None:
     await send(update, context, help_reply(viewer, context.bot.username), viewer)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: App) -> None:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import CommandHandler
 
-from bot.handlers.common import Context, send, state_of, viewer_of
+from bot.handlers.common import App, Context, send, state_of, viewer_of
 from bot.services.trending import trending_terms
 
 
@@ -15,5 +15,5 @@ async def trending(update: Update, context: Context) -> None:
     await send(update, context, await trending_terms(state_of(context).db, limit=limit), viewer)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: App) -> None:
     application.add_handler(CommandHandler("trending", trending))

@@ -1,0 +1,1 @@
+"""The JobQueue's jobs: pushes, scheduled ingests and the start-up warm-up."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import time
 
 from bot.push.schedule import Schedule, ScheduleError, parse_schedule
 
@@ -17,6 +18,12 @@ DEFAULT_MAX_ITEMS = 10
 MAX_KEYWORDS = 20
 MAX_WORD_CHARS = 40
 
+SCHEDULE_BUTTONS = (
+    ("i", "button_immediate", Schedule()),
+    ("e60", "button_hourly", Schedule("interval", minutes=60)),
+    ("d0800", "button_daily", Schedule("daily", at=time(8, 0))),
+)
+"""The subscribe menu's schedules: callback code, catalog label, schedule."""
 _CATEGORY_PREFIXES = ("cat:", "category:", "分类:", "分类：")
 _SCHEDULE_WORD = re.compile(
     r"^(?:\d{1,4}(?:m|min|h|分钟|小时)|\d{1,2}[:：]\d{2}|每\S+|now|immediate|即时|立即|实时)$",

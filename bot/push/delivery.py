@@ -13,35 +13,34 @@ import heapq
 import itertools
 import logging
 import time
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, LinkPreviewOptions, Message
-from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
-from telegram.warnings import PTBDeprecationWarning
-
-from bot.i18n import Lang, language_for
+from bot.i18n import language_for
 from bot.i18n import text as catalog_text
 from bot.push.filters import ArticleFacts, SubscriptionFilter, Tokenize
 from bot.push.governor import FloodLimits, SendGovernor
-from bot.push.render import PushItem, render_digest, render_headline
 from bot.push.schedule import Schedule, next_due
+from bot.push.transport import (
+    FORBIDDEN_PREFIX,
+    Blocked,
+    ChatMoved,
+    FloodWait,
+    Rejected,
+    SendError,
+    Transport,
+    Unreachable,
+)
+from bot.render.html import render_digest, render_headline
+from bot.services.replies import PushItem
 from storage.db import Database
 from storage.models import utcnow
 from storage.push_repository import (
+    LATE_COMMITS,
     Lease,
     Ledger,
     NewArticle,
@@ -53,12 +52,6 @@ from storage.subscriptions import Subscription
 from storage.tokenizer import tokenize_document, tokenize_query
 
 log = logging.getLogger(__name__)
-
-LATE_COMMIT_WINDOW = timedelta(minutes=10)
-"""How long after it was stored an article below a cursor is still looked at: ids come from
-a sequence in insert order, but transactions may commit out of that order."""
-FORBIDDEN_PREFIX = "forbidden: "
-"""Start of a pause reason that quotes Telegram's Forbidden answer."""
 
 
 class LeaseLost(RuntimeError):
@@ -92,7 +85,6 @@ class _Target:
     subscription_id: int
     chat_id: int
     thread_id: int | None
-    lang: Lang
     paused: bool = False
 
 
@@ -163,7 +155,7 @@ async def plan_due(
             return 0
         newest = await repo.newest_article_id()
         lowest = min(sub.cursor_article_id for sub in subscriptions)
-        late_since = utcnow() - LATE_COMMIT_WINDOW
+        late_since = utcnow() - LATE_COMMITS.window
         articles = await repo.articles_between(lowest, newest, late_since)
         known = await repo.known_stories(
             [sub.id for sub in subscriptions], (article.story_id for article in articles)
@@ -204,14 +196,6 @@ async def plan_due(
         return await repo.record_plans(plans)
 
 
-def _retry_after(error: RetryAfter) -> float:
-    """Seconds Telegram asked us to wait, whichever type this PTB version hands out."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 def _item(article: NewArticle) -> PushItem:
     return PushItem(
         article_id=article.id,
@@ -249,7 +233,7 @@ class Pusher:
     def __init__(
         self,
         db: Database,
-        bot: Bot,
+        transport: Transport,
         lease: Lease,
         *,
         tz: ZoneInfo,
@@ -261,7 +245,7 @@ class Pusher:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.db = db
-        self.bot = bot
+        self.transport = transport
         self.lease = lease
         self.tz = tz
         self.governor = SendGovernor(limits or FloodLimits())
@@ -306,9 +290,7 @@ class Pusher:
         for sub in subscriptions:
             if sub.id not in rows_by_sub:
                 continue
-            targets[sub.id] = _Target(
-                sub.id, sub.chat_id, sub.message_thread_id, language_for(sub.language)
-            )
+            targets[sub.id] = _Target(sub.id, sub.chat_id, sub.message_thread_id)
             queues[sub.id] = deque(compose(sub, rows_by_sub[sub.id]))
         order = itertools.count()
         ready: list[tuple[float, int, int]] = [(0.0, next(order), sub_id) for sub_id in queues]
@@ -333,15 +315,11 @@ class Pusher:
         while (delay := self.governor.ready_at(chat_id) - self.clock()) > 0:
             await self.sleep(delay)
 
-    async def _send(self, target: _Target, message: _Outgoing) -> Message:
+    async def _send(self, target: _Target, message: _Outgoing) -> int:
         """One request; counted when its answer is back, which is after Telegram counted it."""
         try:
-            return await self.bot.send_message(
-                chat_id=target.chat_id,
-                text=message.text,
-                parse_mode=ParseMode.HTML,
-                message_thread_id=target.thread_id,
-                link_preview_options=LinkPreviewOptions(is_disabled=not message.preview),
+            return await self.transport.send(
+                target.chat_id, message.text, thread_id=target.thread_id, preview=message.preview
             )
         finally:
             self.governor.record(target.chat_id, self.clock())
@@ -364,11 +342,11 @@ class Pusher:
             await self._wait_turn(target.chat_id)
             try:
                 sent = await self._send(target, message)
-            except RetryAfter as exc:
+            except FloodWait as exc:
                 report.flood_waits += 1
-                self.governor.hold(self.clock() + _retry_after(exc))
+                self.governor.hold(self.clock() + exc.seconds)
                 continue
-            except Forbidden as exc:
+            except Blocked as exc:
                 reason = f"{FORBIDDEN_PREFIX}{exc.message}"
                 await self.ledger.pause(target.subscription_id, reason)
                 target.paused = True
@@ -376,19 +354,19 @@ class Pusher:
                 report.items_failed += len(ids)
                 log.info("paused subscription %s: %s", target.subscription_id, reason)
                 return
-            except ChatMigrated as exc:
-                old, new = target.chat_id, int(exc.new_chat_id)
+            except ChatMoved as exc:
+                old, new = target.chat_id, exc.new_chat_id
                 await self.ledger.move_chat(old, new)
                 for other in all_targets:
                     if other.chat_id == old:
                         other.chat_id = new
                 report.migrated.append((old, new))
                 continue
-            except BadRequest as exc:
+            except Rejected as exc:
                 await self.ledger.mark_failed(ids, f"bad request: {exc.message}")
                 report.items_failed += len(ids)
                 return
-            except NetworkError as exc:
+            except Unreachable as exc:
                 attempts += 1
                 report.network_retries += 1
                 if attempts > self.network_retries:
@@ -397,11 +375,11 @@ class Pusher:
                     return
                 await self.sleep(min(self.max_backoff, self.backoff * 2 ** (attempts - 1)))
                 continue
-            except TelegramError as exc:
-                await self.ledger.mark_failed(ids, f"{type(exc).__name__}: {exc.message}")
+            except SendError as exc:
+                await self.ledger.mark_failed(ids, exc.message)
                 report.items_failed += len(ids)
                 return
-            await self.ledger.mark_sent(ids, sent.message_id)
+            await self.ledger.mark_sent(ids, sent)
             report.messages_sent += 1
             report.items_sent += len(ids)
             return

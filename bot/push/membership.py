@@ -10,55 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from telegram import (
-    ChatMember,
-    ChatMemberAdministrator,
-    ChatMemberBanned,
-    ChatMemberLeft,
-    ChatMemberRestricted,
-)
-from telegram.constants import ChatType
-
-from bot.i18n import Lang, text
-from bot.push.delivery import FORBIDDEN_PREFIX, LATE_COMMIT_WINDOW
+from bot.push.transport import BLOCKED, CANNOT_POST, CHANNEL, LEFT, MUTED, PRIVATE, REMOVED, Member
 from storage.db import Database
 from storage.models import utcnow
-from storage.push_repository import PushRepository
+from storage.push_repository import LATE_COMMITS, PushRepository
 
-BLOCKED = "blocked by the user"
-REMOVED = "removed from the chat"
-LEFT = "left the chat"
-MUTED = "not allowed to send messages"
-CANNOT_POST = "not allowed to post in the channel"
-_REASON_MESSAGES = {
-    BLOCKED: "pause_blocked",
-    REMOVED: "pause_removed",
-    LEFT: "pause_left",
-    MUTED: "pause_muted",
-    CANNOT_POST: "pause_cannot_post",
-}
+__all__ = ["BLOCKED", "CANNOT_POST", "LEFT", "MUTED", "REMOVED", "absence_reason"]
 
 
-def describe_reason(reason: str | None, lang: Lang) -> str:
-    """A stored pause reason in the reader's language; Telegram's own wording stays as it came."""
-    if reason in _REASON_MESSAGES:
-        return text(lang, _REASON_MESSAGES[reason])
-    if reason and reason.startswith(FORBIDDEN_PREFIX):
-        return text(lang, "pause_forbidden", detail=reason.removeprefix(FORBIDDEN_PREFIX))
-    return reason or ""
-
-
-def absence_reason(member: ChatMember, chat_type: str) -> str | None:
+def absence_reason(member: Member, chat_type: str) -> str | None:
     """Why the bot cannot post in the chat as this membership stands, or None when it can."""
-    if isinstance(member, ChatMemberBanned):
-        return BLOCKED if chat_type == ChatType.PRIVATE else REMOVED
-    if isinstance(member, ChatMemberLeft):
+    if member.status == "kicked":
+        return BLOCKED if chat_type == PRIVATE else REMOVED
+    if member.status == "left":
         return LEFT
-    if isinstance(member, ChatMemberRestricted):
+    if member.status == "restricted":
         if not member.is_member:
             return REMOVED
         return None if member.can_send_messages else MUTED
-    if isinstance(member, ChatMemberAdministrator) and chat_type == ChatType.CHANNEL:
+    if member.status == "administrator" and chat_type == CHANNEL:
         return None if member.can_post_messages else CANNOT_POST
     return None
 
@@ -78,7 +48,7 @@ async def resume_chat(db: Database, chat_id: int) -> list[int]:
     `PushRepository.resume_chat`). Returns the ids resumed."""
     async with db.session() as session, session.begin():
         return await PushRepository(session).resume_chat(
-            chat_id, skip_stored_since=utcnow() - LATE_COMMIT_WINDOW
+            chat_id, skip_stored_since=utcnow() - LATE_COMMITS.window
         )
 
 
@@ -88,7 +58,7 @@ async def pause_chat(db: Database, chat_id: int, reason: str) -> list[int]:
 
 
 async def follow_membership(
-    db: Database, chat_id: int, chat_type: str, member: ChatMember
+    db: Database, chat_id: int, chat_type: str, member: Member
 ) -> MembershipOutcome:
     """Bring the chat's subscriptions in line with the bot's new membership there."""
     reason = absence_reason(member, chat_type)

@@ -14,6 +14,9 @@ from datetime import datetime, tzinfo
 from html import escape
 
 from bot.i18n import Lang, text
+from bot.push.commands import SCHEDULE_BUTTONS
+from bot.push.schedule import Schedule
+from bot.push.transport import CHANNEL, FORBIDDEN_PREFIX
 from bot.render import keyboards as kb
 from bot.render.keyboards import Button, CallbackStore, Keyboard
 from bot.services.replies import (
@@ -26,12 +29,17 @@ from bot.services.replies import (
     InlineResult,
     Notice,
     PageQuery,
+    PushItem,
     Reply,
     SourceHealth,
     SourceList,
     SourcePreview,
     Sources,
     Stats,
+    Subscribed,
+    SubscribeMenu,
+    SubscriptionItem,
+    SubscriptionList,
     Trending,
     Welcome,
 )
@@ -46,6 +54,12 @@ FAILURES_SHOWN = 10
 TAGS_SHOWN = 12
 SOURCES_SHOWN = 10
 SHOW_LINKABLE = re.compile(r"[A-Za-z0-9_]{1,58}")
+PUSH_LINE = 90
+PUSH_URL_CHARS = 1000
+PUSH_HASHTAGS = 5
+HASHTAG_CHARS = 40
+MENU_CATEGORIES = 8
+_SENTENCE_END = "。！？!?；;\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +90,8 @@ def telegram_length(html: str) -> int:
 
 
 def t(ctx: RenderContext, key: str, /, **values: object) -> str:
-    """A catalog message, escaped for HTML."""
-    return escape(text(ctx.lang, key, **values))
+    """A catalog message, escaped for HTML (text, never an attribute: quotes stay)."""
+    return escape(text(ctx.lang, key, **values), quote=False)
 
 
 def clip(value: str, limit: int) -> str:
@@ -573,6 +587,142 @@ def render_preview(reply: SourcePreview, ctx: RenderContext) -> list[Message]:
     return pack(head, [block for block in blocks if block])
 
 
+def one_line(summary: str, limit: int = PUSH_LINE) -> str:
+    """The first sentence, clipped when it is still too long."""
+    line = " ".join(summary.split())
+    end = next((i for i, char in enumerate(line) if char in _SENTENCE_END), len(line))
+    return clip(line[: end + 1], limit)
+
+
+def _push_title(item: PushItem) -> str:
+    return escape(
+        one_line(item.title, TITLE_CHARS) if len(item.title) > TITLE_CHARS else item.title
+    )
+
+
+def _push_link(item: PushItem, lang: Lang) -> str:
+    if not item.share_url or len(item.share_url) > PUSH_URL_CHARS:
+        return ""
+    return " " + link(item.share_url, escape(text(lang, "push_link")))
+
+
+def _push_hashtags(item: PushItem) -> str:
+    names = ([item.category] if item.category else []) + list(item.tags)
+    tags = [tag for tag in (hashtag(name)[: HASHTAG_CHARS + 1] for name in names) if tag != "#"]
+    return " ".join(escape(tag) for tag in tags[:PUSH_HASHTAGS])
+
+
+def render_headline(item: PushItem, lang: Lang) -> str:
+    """A pushed headline: bold title, one line of summary, hashtags and link; always fits."""
+    lines = [f"<b>{_push_title(item)}</b>"]
+    if summary := one_line(item.summary):
+        lines.append(escape(summary))
+    if tail := (_push_hashtags(item) + _push_link(item, lang)).strip():
+        lines.append(tail)
+    return "\n".join(lines)
+
+
+def render_digest(
+    items: Sequence[PushItem], lang: Lang, heading: str, limit: int = MAX_MESSAGE
+) -> list[tuple[str, list[int]]]:
+    """A digest as messages of whole entries under `limit`, with the articles each carries."""
+    head = f"<b>{escape(heading)}</b>"
+    messages: list[tuple[str, list[int]]] = []
+    for number, item in enumerate(items, start=1):
+        entry = f"{number}. <b>{_push_title(item)}</b>{_push_link(item, lang)}"
+        if summary := one_line(item.summary):
+            entry += f"\n{escape(summary)}"
+        if messages and telegram_length(messages[-1][0] + entry) + 2 <= limit:
+            messages[-1] = (f"{messages[-1][0]}\n\n{entry}", [*messages[-1][1], item.article_id])
+        else:
+            messages.append((f"{head}\n\n{entry}", [item.article_id]))
+    return messages
+
+
+_REASONS = {
+    "blocked by the user": "pause_blocked",
+    "removed from the chat": "pause_removed",
+    "left the chat": "pause_left",
+    "not allowed to send messages": "pause_muted",
+    "not allowed to post in the channel": "pause_cannot_post",
+}
+
+
+def describe_reason(reason: str | None, lang: Lang) -> str:
+    """A stored pause reason in the reader's language; Telegram's own wording stays as it came."""
+    if reason in _REASONS:
+        return text(lang, _REASONS[reason])
+    if reason and reason.startswith(FORBIDDEN_PREFIX):
+        return text(lang, "pause_forbidden", detail=reason.removeprefix(FORBIDDEN_PREFIX))
+    return reason or ""
+
+
+def describe(sub: SubscriptionItem, lang: Lang) -> str:
+    """One subscription as plain text: what it matches, when it pushes, whether it is paused."""
+    parts = []
+    if sub.categories:
+        parts.append(text(lang, "summary_categories", value=", ".join(sub.categories)))
+    if sub.tags:
+        parts.append(text(lang, "summary_tags", value=" ".join("#" + tag for tag in sub.tags)))
+    if sub.include:
+        parts.append(text(lang, "summary_include", value="、".join(sub.include)))
+    if sub.exclude:
+        parts.append(text(lang, "summary_exclude", value="、".join(sub.exclude)))
+    parts = parts or [text(lang, "summary_all")]
+    schedule = Schedule.decode(sub.schedule)
+    if schedule.kind == "interval":
+        parts.append(text(lang, "schedule_interval", minutes=schedule.minutes))
+    elif schedule.kind == "daily" and schedule.at is not None:
+        parts.append(text(lang, "schedule_daily", at=f"{schedule.at:%H:%M}"))
+    else:
+        parts.append(text(lang, "schedule_immediate"))
+    parts.append(text(lang, "summary_max", value=sub.max_items))
+    if sub.paused:
+        parts.append(text(lang, "paused", reason=describe_reason(sub.paused_reason, lang)))
+    title = [sub.title] if sub.chat_type == CHANNEL and sub.title else []
+    return " · ".join(title + parts)
+
+
+def _resumed(count: int, ctx: RenderContext) -> str:
+    return t(ctx, "resumed", count=count) + "\n" if count else ""
+
+
+def render_subscriptions(reply: SubscriptionList, ctx: RenderContext) -> list[Message]:
+    if not reply.items:
+        return [Message(t(ctx, "no_subscriptions"))]
+    lines = [t(ctx, "subscriptions_title")]
+    lines += [escape(f"{sub.id}. {describe(sub, ctx.lang)}", quote=False) for sub in reply.items]
+    rows = tuple(
+        (Button(t_plain(ctx, "button_remove", id=sub.id), f"push:rm:{sub.id}"),)
+        for sub in reply.items
+    )
+    return [Message("\n".join(lines), Keyboard(rows))]
+
+
+def render_subscribed(reply: Subscribed, ctx: RenderContext) -> list[Message]:
+    summary = describe(reply.item, ctx.lang)
+    return [
+        Message(
+            _resumed(reply.resumed, ctx) + t(ctx, "subscribed", id=reply.item.id, summary=summary)
+        )
+    ]
+
+
+def render_subscribe_menu(reply: SubscribeMenu, ctx: RenderContext) -> list[Message]:
+    if reply.schedule is None:
+        row = tuple(
+            Button(t_plain(ctx, label), f"push:new:{code}") for code, label, _ in SCHEDULE_BUTTONS
+        )
+        html = _resumed(reply.resumed, ctx) + t(ctx, "subscribe_choose_schedule")
+        return [Message(html, Keyboard((row,)))]
+    code = f"push:new:{reply.schedule}"
+    rows = [(Button(t_plain(ctx, "button_all"), f"{code}:*"),)]
+    for slug in reply.categories[:MENU_CATEGORIES]:
+        if len(f"{code}:{slug}".encode()) <= kb.MAX_CALLBACK_BYTES:
+            rows.append((Button(f"#{slug}", f"{code}:{slug}"),))
+    return [Message(t(ctx, "subscribe_choose_category"), Keyboard(tuple(rows)))]
+
+
 def render(reply: Reply, ctx: RenderContext) -> list[Message]:
     """Every reply model as one or more Telegram HTML messages."""
     match reply:
@@ -600,6 +750,12 @@ def render(reply: Reply, ctx: RenderContext) -> list[Message]:
             return render_source_list(reply, ctx)
         case SourcePreview():
             return render_preview(reply, ctx)
+        case SubscriptionList():
+            return render_subscriptions(reply, ctx)
+        case Subscribed():
+            return render_subscribed(reply, ctx)
+        case SubscribeMenu():
+            return render_subscribe_menu(reply, ctx)
     raise TypeError(f"no renderer for {type(reply).__name__}")
 
 

@@ -205,6 +205,55 @@ class InlinePage:
     query: str
 
 
+@dataclass(frozen=True, slots=True)
+class PushItem:
+    """One pushed headline; `article_id` ties the message back to its ledger row."""
+
+    article_id: int
+    title: str
+    summary: str
+    share_url: str | None
+    category: str | None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionItem:
+    id: int
+    chat_type: str
+    title: str | None
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    schedule: str
+    """The stored form (`Schedule.encode`)."""
+    max_items: int
+    paused: bool = False
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionList:
+    items: tuple[SubscriptionItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    item: SubscriptionItem
+    resumed: int = 0
+    """Paused subscriptions of the chat the same command resumed."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeMenu:
+    """The schedule buttons, or once `schedule` is chosen the category buttons."""
+
+    resumed: int = 0
+    schedule: str | None = None
+    categories: tuple[str, ...] = ()
+
+
 Reply = (
     ArticleList
     | ArticleDetail
@@ -218,4 +267,16 @@ Reply = (
     | Sources
     | SourceList
     | SourcePreview
+    | SubscriptionList
+    | Subscribed
+    | SubscribeMenu
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """A pressed button's answer: a toast (an alert when `alert`), maybe its message's new text."""
+
+    toast: Notice | None = None
+    alert: bool = False
+    edit: Reply | None = None
