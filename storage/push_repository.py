@@ -393,13 +393,6 @@ class PushRepository:
         if rows:
             await self.session.execute(_insert_ignoring_duplicates(self.session), rows)
 
-    async def resume(self, subscription_id: int) -> None:
-        await self.session.execute(
-            update(Subscription)
-            .where(Subscription.id == subscription_id)
-            .values(paused_at=None, paused_reason=None)
-        )
-
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: every subscription of it follows the new id."""
         await self.session.execute(

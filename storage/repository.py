@@ -14,7 +14,7 @@ from storage import pg_bulk
 from storage.dates import BadDate, date_problem
 from storage.dedup import article_bands
 from storage.derive import derived_of
-from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags, utcnow
+from storage.models import Article, Category, IngestRun, Tag, article_tags, utcnow
 from storage.records import ArticleRecord, ArticleView, Derived
 from storage.search import IndexRow, _record_tokenizer, backend_for, write_index
 from storage.stories import StoryCandidate, assign_stories, band_rows, place_in_stories
@@ -290,11 +290,6 @@ class ArticleRepository:
     async def get(self, key: str) -> Article | None:
         return await self.session.scalar(select(Article).where(Article.key == key))
 
-    async def get_many(self, ids: Sequence[int]) -> list[Article]:
-        rows = await self.session.scalars(select(Article).where(Article.id.in_(list(ids))))
-        order = {id_: i for i, id_ in enumerate(ids)}
-        return sorted(rows, key=lambda a: order[a.id])
-
     async def latest(
         self,
         *,
@@ -397,19 +392,3 @@ class ArticleRepository:
             .limit(limit)
         )
         return list(await self.session.scalars(stmt))
-
-
-class MetaRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, name: str) -> str | None:
-        entry = await self.session.get(MetaEntry, name)
-        return entry.value if entry else None
-
-    async def set(self, name: str, value: str) -> None:
-        entry = await self.session.get(MetaEntry, name)
-        if entry is None:
-            self.session.add(MetaEntry(name=name, value=value))
-        else:
-            entry.value = value

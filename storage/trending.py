@@ -99,10 +99,6 @@ def bucket_of(when: datetime) -> int:
     return math.floor(when.timestamp() / BUCKET_SECONDS)
 
 
-def bucket_start(bucket: int) -> datetime:
-    return datetime.fromtimestamp(bucket * BUCKET_SECONDS, UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class NewStory:
     """A story just started: its date, its source and its words (`story_terms`)."""

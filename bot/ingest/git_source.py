@@ -71,10 +71,6 @@ class GitRead:
                 yield RawPost(origin, path.name, item.text, encoding=item.encoding)
 
 
-def is_git_source(source: str) -> bool:
-    return source.startswith(("git+https://", "git+http://", "git+file://"))
-
-
 def split_location(source: str) -> tuple[str, str | None]:
     """(repository URL for git, branch or None) of `git+URL[#branch]`."""
     url, _, branch = source.removeprefix("git+").partition("#")

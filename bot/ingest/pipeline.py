@@ -451,11 +451,6 @@ def cursor_of(row: Source) -> src.SourceCursor:
     )
 
 
-async def load_cursor(db: Database, source: str) -> src.SourceCursor | None:
-    """The cursor the last complete read of `source` left on its row (None: never read)."""
-    return (await load_source(db, source))[0]
-
-
 async def load_source(db: Database, source: str) -> tuple[src.SourceCursor | None, str | None]:
     """The cursor and the time-zone setting on the row of `source` (None, None: no row)."""
     async with db.session() as session:

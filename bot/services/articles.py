@@ -233,4 +233,4 @@ async def show_article(db: Database, key: str) -> ArticleDetail | Notice:
         item = item_from_article(
             article, text=text or article_summary(article), other_sources=others
         )
-    return ArticleDetail(item=item, paragraph_count=len(paragraphs))
+    return ArticleDetail(item=item)

@@ -61,7 +61,6 @@ class ArticleList:
 @dataclass(frozen=True, slots=True)
 class ArticleDetail:
     item: ArticleItem
-    paragraph_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
