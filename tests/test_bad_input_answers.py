@@ -17,7 +17,7 @@ import httpx
 import pytest
 from conftest import REPO
 from fakebotapi import html_error, utf16_length
-from test_bot_services import DEMO_DIR, GROUP, PRIVATE, demo_store  # noqa: F401
+from store_support import GROUP, PRIVATE
 
 from bot.cli.bot import DEMO_DB_NAME, demo_database_url, webhook_app
 from bot.cli.main import main
@@ -129,7 +129,7 @@ async def test_the_webhook_answers_400_and_one_warning_for_a_bad_body(
 # 6: chat arguments.
 @pytest.mark.parametrize("count", ["999999", "-5", "0", "11", "+99", "123456789012345678901"])
 async def test_a_bad_latest_count_is_a_count_reply_not_a_category(
-    demo_store: Database,  # noqa: F811
+    demo_store: Database,
     count: str,
 ) -> None:
     reply = await articles.latest_command(demo_store, [count], PRIVATE)
@@ -138,7 +138,7 @@ async def test_a_bad_latest_count_is_a_count_reply_not_a_category(
     assert reply == Notice("latest_count", {"max": 5})
 
 
-async def test_a_forged_page_offset_is_clamped(demo_store: Database) -> None:  # noqa: F811
+async def test_a_forged_page_offset_is_clamped(demo_store: Database) -> None:
     for kind, query in (("latest", None), ("search", "示例")):
         page = PageQuery(kind, offset=9_999_999, limit=999, query=query)  # type: ignore[arg-type]
         reply = await search.open_page(demo_store, page, PRIVATE)
@@ -150,7 +150,7 @@ async def test_a_forged_page_offset_is_clamped(demo_store: Database) -> None:  #
 
 
 async def test_control_characters_in_a_query_are_dropped_before_header_and_search(
-    demo_store: Database,  # noqa: F811
+    demo_store: Database,
 ) -> None:
     clean = await search.search_command(demo_store, ["无人驾驶"], PRIVATE)
     for typed in ("无人\x00驾驶", "无\u202e人驾\x07驶", "无人\u200b驾驶\x85", "无人\ud800驾驶"):

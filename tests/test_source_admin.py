@@ -21,7 +21,7 @@ import httpx
 import pytest
 from bot_harness import ADMIN_ID, DEMO_DIR, USER_ID, Conversation, bot_settings, button_data, only
 from fakebotapi import Call, FakeBotAPI
-from feedserver import FeedServer, Reply, static
+from feedserver import FeedServer, Reply, serve_rss, static
 
 from bot.app import build_application
 from bot.cli.main import main
@@ -583,8 +583,6 @@ async def test_addsource_follows_a_git_repository_under_the_roots(
 async def test_addsource_of_a_home_page_follows_its_feed(
     api: FakeBotAPI, tmp_path: Path, server: FeedServer
 ) -> None:
-    from test_feeds_git import serve_rss
-
     serve_rss(server, ["Thu, 26 May 2022 09:30:00 +0800", "Thu, 26 May 2022 10:30:00 +0800"])
     async with chatting(api, admin_settings(api, tmp_path)) as chat:
         [preview] = sent_texts(await chat.say(f"/addsource {server.url('/')}", **as_admin()))

@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from functools import partial
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from store_support import BASE, record, upsert
 
 from bot.settings import load_settings
 from storage import views as views_module
 from storage.db import DatabaseURLError, normalize_url
-from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
 from storage.views import latest_views
-
-BASE = datetime(2022, 4, 20, 6, 0, tzinfo=UTC)
-
-
-def record(
-    n: int, *, category: str = "kejiribao", tags: tuple[str, ...] = ("科技日报新闻",)
-) -> ArticleRecord:
-    return ArticleRecord(
-        key=f"2022042000000000{n:02d}",
-        title=f"第{n}条新闻",
-        published_at=BASE + timedelta(hours=n),
-        category=category,
-        tags=tags,
-        source="科技日报",
-        digest=None,
-        paragraphs=[(f"正文第{n}段。", False), ("小标题", True)],
-        summary=f"正文第{n}段。",
-        summary_version=1,
-        share_url=f"http://example.org/share?infoCode={n}",
-        file=f"2022-04-20-{n}.md",
-        content_hash=f"hash-{n}",
-    )
-
-
-async def upsert(database, records):
-    async with database.session() as session, session.begin():
-        outcomes = await ArticleRepository(session).upsert_many(records)
-    return [o.status for o in outcomes]
 
 
 async def test_new_articles_are_added_then_unchanged_on_reingest(database):
