@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import pg_bulk
 from storage.dates import BadDate, date_problem
-from storage.dedup import article_bands
 from storage.derive import derived_of
-from storage.models import Article, Category, IngestRun, Tag, article_tags, utcnow
+from storage.models import Article, Category, IngestRun, Tag, article_bands, article_tags, utcnow
 from storage.records import ArticleRecord, ArticleView, Derived
 from storage.search import IndexRow, _record_tokenizer, backend_for, write_index
 from storage.stories import StoryCandidate, assign_stories, band_rows, place_in_stories
