@@ -73,3 +73,28 @@ class ArticleView:
     file: str | None
     story_id: int | None
     paragraphs: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Something an ingest could not read or store: the file, URL or source, and one line
+    saying why. Ingest runs keep them (`IngestRun.failed`) and replies show them."""
+
+    source: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingTerm:
+    """A word bursting in recent stories (`storage.trending`), as `/trending` shows it."""
+
+    term: str
+    count: int
+    """Stories in the window that use the term."""
+    background_count: int = 0
+    """Stories in the background window that use it."""
+    score: float = 0.0
+    sources: int = 1
+    """1 when every story came from one source, else 2 (two or more)."""
+    example_key: str | None = None
+    example_title: str | None = None

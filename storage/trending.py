@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from storage.derive import story_terms
 from storage.models import Article, TermBucket
+from storage.records import TrendingTerm
 
 BUCKET_SECONDS = 3600
 MIN_STORIES = 2
@@ -42,18 +43,6 @@ ALL_STORIES = ""
 """The term of the row that counts every story of its hour."""
 
 TERM_BUCKETS = cast(Table, TermBucket.__table__)
-
-
-@dataclass(frozen=True, slots=True)
-class TrendingTerm:
-    term: str
-    count: int
-    """Stories in the window that use the term."""
-    background_count: int
-    """Stories in the background window that use it."""
-    score: float
-    sources: int
-    """1 when every story came from one source, else 2 (two or more)."""
 
 
 def source_hash(source: str | None) -> int:

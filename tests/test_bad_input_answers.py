@@ -31,7 +31,6 @@ from bot.services.replies import (
     ArticleList,
     CountEntry,
     CountList,
-    IngestFailure,
     IngestSummary,
     InlineResult,
     LastIngest,
@@ -40,10 +39,10 @@ from bot.services.replies import (
     Sources,
     Stats,
     Trending,
-    TrendingTerm,
 )
 from bot.settings import load_settings
 from storage.db import Database
+from storage.records import Failure, TrendingTerm
 
 SHANGHAI = load_settings().tz
 MAX_MESSAGE = 4096
@@ -189,14 +188,19 @@ def _item(number: int, size: int) -> ArticleItem:
 
 
 def test_every_reply_type_at_its_largest_is_valid_telegram_html() -> None:
-    failures = tuple(IngestFailure(f"/src/{i}<&>" * 20, "bad & <broken> " * 40) for i in range(50))
+    failures = tuple(Failure(f"/src/{i}<&>" * 20, "bad & <broken> " * 40) for i in range(50))
     summary = IngestSummary(5, 0, 1, failures)
     replies: list[Any] = [
         Sources(tuple(f"https://example.org/{i}/feed.xml?a=1&b=<{i}>" for i in range(120))),
         Sources(("/data/" + "很长的路径<&>" * 2000,)),
         CountList("categories", tuple(CountEntry(f"分类<{i}>&" * 5, i) for i in range(800))),
         CountList("tags", tuple(CountEntry(f"#标签{i}" * 10, i) for i in range(800))),
-        Trending(tuple(TrendingTerm(f"词{i}<" * 10, i, "k", "例<&>" * 100) for i in range(50))),
+        Trending(
+            tuple(
+                TrendingTerm(f"词{i}<" * 10, i, example_key="k", example_title="例<&>" * 100)
+                for i in range(50)
+            )
+        ),
         summary,
         Stats(10, 9, 3, 4, LastIngest(None, datetime(2026, 1, 1, tzinfo=UTC), summary), "x", 1, 2),
     ]

@@ -214,7 +214,7 @@ def test_each_trending_button_opens_a_search_for_its_term() -> None:
     from bot.render.html import RenderContext, render
     from bot.render.keyboards import CallbackStore, OpenPage, parse_callback
     from bot.services.replies import Trending
-    from bot.services.replies import TrendingTerm as TermReply
+    from storage.records import TrendingTerm as TermReply
 
     ctx = RenderContext("zh", ZoneInfo("Asia/Shanghai"), CallbackStore(), in_group=False)
     [message] = render(Trending((TermReply("芯片", 3), TermReply("港口:运输", 2))), ctx)

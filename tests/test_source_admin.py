@@ -600,7 +600,8 @@ def test_source_replies_are_valid_html_and_split_with_their_buttons() -> None:
     from fakebotapi import validate_message_text
 
     from bot.render.keyboards import CallbackStore
-    from bot.services.replies import IngestFailure, SourceHealth, SourceList, SourcePreview
+    from bot.services.replies import SourceHealth, SourceList, SourcePreview
+    from storage.records import Failure
 
     hostile = '<x & "y">'
     moment = datetime(2026, 12, 1, tzinfo=UTC)
@@ -625,7 +626,7 @@ def test_source_replies_are_valid_html_and_split_with_their_buttons() -> None:
         for n in range(1, 61)
     )
     preview = SourcePreview(
-        hostile, "url", 3, (hostile,) * 3, (IngestFailure(hostile, hostile),) * 5, None
+        hostile, "url", 3, (hostile,) * 3, (Failure(hostile, hostile),) * 5, None
     )
     for lang in ("zh", "en"):
         ctx = RenderContext(lang, UTC, CallbackStore())  # type: ignore[arg-type]

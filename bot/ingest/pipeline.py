@@ -33,7 +33,7 @@ from bot.summarize.idf import idf_from_documents
 from storage.db import Database, driver_error
 from storage.derive import with_derived
 from storage.models import IngestRun, Source
-from storage.records import ArticleRecord
+from storage.records import ArticleRecord, Failure
 from storage.repository import ArticleRepository, UpsertOutcome
 from storage.runs import mark_interrupted
 from storage.search import backend_of_dialect
@@ -51,12 +51,6 @@ CHUNK_SIZE = 32
 SHARED_CHUNK_SIZE = 8
 SUMMARY_CHARS = 120
 IDF_SAMPLE = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    source: str
-    error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,12 +426,12 @@ def _reason(exc: BaseException) -> str:
 def _local_posts(
     source: str, kind: str, *, progress: bool, report: IngestReport
 ) -> Iterator[src.RawPost]:
-    items: Iterable[src.RawPost | src.SourceFailure] = (
+    items: Iterable[src.RawPost | Failure] = (
         src.read_folder(source, progress=progress) if kind == "folder" else [src.read_file(source)]
     )
     for item in items:
-        if isinstance(item, src.SourceFailure):
-            report.failed.append(Failure(item.origin, item.error))
+        if isinstance(item, Failure):
+            report.failed.append(item)
         else:
             yield item
 
@@ -492,8 +486,8 @@ async def _read_git(
 
     def posts() -> Iterator[src.RawPost]:
         for item in read.iter_files():
-            if isinstance(item, src.SourceFailure):
-                report.failed.append(Failure(item.origin, item.error))
+            if isinstance(item, Failure):
+                report.failed.append(item)
             else:
                 yield dataclasses.replace(item, tz=rule.zone)
 
@@ -635,9 +629,7 @@ async def ingest(
                     reading.fetched = await src.fetch_url(
                         source, client=client, cursor=cursor, rule=rule
                     )
-                    report.failed.extend(
-                        Failure(f.origin, f.error) for f in reading.fetched.failures
-                    )
+                    report.failed.extend(reading.fetched.failures)
                     if reading.fetched.not_modified:
                         report.not_modified.append(source)
                     if reading.fetched.gap:
