@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +36,9 @@ class Derived:
 
 @dataclass(frozen=True, slots=True)
 class ArticleRecord:
+    """The one article: what the parser reads (`summary` still empty, `summary_version` 0),
+    what ingest summarizes (`dataclasses.replace`) and what the store writes."""
+
     key: str
     title: str
     published_at: datetime
@@ -41,14 +46,35 @@ class ArticleRecord:
     tags: tuple[str, ...]
     source: str | None
     digest: str | None
-    paragraphs: list[tuple[str, bool]]
+    paragraphs: Sequence[tuple[str, bool]]
+    """(text, is a heading) per paragraph."""
     summary: str
     summary_version: int
     share_url: str | None
     file: str | None
     content_hash: str
+    """`content_hash` of the fields above."""
     derived: Derived | None = None
     """Left out, the store derives it while writing."""
+
+
+def content_hash(article: ArticleRecord) -> str:
+    """A hash of what a reader sees, so a post re-rendered in another format (a feed entry,
+    a web page) is not a change; the store compares it to tell an update from a re-read."""
+    payload = json.dumps(
+        [
+            article.title,
+            article.published_at.isoformat(),
+            article.category,
+            list(article.tags),
+            article.source,
+            article.digest,
+            [[text, heading] for text, heading in article.paragraphs],
+            article.share_url,
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
