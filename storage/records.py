@@ -7,7 +7,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 
 def body_text(paragraphs: Sequence[Sequence[object]] | None, digest: str | None) -> str:
@@ -77,28 +76,18 @@ def content_hash(article: ArticleRecord) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class ArticleView:
-    """A stored article as a listing or a search hit shows it, read with plain statements:
-    building ORM objects for a page of ten cost more than the query that found them.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleView(ArticleRecord):
+    """The article as stored, with its row id and story, read with plain statements for
+    listings and search hits: building ORM objects for a page of ten cost more than the query
+    that found them.
 
     `paragraphs` is loaded for search hits (their snippets) and wherever `summary` and `digest`
     are both empty (the text shown falls back to the first paragraph); else it is empty.
     """
 
     id: int
-    key: str
-    title: str
-    published_at: datetime
-    category_slug: str | None
-    tag_names: list[str]
-    source: str | None
-    summary: str
-    digest: str | None
-    share_url: str | None
-    file: str | None
     story_id: int | None
-    paragraphs: list[Any]
 
 
 @dataclass(frozen=True, slots=True)

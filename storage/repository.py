@@ -18,7 +18,7 @@ from storage.records import ArticleRecord, ArticleView, Derived
 from storage.search import IndexRow, _record_tokenizer, backend_for, write_index
 from storage.stories import StoryCandidate, assign_stories, band_rows, place_in_stories
 from storage.trending import NewStory, add_stories
-from storage.views import first_in_story_with, latest_views, shown
+from storage.views import article_views, first_in_story_with, latest_views, shown
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
 
@@ -317,7 +317,15 @@ class ArticleRepository:
             await self.session.scalar(select(Category.id).where(Category.slug == slug)) is not None
         )
 
-    async def story_siblings(self, article: Article) -> list[Article]:
+    async def view(self, key: str) -> ArticleView | None:
+        """The article with this key, as listings and search read it (with its paragraphs)."""
+        found = await self.session.scalar(select(Article.id).where(Article.key == key))
+        if found is None:
+            return None
+        [view] = await self.session.run_sync(article_views, [found])
+        return view
+
+    async def story_siblings(self, article: ArticleView) -> list[Article]:
         """The other articles of the same story (the same news from other feeds)."""
         if article.story_id is None:
             return []

@@ -89,14 +89,17 @@ _VIEW_COLUMNS = (
     Article.key,
     Article.title,
     Article.published_at,
-    Category.slug,
+    Category.slug.label("category"),
     Article.source,
     Article.summary,
+    Article.summary_version,
     Article.digest,
     Article.share_url,
     Article.file,
+    Article.content_hash,
     Article.story_id,
 )
+"""Named as the fields of `ArticleView`, which a row of them (and its tags) makes."""
 
 
 def _views(fetch: Fetch, rows: Sequence[Row], *, paragraphs: bool) -> list[ArticleView]:
@@ -117,19 +120,7 @@ def _views(fetch: Fetch, rows: Sequence[Row], *, paragraphs: bool) -> list[Artic
             bodies = {row["id"]: row["paragraphs"] for row in fetch(*_of_ids(_paragraphs_of, bare))}
     return [
         ArticleView(
-            id=row["id"],
-            key=row["key"],
-            title=row["title"],
-            published_at=row["published_at"],
-            category_slug=row["slug"],
-            tag_names=tags[row["id"]],
-            source=row["source"],
-            summary=row["summary"],
-            digest=row["digest"],
-            share_url=row["share_url"],
-            file=row["file"],
-            story_id=row["story_id"],
-            paragraphs=bodies.get(row["id"]) or [],
+            **{**row, "tags": tuple(tags[row["id"]]), "paragraphs": bodies.get(row["id"]) or []}
         )
         for row in rows
     ]

@@ -252,15 +252,16 @@ def test_a_flash_shows_its_mark_and_its_title_once() -> None:
     from bot.services.articles import item_from_article
     from storage.records import ArticleView
 
-    def view(title: str, summary: str, paragraphs: list[list[object]]) -> ArticleView:
+    def view(title: str, summary: str, paragraphs: list[tuple[str, bool]]) -> ArticleView:
         return ArticleView(
             id=1, key="K1", title=title, published_at=datetime(2021, 12, 8, tzinfo=UTC),
-            category_slug="emnews", tag_names=["东财滚动"], source=None, summary=summary,
-            digest=None, share_url=None, file=None, story_id=1, paragraphs=paragraphs,
+            category="emnews", tags=("东财滚动",), source=None, summary=summary,
+            summary_version=1, digest=None, share_url=None, file=None, content_hash="",
+            story_id=1, paragraphs=paragraphs,
         )  # fmt: skip
 
     title = "北向资金净流入达30亿元"
-    flash = item_from_article(view(title, "", [[f"{title}。", False]]))
+    flash = item_from_article(view(title, "", [(f"{title}。", False)]))
     older = item_from_article(view(title, f"{title}。", []), text=f"{title}。")
     news = item_from_article(view("北向资金", "北向资金净流入超50亿元，为近一个月最高。", []))
     assert flash.flash and older.flash and flash.text == older.text == ""
