@@ -84,7 +84,7 @@ def first_in_story_with(column: Any, value: Any) -> Any:
     return or_(Article.id == Article.story_id, ~exists(before))
 
 
-_VIEW_COLUMNS = (
+VIEW_COLUMNS = (
     Article.id,
     Article.key,
     Article.title,
@@ -103,7 +103,7 @@ _VIEW_COLUMNS = (
 
 
 def _views(fetch: Fetch, rows: Sequence[Row], *, paragraphs: bool) -> list[ArticleView]:
-    """Views of rows of `_VIEW_COLUMNS` (plus `paragraphs` when `paragraphs`), in order, with
+    """Views of rows of `VIEW_COLUMNS` (plus `paragraphs` when `paragraphs`), in order, with
     their tags (and the paragraphs of those with neither summary nor digest)."""
     if not rows:
         return []
@@ -165,7 +165,7 @@ def latest_views(
 
 @cache
 def _latest_statement(by_category: bool, by_tag: bool) -> Select[Any]:
-    stmt: Select[Any] = select(*_VIEW_COLUMNS)  # type: ignore[assignment]
+    stmt: Select[Any] = select(*VIEW_COLUMNS)  # type: ignore[assignment]
     stmt = shown(
         stmt.outerjoin(Category, Category.id == Article.category_id),
         bindparam("category") if by_category else None,
@@ -217,7 +217,7 @@ def _ids(count: int) -> list[Any]:
 
 @lru_cache(maxsize=128)
 def _views_of(count: int) -> Select[Any]:
-    stmt: Select[Any] = select(*_VIEW_COLUMNS, Article.paragraphs)  # type: ignore[assignment]
+    stmt: Select[Any] = select(*VIEW_COLUMNS, Article.paragraphs)  # type: ignore[assignment]
     return stmt.outerjoin(Category, Category.id == Article.category_id).where(
         Article.id.in_(_ids(count))
     )
