@@ -102,7 +102,8 @@ class IngestReport:
 
 
 def to_record(post: ArticleRecord, idf: Mapping[str, float] | None = None) -> ArticleRecord:
-    """The parsed post with its summary."""
+    """The parsed post with its summary, its paragraphs as plain tuples: a record crosses from
+    a worker process, and pickling a `Paragraph` named tuple costs about ten times a tuple."""
     summary = summarize(
         post.title,
         [text for text, _ in post.paragraphs],
@@ -110,7 +111,10 @@ def to_record(post: ArticleRecord, idf: Mapping[str, float] | None = None) -> Ar
         digest=post.digest,
         idf=idf,
     )
-    return dataclasses.replace(post, summary=summary, summary_version=SUMMARIZER_VERSION)
+    paragraphs = [(text, heading) for text, heading in post.paragraphs]
+    return dataclasses.replace(
+        post, paragraphs=paragraphs, summary=summary, summary_version=SUMMARIZER_VERSION
+    )
 
 
 async def store_idf(
