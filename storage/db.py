@@ -19,7 +19,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -196,10 +195,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
-
-
-def is_sqlite(engine_or_conn: AsyncEngine | AsyncConnection) -> bool:
-    return engine_or_conn.dialect.name == "sqlite"
 
 
 def _alembic_config(connection: Any = None) -> Any:

@@ -22,7 +22,6 @@ import re
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy.sql import column, table
 
 from storage.tokenizer import normalize
 
@@ -34,11 +33,6 @@ _NOT_WORD = re.compile(r"[\W_]+")
 _MULTIPLIER = np.uint64(0x100000001B3)
 _LOW_58_BITS = np.uint64((1 << 58) - 1)
 _BIN_INDEX = np.arange(64)
-
-article_bands = table(
-    "article_bands", column("band"), column("value"), column("article_id"), column("fingerprint")
-)
-
 
 # each bin's first value (top 6 bits = the bin), as a sorted array of hashes is searched for it
 _BIN_STARTS = _BIN_INDEX.astype(np.uint64) << np.uint64(58)

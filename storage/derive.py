@@ -1,4 +1,5 @@
-"""Index tokens and fingerprint of an article's text: pure, so they can be computed anywhere.
+"""Index tokens, fingerprint and trending words of an article's text: pure (no SQLAlchemy), so
+they can be computed in any worker process.
 
 The store writes exactly these values (see `storage.records.Derived`); index and query stay
 segmented the same way because both come from the backend's `storage.tokenizer.IndexScheme`.
@@ -10,11 +11,22 @@ from dataclasses import replace
 
 from storage.dedup import fingerprint, to_signed
 from storage.records import ArticleRecord, Derived, body_text
-from storage.tokenizer import IndexScheme
-from storage.trending import story_terms
+from storage.tokenizer import IndexScheme, segment_words
 
 # Only the start of a very long body is indexed: PostgreSQL refuses a tsvector over 1 MB.
 MAX_INDEXED_BODY_CHARS = 30_000
+MAX_TERM_CHARS = 64
+MAX_TERMS_PER_STORY = 40
+
+_STOP_WORDS_TEXT = """
+一个 一些 一直 不是 不过 不会 与此同时 为了 主要 之后 也是 了解 今年 今天 他们 以上 以及 以来
+但是 作为 你们 其中 其他 其实 具体 出现 分别 则是 即可 去年 可以 可能 同时 同比 告诉 因为 因此
+她们 如果 如何 它们 对于 将会 已经 并且 情况 我们 或者 所以 方面 日前 日电 明年 是否 有关 本次
+来源 此外 没有 然而 相关 目前 直接 相比 知道 而且 表示 认为 记者 该股 这个 这些 这样 进一步 进行
+通过 那么 部分 需要 非常 文章 来自 截至 昨日 本报讯 报道 消息 时间 年度 今日 就是 还是 什么 怎么
+the and for with that this from are was were has have had not but you your its
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 
 def index_text(title: str, body: str, scheme: IndexScheme) -> tuple[str, str]:
@@ -47,3 +59,20 @@ def derived_of(record: ArticleRecord, scheme: IndexScheme) -> Derived:
 def with_derived(record: ArticleRecord, scheme: IndexScheme) -> ArticleRecord:
     derived = derived_of(record, scheme)
     return record if derived is record.derived else replace(record, derived=derived)
+
+
+def story_terms(title: str, summary: str) -> tuple[str, ...]:
+    """A story's words as trending counts them: jieba's words of its title, then of its
+    summary (two characters or more, no stop words, no bare numbers), each once."""
+    words: dict[str, None] = {}
+    for word in segment_words(f"{title}\n{summary}"):
+        if (
+            2 <= len(word) <= MAX_TERM_CHARS
+            and not word.isdigit()
+            and word not in STOP_WORDS
+            and word not in words
+        ):
+            words[word] = None
+            if len(words) >= MAX_TERMS_PER_STORY:
+                break
+    return tuple(words)

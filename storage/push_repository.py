@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.db import Database
 from storage.models import Article, Category, Tag, article_tags, utcnow
+from storage.records import ArticleView
 from storage.subscriptions import Delivery, DeliveryState, PushLease, Subscription
+from storage.views import VIEW_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,19 +41,19 @@ class SubscriptionSpec:
     created_by: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NewArticle:
-    """An article newer than some cursor, with what filters and renderers need."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewArticle(ArticleView):
+    """A stored article newer than some cursor, as the pusher filters and shows it: `story_id`
+    is its own id when it starts no story, `summary` falls back to the digest."""
 
-    id: int
     story_id: int
-    title: str
-    summary: str
-    text: str
-    share_url: str | None
-    category: str | None
-    tags: tuple[str, ...]
     created_at: datetime | None = None
+
+    @property
+    def text(self) -> str:
+        """All a keyword filter looks at: title, digest, summary and paragraphs."""
+        body = [str(paragraph[0]) for paragraph in self.paragraphs]
+        return "\n".join([self.title, self.digest or "", self.summary, *body])
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,39 +167,23 @@ class PushRepository:
         )
 
     async def _articles(self, *conditions: Any) -> list[NewArticle]:
-        rows = (
-            await self.session.execute(
-                select(
-                    Article.id,
-                    Article.story_id,
-                    Article.title,
-                    Article.summary,
-                    Article.digest,
-                    Article.paragraphs,
-                    Article.share_url,
-                    Article.created_at,
-                    Category.slug,
-                )
-                .outerjoin(Category, Category.id == Article.category_id)
-                .where(*conditions)
-                .order_by(Article.id)
-            )
-        ).all()
-        tags = await self._tag_names([row.id for row in rows])
+        result = await self.session.execute(
+            select(*VIEW_COLUMNS, Article.paragraphs, Article.created_at)
+            .outerjoin(Category, Category.id == Article.category_id)
+            .where(*conditions)
+            .order_by(Article.id)
+        )
+        rows = list(result.mappings())
+        tags = await self._tag_names([row["id"] for row in rows])
         return [
             NewArticle(
-                id=row.id,
-                story_id=row.story_id if row.story_id is not None else row.id,
-                title=row.title,
-                summary=row.summary or row.digest or "",
-                text="\n".join(
-                    [row.title, row.digest or "", row.summary or ""]
-                    + [str(paragraph[0]) for paragraph in row.paragraphs or []]
-                ),
-                share_url=row.share_url,
-                category=row.slug,
-                tags=tuple(tags.get(row.id, ())),
-                created_at=row.created_at,
+                **{
+                    **row,
+                    "story_id": row["story_id"] if row["story_id"] is not None else row["id"],
+                    "summary": row["summary"] or row["digest"] or "",
+                    "paragraphs": row["paragraphs"] or [],
+                    "tags": tuple(tags.get(row["id"], ())),
+                }
             )
             for row in rows
         ]
@@ -387,13 +373,6 @@ class PushRepository:
         ]
         if rows:
             await self.session.execute(_insert_ignoring_duplicates(self.session), rows)
-
-    async def resume(self, subscription_id: int) -> None:
-        await self.session.execute(
-            update(Subscription)
-            .where(Subscription.id == subscription_id)
-            .values(paused_at=None, paused_reason=None)
-        )
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: every subscription of it follows the new id."""

@@ -12,14 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import pg_bulk
 from storage.dates import BadDate, date_problem
-from storage.dedup import article_bands
 from storage.derive import derived_of
-from storage.models import Article, Category, IngestRun, MetaEntry, Tag, article_tags, utcnow
+from storage.models import Article, Category, IngestRun, Tag, article_bands, article_tags, utcnow
 from storage.records import ArticleRecord, ArticleView, Derived
 from storage.search import IndexRow, _record_tokenizer, backend_for, write_index
 from storage.stories import StoryCandidate, assign_stories, band_rows, place_in_stories
 from storage.trending import NewStory, add_stories
-from storage.views import first_in_story_with, latest_views, shown
+from storage.views import article_views, first_in_story_with, latest_views, shown
 
 UpsertStatus = Literal["added", "updated", "unchanged"]
 
@@ -290,11 +289,6 @@ class ArticleRepository:
     async def get(self, key: str) -> Article | None:
         return await self.session.scalar(select(Article).where(Article.key == key))
 
-    async def get_many(self, ids: Sequence[int]) -> list[Article]:
-        rows = await self.session.scalars(select(Article).where(Article.id.in_(list(ids))))
-        order = {id_: i for i, id_ in enumerate(ids)}
-        return sorted(rows, key=lambda a: order[a.id])
-
     async def latest(
         self,
         *,
@@ -323,7 +317,15 @@ class ArticleRepository:
             await self.session.scalar(select(Category.id).where(Category.slug == slug)) is not None
         )
 
-    async def story_siblings(self, article: Article) -> list[Article]:
+    async def view(self, key: str) -> ArticleView | None:
+        """The article with this key, as listings and search read it (with its paragraphs)."""
+        found = await self.session.scalar(select(Article.id).where(Article.key == key))
+        if found is None:
+            return None
+        [view] = await self.session.run_sync(article_views, [found])
+        return view
+
+    async def story_siblings(self, article: ArticleView) -> list[Article]:
         """The other articles of the same story (the same news from other feeds)."""
         if article.story_id is None:
             return []
@@ -397,19 +399,3 @@ class ArticleRepository:
             .limit(limit)
         )
         return list(await self.session.scalars(stmt))
-
-
-class MetaRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, name: str) -> str | None:
-        entry = await self.session.get(MetaEntry, name)
-        return entry.value if entry else None
-
-    async def set(self, name: str, value: str) -> None:
-        entry = await self.session.get(MetaEntry, name)
-        if entry is None:
-            self.session.add(MetaEntry(name=name, value=value))
-        else:
-            entry.value = value

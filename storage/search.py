@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -373,11 +373,6 @@ def search_sql(
         " ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset"
     )
     return sql, params
-
-
-async def newest_published(session: AsyncSession) -> datetime:
-    newest = await session.scalar(select(func.max(Article.published_at)))
-    return newest or datetime.now(UTC)
 
 
 async def search(

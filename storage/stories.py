@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dedup import BANDS, MAX_DISTANCE, article_bands, bands, distance, to_signed
+from storage.dedup import BANDS, MAX_DISTANCE, bands, distance, to_signed
 from storage.dedup import fingerprint as text_fingerprint
-from storage.models import Article
+from storage.models import Article, article_bands
 from storage.records import body_text
 from storage.scan import article_batches
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.base import Base, utcnow
 
 ROW_ID = BigInteger().with_variant(Integer, "sqlite")
 

@@ -313,7 +313,6 @@ class IndexScheme:
 
 BAG = IndexScheme(TOKENIZER_NAME, TOKENIZER_VERSION, tokenize_document, bag_query)
 SEQUENCE = IndexScheme("jieba-han-sequence", "1", tokenize_sequence, sequence_query)
-SCHEMES = {scheme.name: scheme for scheme in (BAG, SEQUENCE)}
 
 
 def sequence_text(text: str) -> str:

@@ -29,12 +29,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from storage.derive import story_terms
 from storage.models import Article, TermBucket
-from storage.tokenizer import segment_words
+from storage.records import TrendingTerm
 
 BUCKET_SECONDS = 3600
-MAX_TERM_CHARS = 64
-MAX_TERMS_PER_STORY = 40
 MIN_STORIES = 2
 MIN_LIFT = 2.0
 BACKGROUND_FACTOR = 7
@@ -45,50 +44,6 @@ ALL_STORIES = ""
 
 TERM_BUCKETS = cast(Table, TermBucket.__table__)
 
-_STOP_WORDS_TEXT = """
-一个 一些 一直 不是 不过 不会 与此同时 为了 主要 之后 也是 了解 今年 今天 他们 以上 以及 以来
-但是 作为 你们 其中 其他 其实 具体 出现 分别 则是 即可 去年 可以 可能 同时 同比 告诉 因为 因此
-她们 如果 如何 它们 对于 将会 已经 并且 情况 我们 或者 所以 方面 日前 日电 明年 是否 有关 本次
-来源 此外 没有 然而 相关 目前 直接 相比 知道 而且 表示 认为 记者 该股 这个 这些 这样 进一步 进行
-通过 那么 部分 需要 非常 文章 来自 截至 昨日 本报讯 报道 消息 时间 年度 今日 就是 还是 什么 怎么
-the and for with that this from are was were has have had not but you your its
-"""
-STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
-
-
-@dataclass(frozen=True, slots=True)
-class TrendingTerm:
-    term: str
-    count: int
-    """Stories in the window that use the term."""
-    background_count: int
-    """Stories in the background window that use it."""
-    score: float
-    sources: int
-    """1 when every story came from one source, else 2 (two or more)."""
-
-
-def candidate_terms(text: str) -> set[str]:
-    """The distinct words of a text worth reporting as a trend."""
-    return set(story_terms(text, ""))
-
-
-def story_terms(title: str, summary: str) -> tuple[str, ...]:
-    """A story's words as trending counts them: jieba's words of its title, then of its
-    summary (two characters or more, no stop words, no bare numbers), each once."""
-    words: dict[str, None] = {}
-    for word in segment_words(f"{title}\n{summary}"):
-        if (
-            2 <= len(word) <= MAX_TERM_CHARS
-            and not word.isdigit()
-            and word not in STOP_WORDS
-            and word not in words
-        ):
-            words[word] = None
-            if len(words) >= MAX_TERMS_PER_STORY:
-                break
-    return tuple(words)
-
 
 def source_hash(source: str | None) -> int:
     """A stable 31-bit hash of a source name (the same in every process)."""
@@ -97,10 +52,6 @@ def source_hash(source: str | None) -> int:
 
 def bucket_of(when: datetime) -> int:
     return math.floor(when.timestamp() / BUCKET_SECONDS)
-
-
-def bucket_start(bucket: int) -> datetime:
-    return datetime.fromtimestamp(bucket * BUCKET_SECONDS, UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,9 @@ corpus, and a conversation helper that sends updates and returns the calls they 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +130,30 @@ class RecordingRequest(BaseRequest):
         self.calls.append((name, params))
         status, body = self.answer(name, params)
         return status, json.dumps(body).encode()
+
+
+def bot_env(api: FakeBotAPI | None, database: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env.update(NEWSBOT_DATABASE_URL=f"sqlite+aiosqlite:///{database}", **extra)
+    if api is not None:
+        env.update(
+            NEWSBOT_TELEGRAM_TOKEN=TOKEN,
+            NEWSBOT_TELEGRAM_BASE_URL=api.base_url,
+            NEWSBOT_ADMIN_IDS=str(ADMIN_ID),
+        )
+    return env
+
+
+def newsbot(*args: str) -> list[str]:
+    """The installed `newsbot` script of this environment (the module when not installed)."""
+    script = Path(sys.executable).with_name("newsbot")
+    if script.exists():
+        return [str(script), *args]
+    return [sys.executable, "-m", "bot.cli.main", *args]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

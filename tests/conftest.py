@@ -23,6 +23,24 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 SHARED_SKIP = "needs the shared corpus"
+KEPT_ENV = ("NEWSBOT_TEST_", "NEWSBOT_SHARED_DIR")
+"""The NEWSBOT_* variables that configure the tests themselves, not the bot they run."""
+
+
+def isolate_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings as a test sees them: no NEWSBOT_* of the developer's shell and no `.env`, so a
+    NEWSBOT_SOURCES there does not schedule real ingests; a test sets what it needs."""
+    from bot.settings import Settings
+
+    for name in [k for k in os.environ if k.startswith("NEWSBOT_")]:
+        if not name.startswith(KEPT_ENV):
+            monkeypatch.delenv(name)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_settings(monkeypatch)
 
 
 def need_shared(path: Path) -> Path:
@@ -148,3 +166,16 @@ async def corpus_db(
         await db.dispose()
         if schema:
             await _drop_schema(schema)
+
+
+@pytest.fixture
+async def demo_store(database: Database) -> Database:
+    """The store with the sample posts that ship in bot/demo."""
+    from store_support import DEMO_DIR
+
+    from bot.ingest.pipeline import ingest
+    from bot.settings import load_settings
+
+    report = await ingest(database, [str(DEMO_DIR)], settings=load_settings())
+    assert (report.added, report.failed) == (7, [])
+    return database

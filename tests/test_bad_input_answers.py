@@ -17,7 +17,7 @@ import httpx
 import pytest
 from conftest import REPO
 from fakebotapi import html_error, utf16_length
-from test_bot_services import DEMO_DIR, GROUP, PRIVATE, demo_store  # noqa: F401
+from store_support import GROUP, PRIVATE
 
 from bot.cli.bot import DEMO_DB_NAME, demo_database_url, webhook_app
 from bot.cli.main import main
@@ -31,7 +31,6 @@ from bot.services.replies import (
     ArticleList,
     CountEntry,
     CountList,
-    IngestFailure,
     IngestSummary,
     InlineResult,
     LastIngest,
@@ -40,10 +39,10 @@ from bot.services.replies import (
     Sources,
     Stats,
     Trending,
-    TrendingTerm,
 )
 from bot.settings import load_settings
 from storage.db import Database
+from storage.records import Failure, TrendingTerm
 
 SHANGHAI = load_settings().tz
 MAX_MESSAGE = 4096
@@ -129,7 +128,7 @@ async def test_the_webhook_answers_400_and_one_warning_for_a_bad_body(
 # 6: chat arguments.
 @pytest.mark.parametrize("count", ["999999", "-5", "0", "11", "+99", "123456789012345678901"])
 async def test_a_bad_latest_count_is_a_count_reply_not_a_category(
-    demo_store: Database,  # noqa: F811
+    demo_store: Database,
     count: str,
 ) -> None:
     reply = await articles.latest_command(demo_store, [count], PRIVATE)
@@ -138,7 +137,7 @@ async def test_a_bad_latest_count_is_a_count_reply_not_a_category(
     assert reply == Notice("latest_count", {"max": 5})
 
 
-async def test_a_forged_page_offset_is_clamped(demo_store: Database) -> None:  # noqa: F811
+async def test_a_forged_page_offset_is_clamped(demo_store: Database) -> None:
     for kind, query in (("latest", None), ("search", "示例")):
         page = PageQuery(kind, offset=9_999_999, limit=999, query=query)  # type: ignore[arg-type]
         reply = await search.open_page(demo_store, page, PRIVATE)
@@ -150,7 +149,7 @@ async def test_a_forged_page_offset_is_clamped(demo_store: Database) -> None:  #
 
 
 async def test_control_characters_in_a_query_are_dropped_before_header_and_search(
-    demo_store: Database,  # noqa: F811
+    demo_store: Database,
 ) -> None:
     clean = await search.search_command(demo_store, ["无人驾驶"], PRIVATE)
     for typed in ("无人\x00驾驶", "无\u202e人驾\x07驶", "无人\u200b驾驶\x85", "无人\ud800驾驶"):
@@ -189,14 +188,19 @@ def _item(number: int, size: int) -> ArticleItem:
 
 
 def test_every_reply_type_at_its_largest_is_valid_telegram_html() -> None:
-    failures = tuple(IngestFailure(f"/src/{i}<&>" * 20, "bad & <broken> " * 40) for i in range(50))
+    failures = tuple(Failure(f"/src/{i}<&>" * 20, "bad & <broken> " * 40) for i in range(50))
     summary = IngestSummary(5, 0, 1, failures)
     replies: list[Any] = [
         Sources(tuple(f"https://example.org/{i}/feed.xml?a=1&b=<{i}>" for i in range(120))),
         Sources(("/data/" + "很长的路径<&>" * 2000,)),
         CountList("categories", tuple(CountEntry(f"分类<{i}>&" * 5, i) for i in range(800))),
         CountList("tags", tuple(CountEntry(f"#标签{i}" * 10, i) for i in range(800))),
-        Trending(tuple(TrendingTerm(f"词{i}<" * 10, i, "k", "例<&>" * 100) for i in range(50))),
+        Trending(
+            tuple(
+                TrendingTerm(f"词{i}<" * 10, i, example_key="k", example_title="例<&>" * 100)
+                for i in range(50)
+            )
+        ),
         summary,
         Stats(10, 9, 3, 4, LastIngest(None, datetime(2026, 1, 1, tzinfo=UTC), summary), "x", 1, 2),
     ]

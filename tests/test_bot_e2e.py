@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from bot_harness import ADMIN_ID, GROUP_ID, TOKEN, USER_ID
+from bot_harness import GROUP_ID, USER_ID, bot_env, free_port, newsbot
 from fakebotapi import BOT_USERNAME, Call, FakeBotAPI
 
 pytest_plugins = ["bot_fixtures"]
@@ -28,26 +25,6 @@ log = logging.getLogger("e2e")
 
 SHAOGUAN_TITLE = "广东韶关：老工业基地迈向高质量发展"
 SHAOGUAN_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202204202349852762"
-
-
-def bot_env(api: FakeBotAPI | None, database: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    env.update(NEWSBOT_DATABASE_URL=f"sqlite+aiosqlite:///{database}", **extra)
-    if api is not None:
-        env.update(
-            NEWSBOT_TELEGRAM_TOKEN=TOKEN,
-            NEWSBOT_TELEGRAM_BASE_URL=api.base_url,
-            NEWSBOT_ADMIN_IDS=str(ADMIN_ID),
-        )
-    return env
-
-
-def newsbot(*args: str) -> list[str]:
-    """The installed `newsbot` script of this environment (the module when not installed)."""
-    script = Path(sys.executable).with_name("newsbot")
-    if script.exists():
-        return [str(script), *args]
-    return [sys.executable, "-m", "bot.cli.main", *args]
 
 
 @pytest.fixture
@@ -167,13 +144,6 @@ def test_a_private_chat_and_a_group_talk_to_the_running_bot(
     _, stderr = running_bot.communicate(timeout=15)
     assert running_bot.returncode == 0
     assert "ERROR" not in stderr and "Traceback" not in stderr, stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_webhook_mode_checks_the_secret_and_serves_healthz(

@@ -33,7 +33,6 @@ from bot.services.replies import (
     CountEntry,
     CountList,
     Help,
-    IngestFailure,
     IngestSummary,
     InlineResult,
     LastIngest,
@@ -42,10 +41,10 @@ from bot.services.replies import (
     Sources,
     Stats,
     Trending,
-    TrendingTerm,
     Welcome,
 )
 from bot.services.text import longer_summary, query_snippet
+from storage.records import Failure, TrendingTerm
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -81,7 +80,7 @@ def all_formats(items: list[ArticleItem], query: str) -> list[str]:
             listing = ArticleList(page, tuple(items), total=500, has_more=True)
             html_texts += [m.html for m in render(listing, ctx)]
         for one in items:
-            html_texts += [m.html for m in render(ArticleDetail(one, 3), ctx)]
+            html_texts += [m.html for m in render(ArticleDetail(one), ctx)]
             html_texts.append(render_inline(InlineResult(one), ctx).html)
     return html_texts
 
@@ -123,7 +122,7 @@ def test_titles_with_markup_characters_are_escaped() -> None:
     assert "&lt;script&gt;" in listing.html and "&amp;" in listing.html
     assert "&quot;quoted&quot;" in listing.html
     assert title in parse_telegram_html(listing.html)
-    [detail] = render(ArticleDetail(item(title), 1), ctx)
+    [detail] = render(ArticleDetail(item(title)), ctx)
     assert parse_telegram_html(detail.html).startswith(title)
     assert 'href="http://example.com/a?b=1&amp;c=2"' in detail.html
 
@@ -137,7 +136,7 @@ def test_search_matches_are_bold_and_escaped() -> None:
 
 
 def test_date_is_in_the_configured_zone_with_category_and_tags() -> None:
-    [message] = render(ArticleDetail(item(tags=("科技日报新闻", "two words")), 0), context())
+    [message] = render(ArticleDetail(item(tags=("科技日报新闻", "two words"))), context())
     assert "2022-04-20 14:01 #kejiribao #科技日报新闻 #two_words" in message.html
 
 
@@ -178,7 +177,7 @@ def test_every_button_the_renderer_makes_fits_telegram() -> None:
         CountList("tags", tuple(names)),
         CountList("categories", tuple(names)),
         ArticleList(PageQuery("search", offset=5, query="查" * 60), (item(),), None, True),
-        Trending((TrendingTerm("韶关", 3, "NW" + "9" * 60, "标题"),)),
+        Trending((TrendingTerm("韶关", 3, example_key="NW" + "9" * 60, example_title="标题"),)),
     ]
     for reply in replies:
         for message in render(reply, ctx):
@@ -233,7 +232,7 @@ def test_every_catalog_message_and_admin_reply_is_valid_html_in_both_languages()
             [message] = render(Notice(key, dict.fromkeys(fields, hostile)), ctx)
             shown = validate_message_text(message.html, "HTML")
             assert hostile in shown or not fields
-        failures = tuple(IngestFailure(f"/src/{i}<", "bad & broken") for i in range(12))
+        failures = tuple(Failure(f"/src/{i}<", "bad & broken") for i in range(12))
         last = LastIngest(None, datetime(2026, 1, 1, tzinfo=UTC), IngestSummary(1, 2, 3, failures))
         replies = [
             Welcome(hostile),
@@ -253,15 +252,16 @@ def test_a_flash_shows_its_mark_and_its_title_once() -> None:
     from bot.services.articles import item_from_article
     from storage.records import ArticleView
 
-    def view(title: str, summary: str, paragraphs: list[list[object]]) -> ArticleView:
+    def view(title: str, summary: str, paragraphs: list[tuple[str, bool]]) -> ArticleView:
         return ArticleView(
             id=1, key="K1", title=title, published_at=datetime(2021, 12, 8, tzinfo=UTC),
-            category_slug="emnews", tag_names=["东财滚动"], source=None, summary=summary,
-            digest=None, share_url=None, file=None, story_id=1, paragraphs=paragraphs,
+            category="emnews", tags=("东财滚动",), source=None, summary=summary,
+            summary_version=1, digest=None, share_url=None, file=None, content_hash="",
+            story_id=1, paragraphs=paragraphs,
         )  # fmt: skip
 
     title = "北向资金净流入达30亿元"
-    flash = item_from_article(view(title, "", [[f"{title}。", False]]))
+    flash = item_from_article(view(title, "", [(f"{title}。", False)]))
     older = item_from_article(view(title, f"{title}。", []), text=f"{title}。")
     news = item_from_article(view("北向资金", "北向资金净流入超50亿元，为近一个月最高。", []))
     assert flash.flash and older.flash and flash.text == older.text == ""

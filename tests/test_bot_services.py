@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
-import pytest
+from store_support import DEMO_DIR, GROUP, PRIVATE
 
-from bot.ingest.pipeline import ingest
 from bot.render.keyboards import CallbackStore, OpenArticle, OpenMenu, parse_callback
 from bot.services import admin, articles, browse, search
 from bot.services.actions import reply_for_action
@@ -22,21 +20,9 @@ from bot.services.replies import (
     Notice,
     PageQuery,
     Stats,
-    Viewer,
 )
 from bot.settings import load_settings
 from storage.db import Database
-
-DEMO_DIR = Path(__file__).resolve().parent.parent / "bot" / "demo"
-PRIVATE = Viewer(user_id=1, lang="zh")
-GROUP = Viewer(user_id=1, lang="zh", in_group=True)
-
-
-@pytest.fixture
-async def demo_store(database: Database) -> Database:
-    report = await ingest(database, [str(DEMO_DIR)], settings=load_settings())
-    assert (report.added, report.failed) == (7, [])
-    return database
 
 
 async def test_latest_lists_newest_first_with_pages(demo_store: Database) -> None:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from feedserver import FeedServer, static
+from feedserver import ARTICLE, FeedServer, serve_rss, static
 from gitrepo import git
 
 from bot.ingest import sources as src
@@ -116,30 +116,6 @@ def record_of(raw: src.RawPost) -> ArticleRecord:
     return record
 
 
-ARTICLE = """<!doctype html><html><head><title>{title} - 新闻网</title>
-<meta property="og:type" content="article">
-<meta property="article:published_time" content="2022-05-26T09:30:00+08:00"></head>
-<body><nav><a href="/">首页</a> <a href="/a">财经</a> <a href="/b">科技</a></nav>
-<div class="sidebar"><ul><li>热门文章一</li><li>热门文章二</li></ul></div>
-<article><h1>{title}</h1>
-<p>{title}，中国人民银行今日以利率招标方式开展了一百亿元逆回购操作，中标利率持平。</p>
-<p>市场人士表示，央行此举旨在维护银行体系流动性合理充裕，月末资金面总体平稳。</p>
-<p>分析人士认为，后续货币政策仍将保持稳健，灵活精准，合理适度。</p>
-</article><footer>版权所有 新闻网</footer></body></html>"""
-
-RSS = """<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>新闻网</title><link>{home}</link>
-{items}
-</channel></rss>"""
-ITEM = """<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>
-<pubDate>{date}</pubDate><category>财经</category><category>央行</category>
-<description>只有摘要。</description></item>"""
-HOME = """<!doctype html><html><head><title>新闻网</title>
-<meta property="og:type" content="website">
-<link rel="alternate" type="application/rss+xml" href="/rss.xml"></head>
-<body><ul><li><a href="/news/1.html">一</a></li></ul></body></html>"""
-
-
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
     with FeedServer() as running:
@@ -150,20 +126,6 @@ def server() -> Iterator[FeedServer]:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with src.make_client(allow_private=True, connect_timeout=2, read_timeout=5) as made:
         yield made
-
-
-def serve_rss(server: FeedServer, dates: list[str]) -> None:
-    items = []
-    for number, date in enumerate(dates, start=1):
-        title = f"央行开展逆回购操作第{number}次"
-        path = f"/news/{number}.html"
-        server.routes[path] = static(ARTICLE.format(title=title).encode(), "text/html")
-        items.append(
-            ITEM.format(title=title, link=server.url(path), guid=f"urn:news:{number}", date=date)
-        )
-    rss = RSS.format(home=server.url("/"), items="\n".join(items)).encode()
-    server.routes["/rss.xml"] = static(rss, "application/rss+xml")
-    server.routes["/"] = static(HOME.encode(), "text/html")
 
 
 async def test_rss_teasers_fetch_their_pages_and_a_home_page_finds_its_feed(

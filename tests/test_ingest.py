@@ -9,35 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from store_support import write_good_posts
 
 from bot.cli.main import main
 from bot.ingest.pipeline import ingest
 from bot.settings import load_settings
 from storage.repository import ArticleRepository
-
-GOOD_POST = """---
-layout: post
-title: "测试新闻：{title}"
-date: 2023-05-0{day} 09:30:00 +0800
-categories: testnews
-tags: 测试新闻
----
-<p>{title}是一条为测试而写的新闻。它有两句话。</p>
-<p>第二段说明更多细节，数字是3.5%。</p><p class="em_media">（文章来源：测试日报）</p>
-
-<http://example.org/html_News/NewsShare.html?infoCode=NW20230501000000000{day}>
-
-[返回测试新闻](//example.org/testnews/)｜[返回首页](//example.org/)
-"""
-
-
-def write_good_posts(folder: Path, count: int = 3) -> list[Path]:
-    paths = []
-    for day in range(1, count + 1):
-        path = folder / f"2023-05-0{day}-NW20230501000000000{day}.md"
-        path.write_text(GOOD_POST.format(title=f"好消息{day}", day=day), encoding="utf-8")
-        paths.append(path)
-    return paths
 
 
 def write_bad_inputs(folder: Path) -> set[str]:

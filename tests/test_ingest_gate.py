@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_ingest import write_good_posts
+from store_support import write_good_posts
 
 from bot.services.admin import IngestGate
 from bot.settings import load_settings

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.ingest import sources as src
-from bot.ingest.pipeline import Failure, Preparer, ingest, prepare
+from bot.ingest.pipeline import Preparer, ingest, prepare
 from bot.settings import load_settings
 from storage.db import Database
 from storage.models import Article
-from storage.records import ArticleRecord
+from storage.records import ArticleRecord, Failure
 from storage.tokenizer import SEQUENCE
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_store import record, upsert
+from store_support import record, upsert
 
 from bot.services.articles import ListTotals
 from storage.repository import ArticleRepository

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bot_harness import ADMIN_ID, USER_ID
+from bot_harness import ADMIN_ID, USER_ID, bot_env, free_port, newsbot
 from fakebotapi import Call, FakeBotAPI
 from prometheus_client.parser import text_string_to_metric_families
-from test_bot_e2e import bot_env, free_port, newsbot
 
 from bot import metrics, telegram_metrics
 from bot.push.delivery import PushReport

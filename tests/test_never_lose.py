@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import _drop_schema, _fresh_postgres
 from sqlalchemy import func, select
-from test_ingest import GOOD_POST
+from store_support import GOOD_POST
 
 from bot.ingest.parser import parse_post
 from bot.ingest.pipeline import Ingestor, IngestReport, ingest, to_record

@@ -82,11 +82,18 @@ def new_article(
 ) -> NewArticle:
     return NewArticle(
         id=article_id,
+        key=str(article_id),
         story_id=story or article_id,
         title=text,
+        published_at=datetime(2024, 1, 1, tzinfo=UTC),
+        source=None,
+        digest=None,
+        paragraphs=[(text, False)],
         summary=text,
-        text=text,
+        summary_version=1,
         share_url=f"https://news.example.org/{article_id}",
+        file=None,
+        content_hash="",
         category=str(extra.get("category", "finance")),
         tags=tuple(extra.get("tags", ())),  # type: ignore[arg-type]
     )

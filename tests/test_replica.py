@@ -14,7 +14,7 @@ import pytest
 from conftest import IN_CI
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from test_store import record
+from store_support import record
 
 from bot.services.browse import categories
 from bot.settings import load_settings

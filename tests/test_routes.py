@@ -23,12 +23,12 @@ from feedserver import FeedServer, static
 from gitrepo import git
 
 from bot.ingest import sources as src
-from bot.ingest.pipeline import Failure, ingest, prepare
+from bot.ingest.pipeline import ingest, prepare
 from bot.ingest.timerule import parse_time_rule
 from bot.settings import Settings, load_settings
 from storage.db import Database
 from storage.models import Article
-from storage.records import ArticleRecord
+from storage.records import ArticleRecord, Failure
 
 SITE_TZ = ZoneInfo("Asia/Shanghai")
 FIELDS = ("key", "title", "published_at", "category", "tags", "summary", "share_url")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from store_support import DAY, FILLER, store
+from store_support import text_record as record
 
 from storage.db import Database
 from storage.derive import MAX_INDEXED_BODY_CHARS
-from storage.records import ArticleRecord
-from storage.repository import ArticleRepository
 from storage.search import (
     MAX_QUERY_TERMS,
     SearchFilters,
@@ -25,41 +24,6 @@ from storage.search import (
 )
 from storage.stories import rebuild_stories
 from storage.tokenizer import BAG, SEQUENCE
-
-DAY = datetime(2023, 5, 10, 9, 30, tzinfo=UTC)
-FILLER = "市场人士普遍认为后续走势仍有待观察，投资者需关注政策变化与资金流向。"
-
-
-def record(
-    key: str,
-    title: str,
-    body: str = FILLER,
-    *,
-    published: datetime = DAY,
-    category: str = "emnews",
-    tags: tuple[str, ...] = ("东财滚动",),
-    source: str | None = None,
-) -> ArticleRecord:
-    return ArticleRecord(
-        key=key,
-        title=title,
-        published_at=published,
-        category=category,
-        tags=tags,
-        source=source,
-        digest=None,
-        paragraphs=[(paragraph, False) for paragraph in body.split("\n")],
-        summary=body[:40],
-        summary_version=1,
-        share_url=None,
-        file=None,
-        content_hash=hashlib.sha256(f"{title}|{body}|{published}".encode()).hexdigest(),
-    )
-
-
-async def store(database: Database, *records: ArticleRecord) -> None:
-    async with database.session() as session, session.begin():
-        await ArticleRepository(session).upsert_many(list(records))
 
 
 async def find(database: Database, query: str, **kwargs: object) -> list[SearchHit]:

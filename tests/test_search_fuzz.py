@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_search import record, store
+from store_support import store
+from store_support import text_record as record
 
 from storage.db import Database
 from storage.search import SearchFilters, search

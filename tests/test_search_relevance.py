@@ -13,9 +13,10 @@ from sqlalchemy import select, text
 
 from bot.cli.main import main
 from storage.db import Database
+from storage.derive import STOP_WORDS
 from storage.models import Article
 from storage.search import index_row, index_scheme, search
-from storage.trending import STOP_WORDS, trending_terms
+from storage.trending import trending_terms
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
 

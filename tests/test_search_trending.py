@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from storage.db import Database
+from storage.derive import story_terms
 from storage.models import TermBucket
 from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
@@ -16,12 +17,10 @@ from storage.trending import (
     NewStory,
     WindowCount,
     bucket_rows,
-    candidate_terms,
     log_likelihood_ratio,
     rank_terms,
     rebuild_term_counts,
     source_hash,
-    story_terms,
     trending_terms,
 )
 
@@ -41,7 +40,7 @@ def test_the_ratio_copes_with_empty_sides() -> None:
 
 
 def test_stop_words_numbers_and_single_characters_are_not_trends() -> None:
-    terms = candidate_terms("记者表示，2022年的芯片短缺仍在持续，的确如此。")
+    terms = set(story_terms("记者表示，2022年的芯片短缺仍在持续，的确如此。", ""))
     assert "芯片" in terms
     assert not {"记者", "表示", "2022", "的", "年"} & terms
     assert story_terms("芯片短缺", "芯片短缺影响生产。")[:2] == ("芯片", "短缺")
@@ -215,7 +214,7 @@ def test_each_trending_button_opens_a_search_for_its_term() -> None:
     from bot.render.html import RenderContext, render
     from bot.render.keyboards import CallbackStore, OpenPage, parse_callback
     from bot.services.replies import Trending
-    from bot.services.replies import TrendingTerm as TermReply
+    from storage.records import TrendingTerm as TermReply
 
     ctx = RenderContext("zh", ZoneInfo("Asia/Shanghai"), CallbackStore(), in_group=False)
     [message] = render(Trending((TermReply("芯片", 3), TermReply("港口:运输", 2))), ctx)

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from bot_harness import ADMIN_ID, DEMO_DIR, USER_ID, Conversation, bot_settings, button_data, only
 from fakebotapi import Call, FakeBotAPI
-from feedserver import FeedServer, Reply, static
+from feedserver import FeedServer, Reply, serve_rss, static
 
 from bot.app import build_application
 from bot.cli.main import main
@@ -583,8 +583,6 @@ async def test_addsource_follows_a_git_repository_under_the_roots(
 async def test_addsource_of_a_home_page_follows_its_feed(
     api: FakeBotAPI, tmp_path: Path, server: FeedServer
 ) -> None:
-    from test_feeds_git import serve_rss
-
     serve_rss(server, ["Thu, 26 May 2022 09:30:00 +0800", "Thu, 26 May 2022 10:30:00 +0800"])
     async with chatting(api, admin_settings(api, tmp_path)) as chat:
         [preview] = sent_texts(await chat.say(f"/addsource {server.url('/')}", **as_admin()))
@@ -602,7 +600,8 @@ def test_source_replies_are_valid_html_and_split_with_their_buttons() -> None:
     from fakebotapi import validate_message_text
 
     from bot.render.keyboards import CallbackStore
-    from bot.services.replies import IngestFailure, SourceHealth, SourceList, SourcePreview
+    from bot.services.replies import SourceHealth, SourceList, SourcePreview
+    from storage.records import Failure
 
     hostile = '<x & "y">'
     moment = datetime(2026, 12, 1, tzinfo=UTC)
@@ -627,7 +626,7 @@ def test_source_replies_are_valid_html_and_split_with_their_buttons() -> None:
         for n in range(1, 61)
     )
     preview = SourcePreview(
-        hostile, "url", 3, (hostile,) * 3, (IngestFailure(hostile, hostile),) * 5, None
+        hostile, "url", 3, (hostile,) * 3, (Failure(hostile, hostile),) * 5, None
     )
     for lang in ("zh", "en"):
         ctx = RenderContext(lang, UTC, CallbackStore())  # type: ignore[arg-type]

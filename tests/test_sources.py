@@ -30,7 +30,6 @@ from bot.ingest.parser import parse_post
 from bot.ingest.sources import (
     RawPost,
     RetryPolicy,
-    SourceFailure,
     Validators,
     classify_source,
     feed_entries_to_posts,
@@ -38,6 +37,7 @@ from bot.ingest.sources import (
     make_client,
     read_folder,
 )
+from storage.records import Failure
 
 SITE_TZ = ZoneInfo("Asia/Shanghai")
 SITE = "https://finews.example"
@@ -226,7 +226,7 @@ async def test_a_hanging_server_is_reported_quickly(server: FeedServer) -> None:
 
     assert result.posts == []
     assert result.failures == [
-        SourceFailure(server.url("/feed.xml"), "no response within 0.5 s (read timeout)")
+        Failure(server.url("/feed.xml"), "no response within 0.5 s (read timeout)")
     ]
     assert elapsed < 2
 
@@ -259,7 +259,7 @@ async def test_a_server_error_is_retried_then_reported(
     assert len(server.hits("/feed.xml")) == QUICK_RETRY.attempts
     assert result.posts == []
     assert result.failures == [
-        SourceFailure(server.url("/feed.xml"), f"HTTP {code} {reason} (gave up after 3 attempts)")
+        Failure(server.url("/feed.xml"), f"HTTP {code} {reason} (gave up after 3 attempts)")
     ]
 
 
@@ -386,7 +386,7 @@ def test_a_broken_feed_is_one_failure() -> None:
     posts, failures = feed_entries_to_posts(cut_short, "f")
 
     assert posts == []
-    assert [failure.origin for failure in failures] == ["f"]
+    assert [failure.source for failure in failures] == ["f"]
     assert failures[0].error.startswith("not a readable feed:")
 
 
@@ -465,9 +465,12 @@ def test_a_folder_gives_its_good_posts_and_one_clear_failure_per_bad_file(
 ) -> None:
     items = list(read_folder(mixed_folder))
 
-    posts = {Path(item.origin).relative_to(mixed_folder).as_posix(): item for item in items}
+    origins = [item.origin if isinstance(item, RawPost) else item.source for item in items]
+    posts = {
+        Path(o).relative_to(mixed_folder).as_posix(): i for o, i in zip(origins, items, strict=True)
+    }
     read = sorted(name for name, item in posts.items() if isinstance(item, RawPost))
-    failed = {name: item.error for name, item in posts.items() if isinstance(item, SourceFailure)}
+    failed = {name: item.error for name, item in posts.items() if isinstance(item, Failure)}
     assert read == [
         "2022-05-01-202205012300000001.md",
         "2022-05-04-202205042300000004.txt",
@@ -488,7 +491,7 @@ def test_a_folder_gives_its_good_posts_and_one_clear_failure_per_bad_file(
     }
     gbk = posts["gbk.md"]
     assert isinstance(gbk, RawPost) and gbk.encoding == "GBK" and "国标码" in gbk.text
-    assert [item.origin for item in items] == sorted(item.origin for item in items)
+    assert origins == sorted(origins)
 
 
 def test_folder_posts_keep_their_text_and_file_name(mixed_folder: Path) -> None:
@@ -504,7 +507,7 @@ def test_folder_posts_keep_their_text_and_file_name(mixed_folder: Path) -> None:
 def test_the_post_size_limit_is_configurable(mixed_folder: Path) -> None:
     items = list(read_folder(mixed_folder / "nested", max_bytes=100))
 
-    assert [type(item) for item in items] == [SourceFailure, SourceFailure]
+    assert [type(item) for item in items] == [Failure, Failure]
     assert all("larger than 100 bytes" in item.error for item in items)
 
 
@@ -513,7 +516,7 @@ def test_the_corpus_folder_reads_without_failures(
 ) -> None:
     items = list(read_folder(corpus_dir))
 
-    assert [item for item in items if isinstance(item, SourceFailure)] == []
+    assert [item for item in items if isinstance(item, Failure)] == []
     assert [item.filename for item in items] == [path.name for path in corpus_files]
 
 

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.ingest.parser import ParsedPost, parse_post
+from bot.ingest.parser import parse_post
 from bot.summarize import adds_to_title, split_sentences, summarize
+from storage.records import ArticleRecord
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SHAOGUAN = "2022-04-20-NW202204202349852762.md"
@@ -26,17 +27,17 @@ FORBIDDEN = {
 
 
 @pytest.fixture(scope="module")
-def posts(corpus_files: list[Path]) -> list[ParsedPost]:
+def posts(corpus_files: list[Path]) -> list[ArticleRecord]:
     return [parse_post(p.read_bytes().decode("utf-8"), p.name, tz=SHANGHAI) for p in corpus_files]
 
 
-def body(post: ParsedPost) -> list[str]:
+def body(post: ArticleRecord) -> list[str]:
     """The paragraph texts, subheadings included: the summarizer must spot them itself."""
     return [paragraph.text for paragraph in post.paragraphs]
 
 
 def test_no_summary_carries_datelines_sources_backlinks_urls_or_html(
-    posts: list[ParsedPost],
+    posts: list[ArticleRecord],
 ) -> None:
     assert len(posts) >= 160
     problems = []
@@ -55,7 +56,7 @@ def test_no_summary_carries_datelines_sources_backlinks_urls_or_html(
 
 
 def test_summaries_without_digest_are_built_from_the_articles_own_sentences(
-    posts: list[ParsedPost],
+    posts: list[ArticleRecord],
 ) -> None:
     for post in posts:
         text = "".join(body(post))
@@ -68,7 +69,7 @@ def test_summaries_without_digest_are_built_from_the_articles_own_sentences(
 
 
 def test_shaoguan_summary_comes_from_its_opening_paragraphs_about_shaoguan(
-    posts: list[ParsedPost],
+    posts: list[ArticleRecord],
 ) -> None:
     post = next(p for p in posts if p.file and p.file.endswith(SHAOGUAN))
     paragraphs = body(post)
@@ -84,12 +85,12 @@ def test_shaoguan_summary_comes_from_its_opening_paragraphs_about_shaoguan(
     assert sentences and all(sentence in opening for sentence in sentences)
 
 
-def _post(posts: list[ParsedPost], key: str) -> ParsedPost:
+def _post(posts: list[ArticleRecord], key: str) -> ArticleRecord:
     return next(p for p in posts if p.key == key)
 
 
 def test_the_noon_bulletin_is_summarized_by_the_item_its_title_names(
-    posts: list[ParsedPost],
+    posts: list[ArticleRecord],
 ) -> None:
     post = _post(posts, "202112082206884365")  # 午间公告：广生堂与瑞泰来医药签订战略合作框架协议
     summary = summarize(post.title, body(post), max_chars=120, digest=post.digest)
@@ -97,7 +98,7 @@ def test_the_noon_bulletin_is_summarized_by_the_item_its_title_names(
     assert "东瑞股份" not in summary
 
 
-def test_the_hong_kong_midday_review_runs_on_to_a_sentence_end(posts: list[ParsedPost]) -> None:
+def test_the_hong_kong_midday_review_runs_on_to_a_sentence_end(posts: list[ArticleRecord]) -> None:
     post = _post(posts, "202112082206885694")  # 港股午评｜恒指微跌 苹果概念股走强…
     summary = summarize(post.title, body(post), max_chars=120, digest=post.digest)
     assert summary != "苹果概念股大涨，比亚迪电子涨逾5%；"
@@ -105,7 +106,7 @@ def test_the_hong_kong_midday_review_runs_on_to_a_sentence_end(posts: list[Parse
 
 
 def test_no_corpus_summary_ends_on_a_clause_mark_or_repeats_its_title(
-    posts: list[ParsedPost],
+    posts: list[ArticleRecord],
 ) -> None:
     flashes = []
     for post in posts:

@@ -163,10 +163,6 @@ async def _ready(reply: Reply) -> Reply:
     return reply
 
 
-def demo_files() -> list[Path]:
-    return sorted(DEMO_DIR.glob("*.md"))
-
-
 async def chat(
     db: Database,
     settings: Settings,

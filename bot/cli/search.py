@@ -70,7 +70,7 @@ def print_hits(hits: list[SearchHit], query: str, tz: tzinfo) -> None:
     for hit in hits:
         article = hit.article
         when = article.published_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        print(f"{when}  [{article.category_slug or '-'}] {article.title}  ({article.key})")
+        print(f"{when}  [{article.category or '-'}] {article.title}  ({article.key})")
         text = snippet(article, query)
         if text:
             print(f"    {text}")

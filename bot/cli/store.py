@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # imported where used, so `newsbot --help` loads neither SQLAlchemy nor jieba
     from bot.settings import Settings
     from storage.db import Database
-    from storage.models import Article
     from storage.records import ArticleView
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -116,15 +115,13 @@ def one_line(exc: BaseException) -> str:
     return message[0] if message else type(exc).__name__
 
 
-def article_to_json(
-    article: Article | ArticleView, tz: tzinfo, *, full: bool = False
-) -> dict[str, Any]:
+def article_to_json(article: ArticleView, tz: tzinfo, *, full: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "key": article.key,
         "title": article.title,
         "published_at": article.published_at.astimezone(tz).isoformat(),
-        "category": article.category_slug,
-        "tags": article.tag_names,
+        "category": article.category,
+        "tags": list(article.tags),
         "source": article.source,
         "summary": article.summary,
         "share_url": article.share_url,
@@ -142,10 +139,10 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def print_article_lines(articles: Sequence[Article | ArticleView], tz: tzinfo) -> None:
+def print_article_lines(articles: Sequence[ArticleView], tz: tzinfo) -> None:
     for article in articles:
         when = article.published_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        print(f"{when}  [{article.category_slug or '-'}] {article.title}  ({article.key})")
+        print(f"{when}  [{article.category or '-'}] {article.title}  ({article.key})")
         if article.summary:
             print(f"    {article.summary}")
         if article.share_url:
@@ -228,7 +225,7 @@ def _show(args: argparse.Namespace) -> int:
 
     async def body(db: Database, settings: Settings) -> int:
         async with db.session() as session:
-            article = await ArticleRepository(session).get(args.key)
+            article = await ArticleRepository(session).view(args.key)
         if article is None:
             print(f"newsbot: no article with key {args.key!r}", file=sys.stderr)
             return EXIT_FAILED

@@ -22,9 +22,9 @@ from bot.ingest.sources import (
     DEFAULT_MAX_POST_BYTES,
     POST_SUFFIXES,
     RawPost,
-    SourceFailure,
     read_file,
 )
+from storage.records import Failure
 
 GIT_TIMEOUT = 300.0
 POSTS_FOLDER = "_posts"
@@ -51,7 +51,7 @@ class GitError(OSError):
 @dataclass
 class GitRead:
     posts: list[RawPost] = field(default_factory=list)
-    failures: list[SourceFailure] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     commit: str | None = None
     full: bool = False
     """Every post was read (first run, force-push, lost clone or unknown last commit)."""
@@ -61,18 +61,14 @@ class GitRead:
     """(origin, path) of each post file to read, in order."""
     max_bytes: int = DEFAULT_MAX_POST_BYTES
 
-    def iter_files(self) -> Iterator[RawPost | SourceFailure]:
+    def iter_files(self) -> Iterator[RawPost | Failure]:
         """Each post file, read when asked for (a whole repository need not fit in memory)."""
         for origin, path in self.files:
             item = read_file(path, max_bytes=self.max_bytes)
-            if isinstance(item, SourceFailure):
-                yield SourceFailure(origin, item.error)
+            if isinstance(item, Failure):
+                yield Failure(origin, item.error)
             else:
                 yield RawPost(origin, path.name, item.text, encoding=item.encoding)
-
-
-def is_git_source(source: str) -> bool:
-    return source.startswith(("git+https://", "git+http://", "git+file://"))
 
 
 def split_location(source: str) -> tuple[str, str | None]:
@@ -132,7 +128,7 @@ def read_git(
     result.files_read = len(result.files)
     if eager:
         for item in result.iter_files():
-            if isinstance(item, SourceFailure):
+            if isinstance(item, Failure):
                 result.failures.append(item)
             else:
                 result.posts.append(item)

@@ -6,15 +6,16 @@ import hashlib
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import yaml
 
 from bot.ingest.html_text import Block, body_blocks, clean_text, markdown_text
 from storage.dates import date_problem
+from storage.records import ArticleRecord, content_hash
 
 BOM = "\ufeff"
 FRONT_MATTER_OPEN = "---"
@@ -55,25 +56,11 @@ class ParseError(ValueError):
     """The post cannot be read; the message says what is wrong and where."""
 
 
-@dataclass(frozen=True, slots=True)
-class Paragraph:
+class Paragraph(NamedTuple):
+    """One paragraph of a post: the (text, heading) pair `ArticleRecord.paragraphs` holds."""
+
     text: str
     heading: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedPost:
-    key: str
-    title: str
-    published_at: datetime
-    category: str | None
-    tags: tuple[str, ...]
-    source: str | None
-    digest: str | None
-    paragraphs: tuple[Paragraph, ...]
-    share_url: str | None
-    file: str | None
-    content_hash: str
 
 
 class _FrontMatterLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
@@ -94,7 +81,7 @@ def parse_post(
     tz: tzinfo,
     key_hint: str | None = None,
     now: datetime | None = None,
-) -> ParsedPost:
+) -> ArticleRecord:
     """Read one post; dates without an offset are in ``tz``. Raises only ParseError.
 
     The key is the site's article id; failing that `key_hint` (a feed entry's guid), or
@@ -102,7 +89,7 @@ def parse_post(
     must lie between 1970-01-01 and `now` (the clock) plus two days (`storage.dates`).
     """
     normalized = _normalize(text)
-    content_hash = _content_hash(normalized)
+    _check_unicode(normalized)
     _reject_binary(normalized)
     lines = normalized.split("\n")
     opening, closing = _front_matter_bounds(lines)
@@ -135,7 +122,7 @@ def parse_post(
         raise ParseError(
             f"body: the source credit is {len(source)} characters, more than {NAME_MAX}"
         )
-    return ParsedPost(
+    post = ArticleRecord(
         key=article_id or key_hint or stable_key(name, title, published_at),
         title=title,
         published_at=published_at,
@@ -144,10 +131,13 @@ def parse_post(
         source=source,
         digest=digest,
         paragraphs=paragraphs,
+        summary="",
+        summary_version=0,
         share_url=share_url,
         file=name,
-        content_hash=content_hash,
+        content_hash="",
     )
+    return replace(post, content_hash=content_hash(post))
 
 
 def stable_key(name: str | None, title: str, published_at: datetime) -> str:
@@ -177,14 +167,13 @@ def _normalize(text: str) -> str:
     return text.rstrip()
 
 
-def _content_hash(normalized: str) -> str:
+def _check_unicode(normalized: str) -> None:
     try:
-        data = normalized.encode("utf-8")
+        normalized.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ParseError(
             f"text: not valid Unicode (unpaired surrogate at character {exc.start})"
         ) from None
-    return hashlib.sha256(data).hexdigest()
 
 
 def _reject_binary(text: str) -> None:

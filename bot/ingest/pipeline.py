@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
-import json
 import logging
 import os
 import pickle
@@ -24,7 +22,7 @@ import httpx
 from bot.ingest import guard
 from bot.ingest import sources as src
 from bot.ingest.git_source import read_git
-from bot.ingest.parser import ParsedPost, ParseError, parse_post
+from bot.ingest.parser import ParseError, parse_post
 from bot.ingest.timerule import TimeRule, parse_time_rule
 from bot.ingest.workers import worker_pool
 from bot.settings import Settings
@@ -33,7 +31,7 @@ from bot.summarize.idf import idf_from_documents
 from storage.db import Database, driver_error
 from storage.derive import with_derived
 from storage.models import IngestRun, Source
-from storage.records import ArticleRecord
+from storage.records import ArticleRecord, Failure, content_hash
 from storage.repository import ArticleRepository, UpsertOutcome
 from storage.runs import mark_interrupted
 from storage.search import backend_of_dialect
@@ -51,12 +49,6 @@ CHUNK_SIZE = 32
 SHARED_CHUNK_SIZE = 8
 SUMMARY_CHARS = 120
 IDF_SAMPLE = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    source: str
-    error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,82 +101,19 @@ class IngestReport:
         return data
 
 
-def content_hash(post: ParsedPost) -> str:
-    """Hash what a reader sees, so a post re-rendered in another format is not a change."""
-    return _hash_fields(
-        post.title,
-        post.published_at,
-        post.category,
-        post.tags,
-        post.source,
-        post.digest,
-        [[p.text, p.heading] for p in post.paragraphs],
-        post.share_url,
-    )
-
-
-def record_hash(record: ArticleRecord) -> str:
-    """`content_hash` of the post a record was made from."""
-    return _hash_fields(
-        record.title,
-        record.published_at,
-        record.category,
-        record.tags,
-        record.source,
-        record.digest,
-        [[text, heading] for text, heading in record.paragraphs],
-        record.share_url,
-    )
-
-
-def _hash_fields(
-    title: str,
-    published_at: datetime,
-    category: str | None,
-    tags: Sequence[str],
-    source: str | None,
-    digest: str | None,
-    paragraphs: list[list[Any]],
-    share_url: str | None,
-) -> str:
-    payload = json.dumps(
-        [
-            title,
-            published_at.isoformat(),
-            category,
-            list(tags),
-            source,
-            digest,
-            paragraphs,
-            share_url,
-        ],
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def to_record(post: ParsedPost, idf: Mapping[str, float] | None = None) -> ArticleRecord:
+def to_record(post: ArticleRecord, idf: Mapping[str, float] | None = None) -> ArticleRecord:
+    """The parsed post with its summary, its paragraphs as plain tuples: a record crosses from
+    a worker process, and pickling a `Paragraph` named tuple costs about ten times a tuple."""
     summary = summarize(
         post.title,
-        [p.text for p in post.paragraphs],
+        [text for text, _ in post.paragraphs],
         max_chars=SUMMARY_CHARS,
         digest=post.digest,
         idf=idf,
     )
-    return ArticleRecord(
-        key=post.key,
-        title=post.title,
-        published_at=post.published_at,
-        category=post.category,
-        tags=post.tags,
-        source=post.source,
-        digest=post.digest,
-        paragraphs=[(p.text, p.heading) for p in post.paragraphs],
-        summary=summary,
-        summary_version=SUMMARIZER_VERSION,
-        share_url=post.share_url,
-        file=post.file,
-        content_hash=content_hash(post),
+    paragraphs = [(text, heading) for text, heading in post.paragraphs]
+    return dataclasses.replace(
+        post, paragraphs=paragraphs, summary=summary, summary_version=SUMMARIZER_VERSION
     )
 
 
@@ -341,7 +270,7 @@ def _keep_stored(
         kept = dataclasses.replace(kept, published_at=moment.astimezone(record.published_at.tzinfo))
     if not record.tags and tags:
         kept = dataclasses.replace(kept, tags=tags, source=record.source or source)
-    return kept if kept is record else dataclasses.replace(kept, content_hash=record_hash(kept))
+    return kept if kept is record else dataclasses.replace(kept, content_hash=content_hash(kept))
 
 
 class Ingestor:
@@ -432,12 +361,12 @@ def _reason(exc: BaseException) -> str:
 def _local_posts(
     source: str, kind: str, *, progress: bool, report: IngestReport
 ) -> Iterator[src.RawPost]:
-    items: Iterable[src.RawPost | src.SourceFailure] = (
+    items: Iterable[src.RawPost | Failure] = (
         src.read_folder(source, progress=progress) if kind == "folder" else [src.read_file(source)]
     )
     for item in items:
-        if isinstance(item, src.SourceFailure):
-            report.failed.append(Failure(item.origin, item.error))
+        if isinstance(item, Failure):
+            report.failed.append(item)
         else:
             yield item
 
@@ -449,11 +378,6 @@ def cursor_of(row: Source) -> src.SourceCursor:
         commit=row.commit,
         newest_item_at=row.newest_item_at,
     )
-
-
-async def load_cursor(db: Database, source: str) -> src.SourceCursor | None:
-    """The cursor the last complete read of `source` left on its row (None: never read)."""
-    return (await load_source(db, source))[0]
 
 
 async def load_source(db: Database, source: str) -> tuple[src.SourceCursor | None, str | None]:
@@ -497,8 +421,8 @@ async def _read_git(
 
     def posts() -> Iterator[src.RawPost]:
         for item in read.iter_files():
-            if isinstance(item, src.SourceFailure):
-                report.failed.append(Failure(item.origin, item.error))
+            if isinstance(item, Failure):
+                report.failed.append(item)
             else:
                 yield dataclasses.replace(item, tz=rule.zone)
 
@@ -640,9 +564,7 @@ async def ingest(
                     reading.fetched = await src.fetch_url(
                         source, client=client, cursor=cursor, rule=rule
                     )
-                    report.failed.extend(
-                        Failure(f.origin, f.error) for f in reading.fetched.failures
-                    )
+                    report.failed.extend(reading.fetched.failures)
                     if reading.fetched.not_modified:
                         report.not_modified.append(source)
                     if reading.fetched.gap:

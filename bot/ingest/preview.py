@@ -20,6 +20,7 @@ from bot.ingest import sources as src
 from bot.ingest.git_source import read_git
 from bot.ingest.parser import ParseError, parse_post
 from bot.ingest.timerule import TimeRule
+from storage.records import Failure
 
 TITLES_SHOWN = 5
 
@@ -29,7 +30,7 @@ class Trial:
     kind: str
     found: int
     titles: tuple[str, ...]
-    failures: tuple[src.SourceFailure, ...]
+    failures: tuple[Failure, ...]
     name: str | None = None
     feed_url: str | None = None
     """The feed a home page led to: what to follow instead of the page."""
@@ -39,23 +40,23 @@ class Trial:
         return self.found > 0 and len(self.titles) > 0
 
 
-def _titles(raws: list[src.RawPost], tz: tzinfo) -> tuple[list[str], list[src.SourceFailure]]:
+def _titles(raws: list[src.RawPost], tz: tzinfo) -> tuple[list[str], list[Failure]]:
     titles, failures = [], []
     for raw in raws:
         try:
             post = parse_post(raw.text, raw.filename, tz=raw.tz or tz, key_hint=raw.key_hint)
             titles.append(post.title)
         except ParseError as exc:
-            failures.append(src.SourceFailure(raw.origin, str(exc)))
+            failures.append(Failure(raw.origin, str(exc)))
     return titles, failures
 
 
-def _read_local(location: str, kind: str) -> tuple[int, list[src.RawPost], list[src.SourceFailure]]:
+def _read_local(location: str, kind: str) -> tuple[int, list[src.RawPost], list[Failure]]:
     files = src.post_files(Path(location)) if kind == "folder" else [Path(location)]
     raws, failures = [], []
     for path in files:
         item = src.read_file(path)
-        if isinstance(item, src.SourceFailure):
+        if isinstance(item, Failure):
             failures.append(item)
         else:
             raws.append(item)

@@ -1,7 +1,7 @@
 """Read raw post texts from a folder, a file, the URL of one post or the URL of a feed.
 
 Nothing here parses a post: every source yields `RawPost`s (text plus the file name
-the parser derives the key from) and `SourceFailure`s (one clear line each), so one
+the parser derives the key from) and `storage.records.Failure`s (one clear line each), so one
 bad file or one dead server is reported and the rest goes on.
 """
 
@@ -40,6 +40,7 @@ from bot.ingest.feeds import (
 )
 from bot.ingest.pages import feed_links, is_article, is_html, page_body_html, page_to_post
 from bot.ingest.timerule import TimeRule
+from storage.records import Failure
 
 POST_SUFFIXES = frozenset({".md", ".markdown", ".html", ".txt"})
 DEFAULT_MAX_POST_BYTES = 5 * 1024 * 1024
@@ -104,12 +105,6 @@ class RawPost:
 
 
 @dataclass(frozen=True, slots=True)
-class SourceFailure:
-    origin: str
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Exponential backoff for connection failures, 5xx and 429."""
 
@@ -122,7 +117,7 @@ class RetryPolicy:
 class FetchResult:
     source: str
     posts: list[RawPost] = field(default_factory=list)
-    failures: list[SourceFailure] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     validators: Validators | None = None
     not_modified: bool = False
     cursor: SourceCursor | None = None
@@ -187,7 +182,7 @@ def post_files(folder: Path) -> list[Path]:
 
 def read_folder(
     folder: str | Path, *, progress: bool = False, max_bytes: int = DEFAULT_MAX_POST_BYTES
-) -> Iterator[RawPost | SourceFailure]:
+) -> Iterator[RawPost | Failure]:
     """Every post file under `folder`; a progress bar on stderr when it is a terminal."""
     files = post_files(Path(folder).expanduser())
     shown = progress and sys.stderr.isatty()
@@ -195,26 +190,24 @@ def read_folder(
         yield read_file(path, max_bytes=max_bytes)
 
 
-def read_file(
-    path: str | Path, *, max_bytes: int = DEFAULT_MAX_POST_BYTES
-) -> RawPost | SourceFailure:
+def read_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_POST_BYTES) -> RawPost | Failure:
     """One post file as UTF-8 text (a BOM is dropped), or the reason it cannot be one."""
     path = Path(path).expanduser()
     origin = str(path)
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            return SourceFailure(origin, f"file is {size} bytes, larger than {max_bytes} bytes")
+            return Failure(origin, f"file is {size} bytes, larger than {max_bytes} bytes")
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        return SourceFailure(origin, f"cannot read the file: {exc.strerror or exc}")
+        return Failure(origin, f"cannot read the file: {exc.strerror or exc}")
     if len(data) > max_bytes:
-        return SourceFailure(origin, f"file is larger than {max_bytes} bytes")
+        return Failure(origin, f"file is larger than {max_bytes} bytes")
     decoded = decode_post_bytes(data)
     if isinstance(decoded, Decoded):
         return RawPost(origin, path.name, decoded.text, encoding=decoded.encoding)
-    return SourceFailure(origin, decoded.error)
+    return Failure(origin, decoded.error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,16 +351,16 @@ async def _fetch_url(
         async with asyncio.timeout(total_timeout):
             response = await _get_with_retries(url, client, validators, max_bytes, retry)
     except (FetchError, guard.SourceRefused) as exc:
-        result.failures.append(SourceFailure(url, str(exc)))
+        result.failures.append(Failure(url, str(exc)))
         return result
     except httpx.HTTPError as exc:
-        result.failures.append(SourceFailure(url, _describe_http_error(exc, client, retry)))
+        result.failures.append(Failure(url, _describe_http_error(exc, client, retry)))
         return result
     except httpx.InvalidURL as exc:
-        result.failures.append(SourceFailure(url, f"invalid URL: {exc}"))
+        result.failures.append(Failure(url, f"invalid URL: {exc}"))
         return result
     except TimeoutError:
-        result.failures.append(SourceFailure(url, f"not done within {total_timeout} s, gave up"))
+        result.failures.append(Failure(url, f"not done within {total_timeout} s, gave up"))
         return result
     if response.status_code == 304:
         result.not_modified = True
@@ -382,7 +375,7 @@ async def _fetch_url(
         return result
     decoded = decode_post_bytes(response.body, response.charset)
     if isinstance(decoded, Undecodable):
-        result.failures.append(SourceFailure(url, decoded.error))
+        result.failures.append(Failure(url, decoded.error))
         return result
     if is_html(response.body, content_type):
         await _read_page(
@@ -418,7 +411,7 @@ async def _read_page(
         return
     post = await asyncio.to_thread(page_to_post, page, url, rule)
     if post is None:
-        result.failures.append(SourceFailure(url, "no article found on the page"))
+        result.failures.append(Failure(url, "no article found on the page"))
         return
     result.posts.append(
         RawPost(url, post.filename, post.text, tz=rule.zone if rule else None, rendered=True)
@@ -449,7 +442,7 @@ class _FeedReader:
         result.gap = has_gap(document, seen)
         newest = [t for t in (document.newest, seen) if t is not None]
         result.newest_item_at = max(newest, key=_aware) if newest else None
-        result.failures.extend(SourceFailure(origin, error) for origin, error in document.failures)
+        result.failures.extend(Failure(origin, error) for origin, error in document.failures)
         # A teaser read before (not newer than the newest item seen) is not fetched again.
         teasers = [
             entry
@@ -502,16 +495,16 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def feed_entries_to_posts(body: bytes, origin: str) -> tuple[list[RawPost], list[SourceFailure]]:
+def feed_entries_to_posts(body: bytes, origin: str) -> tuple[list[RawPost], list[Failure]]:
     """Each entry of an Atom/RSS feed as post text in the site's format (no page fetches:
     an entry with only a description gives that description)."""
     document = parse_feed(body, origin, None)
-    failures = [SourceFailure(o, error) for o, error in document.failures]
+    failures = [Failure(o, error) for o, error in document.failures]
     posts = []
     for entry in document.entries:
         body_html = entry.html or entry_html(entry.entry)
         if body_html is None:
-            failures.append(SourceFailure(entry.origin, "feed entry has no content or summary"))
+            failures.append(Failure(entry.origin, "feed entry has no content or summary"))
             continue
         text = entry_post_text(entry, body_html, jekyll=document.jekyll)
         posts.append(RawPost(entry.origin, entry.filename, text, key_hint=entry.key_hint))

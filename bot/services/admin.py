@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from bot.services.articles import LIST_TOTALS
 from bot.services.replies import (
-    IngestFailure,
     IngestSummary,
     LastIngest,
     Stats,
 )
 from bot.settings import Settings
 from storage.db import Database
+from storage.records import Failure
 from storage.repository import ArticleRepository
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ async def stats(db: Database, *, started_monotonic: float) -> Stats:
     if store.last_ingest is not None:
         run = store.last_ingest
         failures = tuple(
-            IngestFailure(str(f.get("source", "")), str(f.get("error", "")))
+            Failure(str(f.get("source", "")), str(f.get("error", "")))
             for f in run.failed or []
             if isinstance(f, dict)
         )
@@ -109,7 +109,7 @@ class IngestGate:
             added=report.added,
             updated=report.updated,
             unchanged=report.unchanged,
-            failures=tuple(IngestFailure(f.source, f.error) for f in report.failed),
+            failures=tuple(report.failed),
             not_modified=tuple(report.not_modified),
             gaps=tuple(report.gaps),
         )

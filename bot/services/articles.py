@@ -18,7 +18,6 @@ from bot.services.replies import (
 from bot.services.text import clean_query, longer_summary
 from bot.summarize import adds_to_title
 from storage.db import Database
-from storage.models import Article
 from storage.records import ArticleView
 from storage.repository import ArticleRepository
 from storage.views import latest_views, other_sources
@@ -68,7 +67,7 @@ def page_size(viewer: Viewer, wanted: int | None = None) -> int:
 
 
 def item_from_article(
-    article: Article | ArticleView,
+    article: ArticleView,
     *,
     text: str | None = None,
     highlights: Sequence[tuple[int, int]] = (),
@@ -80,8 +79,8 @@ def item_from_article(
         key=article.key,
         title=article.title,
         published_at=article.published_at,
-        category=article.category_slug,
-        tags=tuple(article.tag_names),
+        category=article.category,
+        tags=article.tags,
         source=article.source,
         text="" if flash else article_summary(article) if text is None else text,
         highlights=() if flash else tuple(highlights),
@@ -91,7 +90,7 @@ def item_from_article(
     )
 
 
-def article_summary(article: Article | ArticleView) -> str:
+def article_summary(article: ArticleView) -> str:
     """The stored summary; the digest or the first paragraph when there is none."""
     if article.summary:
         return article.summary
@@ -221,9 +220,9 @@ async def show_article(db: Database, key: str) -> ArticleDetail | Notice:
     """The longer summary, the other feeds carrying the same story, and the link."""
     async with db.session() as session:
         repo = ArticleRepository(session)
-        article = await repo.get(key)
+        article = await repo.view(key)
         if article is None and not key.upper().startswith("NW"):
-            article = await repo.get("NW" + key)
+            article = await repo.view("NW" + key)
         if article is None:
             return Notice("not_found", {"key": key})
         siblings = await repo.story_siblings(article)
@@ -233,4 +232,4 @@ async def show_article(db: Database, key: str) -> ArticleDetail | Notice:
         item = item_from_article(
             article, text=text or article_summary(article), other_sources=others
         )
-    return ArticleDetail(item=item, paragraph_count=len(paragraphs))
+    return ArticleDetail(item=item)

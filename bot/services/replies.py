@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from storage.records import Failure, TrendingTerm
+
 ListKind = Literal["latest", "category", "tag", "search"]
 
 
@@ -61,7 +63,6 @@ class ArticleList:
 @dataclass(frozen=True, slots=True)
 class ArticleDetail:
     item: ArticleItem
-    paragraph_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +75,6 @@ class CountEntry:
 class CountList:
     kind: Literal["categories", "tags"]
     entries: tuple[CountEntry, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TrendingTerm:
-    term: str
-    count: int
-    example_key: str | None = None
-    example_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +106,11 @@ class Help:
 
 
 @dataclass(frozen=True, slots=True)
-class IngestFailure:
-    source: str
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
 class IngestSummary:
     added: int
     updated: int
     unchanged: int
-    failures: tuple[IngestFailure, ...] = ()
+    failures: tuple[Failure, ...] = ()
     not_modified: tuple[str, ...] = ()
     """Sources that answered "not modified" (HTTP 304): nothing was read, nothing is wrong."""
     gaps: tuple[str, ...] = ()
@@ -188,7 +175,7 @@ class SourcePreview:
     kind: str
     found: int
     titles: tuple[str, ...]
-    failures: tuple[IngestFailure, ...]
+    failures: tuple[Failure, ...]
     saved_id: int | None
     tz: str | None = None
 

@@ -15,7 +15,6 @@ from bot.ingest.preview import trial_read
 from bot.ingest.timerule import parse_time_rule
 from bot.services.admin import IngestGate
 from bot.services.replies import (
-    IngestFailure,
     IngestSummary,
     Notice,
     SourceHealth,
@@ -164,7 +163,7 @@ async def add_source(
     finally:
         if own_client:
             await client.aclose()
-    failures = tuple(IngestFailure(f.origin, f.error) for f in trial.failures)
+    failures = tuple(trial.failures)
     saved_id = None
     if trial.usable:
         async with db.session() as session, session.begin():

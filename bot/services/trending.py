@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from bot.services.replies import Trending, TrendingTerm
+from bot.services.replies import Trending
 from storage.db import Database
 from storage.trending import trending_query
 
@@ -15,4 +15,4 @@ async def trending_terms(db: Database, *, hours: int = TRENDING_HOURS, limit: in
     """Read from the counts kept at ingest (`storage.trending`): a few indexed reads, off the
     event loop on SQLite."""
     terms = await db.read(partial(trending_query, hours=hours, limit=limit))
-    return Trending(terms=tuple(TrendingTerm(t.term, t.count) for t in terms), hours=hours)
+    return Trending(terms=tuple(terms), hours=hours)

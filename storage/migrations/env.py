@@ -7,8 +7,11 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+# Imported for their tables: the articles' and the push tables are declared on Base.metadata.
+import storage.models
+import storage.subscriptions  # noqa: F401
+from storage.base import Base
 from storage.db import create_engine
-from storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
