@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import signal
@@ -33,6 +32,8 @@ def _merge(total: PushReport, part: PushReport) -> None:
 
 
 async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> int:
+    import asyncio
+
     from telegram import Bot
 
     from bot.push.delivery import Pusher, PushReport
