@@ -342,18 +342,32 @@ class TrendingCache:
     id and the hour of "now" stay the same; `max_age` bounds how long a whole-store recount
     by another process (`newsbot reindex`, which keeps the ids) can go unseen.
 
+    An answer younger than `fresh_for` seconds stands even when new articles came in since:
+    a long ingest stores a batch every few seconds, and recounting after each would put the
+    whole cost back on every `/trending`. Its words count stories of hours, so a minute late
+    changes little; the bot computes the answer again when an ingest ends (`clear`, then a
+    query).
+
     Answers are computed for `depth` terms, and a shorter list is their head (the ranking
     sorts, then cuts). Two requests that miss at once both compute: no lock is held across
     the query, which on PostgreSQL runs on the event loop's thread."""
 
-    def __init__(self, *, depth: int = 10, max_age: float = 600.0) -> None:
-        self.depth, self.max_age = depth, max_age
+    def __init__(self, *, depth: int = 10, max_age: float = 600.0, fresh_for: float = 60.0) -> None:
+        self.depth, self.max_age, self.fresh_for = depth, max_age, fresh_for
         self._answers: dict[float, _Answer] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._answers.clear()
+
+    def _stands(self, answer: _Answer, stamp: tuple[int | None, int]) -> bool:
+        if answer.stamp[1] != stamp[1]:
+            return False  # another hour is another window
+        age = time.monotonic() - answer.at
+        if age > self.max_age:
+            return False
+        return answer.stamp == stamp or age <= self.fresh_for
 
     def query(
         self,
@@ -369,9 +383,9 @@ class TrendingCache:
         stamp = (newest_article_id(session), bucket_of(now))
         with self._lock:
             answer = self._answers.get(hours)
-        if answer is None or answer.stamp != stamp or time.monotonic() - answer.at > self.max_age:
-            terms = trending_query(session, hours=hours, limit=self.depth, now=now)
-            answer = _Answer(stamp, terms, time.monotonic())
-            with self._lock:
-                self._answers[hours] = answer
-        return answer.terms[:limit]
+        if answer is not None and self._stands(answer, stamp):
+            return answer.terms[:limit]
+        terms = trending_query(session, hours=hours, limit=self.depth, now=now)
+        with self._lock:
+            self._answers[hours] = _Answer(stamp, terms, time.monotonic())
+        return terms[:limit]

@@ -154,8 +154,9 @@ async def test_ingest_keeps_the_counts_and_trending_reads_them(database: Databas
 async def test_the_cache_answers_as_the_query_until_a_story_or_the_hour_is_new(
     database: Database,
 ) -> None:
-    """Kept answers equal fresh ones: cut to a shorter limit, recomputed when a new story
-    arrives or the hour turns, and a recount by another process is seen after `max_age`."""
+    """Kept answers equal fresh ones: cut to a shorter limit, recomputed when the hour turns
+    and when a new story arrived and the answer is older than `fresh_for`; a recount by
+    another process is seen after `max_age`."""
     records = [
         record(
             f"bg{day}-{i}",
@@ -173,7 +174,7 @@ async def test_the_cache_answers_as_the_query_until_a_story_or_the_hour_is_new(
     ]
     async with database.session() as session, session.begin():
         await ArticleRepository(session).upsert_many(records)
-    cache = TrendingCache(depth=10)
+    cache = TrendingCache(depth=10, fresh_for=3600.0)
 
     async def both(limit: int, now: datetime) -> tuple[list[object], list[object]]:
         def read(session):  # type: ignore[no-untyped-def]
@@ -196,7 +197,10 @@ async def test_the_cache_answers_as_the_query_until_a_story_or_the_hour_is_new(
             ]
         )
     kept, fresh = await both(10, NOW)
-    assert kept == fresh and "港口" in {t.term for t in kept}, "a new story is seen at once"
+    assert "港口" in {t.term for t in fresh} and "港口" not in {t.term for t in kept}, "still fresh"
+    cache.fresh_for = 0.0
+    kept, fresh = await both(10, NOW)
+    assert kept == fresh and "港口" in {t.term for t in kept}, "new stories and a stale answer"
     kept, fresh = await both(10, NOW - timedelta(days=30))
     assert kept == fresh == [], "another hour is another answer"
 

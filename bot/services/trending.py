@@ -30,7 +30,9 @@ async def trending_terms(db: Database, *, hours: int = TRENDING_HOURS, limit: in
 
 
 async def refresh(db: Database) -> None:
-    """Compute the answer now (after an ingest), so the next `/trending` does not wait for it."""
+    """Compute the answer now (after an ingest), so the next `/trending` does not wait for it
+    and shows every story the ingest added."""
+    forget(db)
     await trending_terms(db)
 
 
