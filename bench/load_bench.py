@@ -292,9 +292,14 @@ async def phase(
         await asyncio.sleep(left)
     stop.set()
     await asyncio.gather(*tasks)
+    seconds = time.monotonic() - started
+    sent = len(users.times) + len(users.trending_times)
     return {
         "phase": name,
-        "seconds": round(time.monotonic() - started, 2),
+        "seconds": round(seconds, 2),
+        # PTB's AIORateLimiter lets the bot send 30 messages a second (Telegram's limit): at
+        # that rate replies queue for it, whatever the store does
+        "sends_per_second": round(sent / seconds, 1),
         **figures(users.times, users.missing),
         **result,
         "_users": users,
