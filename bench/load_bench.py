@@ -14,7 +14,14 @@ Phases, one after the other on the same store:
 - `trending`: while one more user sends `/trending` again and again (its own times too);
 - `push`: while a push round fans new articles out to `--push-chats` subscribed chats.
 For each phase: p50/p99/max in ms, the p99 ratio to steady, replies and missing replies (none
-within `--reply-timeout`). The machine is shared: compare ratios, not absolute times.
+within `--reply-timeout`).
+
+`raw_sql` is the floor of those replies, measured on the same store in the same run: each
+command the users send is answered once through the bot's own services (`ConsoleChat`, its
+caches warm, as in steady use) while the SQL statements it runs are recorded; those
+statements are then replayed through the bare driver (sqlite3, asyncpg), one command after
+another in the users' mix, and `steady_p99_to_raw_sql_p99` compares the two. The machine is
+shared: compare ratios, not absolute times.
 """
 
 from __future__ import annotations
@@ -119,6 +126,92 @@ class Replies:
         return future
 
 
+def user_command(rng: random.Random) -> str:
+    """One message of a simulated user: half searches, then listings and tag counts."""
+    return rng.choice(
+        [f"/search {rng.choice(QUERIES)}"] * 3 + ["/latest", "/category emnews", "/tags"]
+    )
+
+
+ALL_COMMANDS = [*(f"/search {q}" for q in QUERIES), "/latest", "/category emnews", "/tags"]
+
+Statement = tuple[str, Any]
+
+
+async def record_statements(url: str) -> dict[str, list[Statement]]:
+    """Per user command, the SQL statements (in the driver's own form) the bot's services run
+    to answer it, recorded on the second answer, when the caches a running bot keeps are warm."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from bot.cli.console import ConsoleChat
+    from bot.settings import load_settings
+
+    recorded: list[Statement] | None = None
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if recorded is not None:
+            recorded.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", before)
+    db = Database(url)
+    try:
+        chat = ConsoleChat(db, load_settings(), lang="zh")
+        found: dict[str, list[Statement]] = {}
+        for command in ALL_COMMANDS:
+            await chat.answer(command)
+            recorded = []
+            await chat.answer(command)
+            found[command], recorded = recorded, None
+        return found
+    finally:
+        event.remove(Engine, "before_cursor_execute", before)
+        await db.dispose()
+
+
+async def raw_sql_times(
+    url: str, statements: dict[str, list[Statement]], samples: int, seed: int
+) -> list[float]:
+    """Seconds per command of the users' mix, its recorded statements run and fetched through
+    the bare driver, one after another."""
+    from sqlalchemy.engine import make_url
+
+    rng = random.Random(f"{seed}-raw")
+    mix = [user_command(rng) for _ in range(samples)]
+    times: list[float] = []
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        import sqlite3
+
+        def replay() -> None:
+            conn = sqlite3.connect(parsed.database or "", check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")  # as the bot's reader connections
+            try:
+                for command in mix:
+                    started = time.perf_counter()
+                    for statement, parameters in statements[command]:
+                        conn.execute(statement, parameters or ()).fetchall()
+                    times.append(time.perf_counter() - started)
+            finally:
+                conn.close()
+
+        await asyncio.to_thread(replay)
+        return times
+    import asyncpg
+
+    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        for command in mix:
+            started = time.perf_counter()
+            for statement, parameters in statements[command]:
+                await conn.fetch(statement, *(parameters or ()))
+            times.append(time.perf_counter() - started)
+    finally:
+        await conn.close()
+    return times
+
+
 class Users:
     def __init__(self, fake: FakeBotAPI, replies: Replies, timeout: float) -> None:
         self.fake, self.replies, self.timeout = fake, replies, timeout
@@ -141,10 +234,7 @@ class Users:
     async def user(self, n: int, stop: asyncio.Event, rng: random.Random) -> None:
         chat_id = USER_BASE + n
         while not stop.is_set():
-            command = rng.choice(
-                [f"/search {rng.choice(QUERIES)}"] * 3 + ["/latest", "/category emnews", "/tags"]
-            )
-            took = await self.ask(chat_id, command)
+            took = await self.ask(chat_id, user_command(rng))
             if took is None:
                 self.missing += 1
             else:
@@ -202,9 +292,14 @@ async def phase(
         await asyncio.sleep(left)
     stop.set()
     await asyncio.gather(*tasks)
+    seconds = time.monotonic() - started
+    sent = len(users.times) + len(users.trending_times)
     return {
         "phase": name,
-        "seconds": round(time.monotonic() - started, 2),
+        "seconds": round(seconds, 2),
+        # PTB's AIORateLimiter lets the bot send 30 messages a second (Telegram's limit): at
+        # that rate replies queue for it, whatever the store does
+        "sends_per_second": round(sent / seconds, 1),
         **figures(users.times, users.missing),
         **result,
         "_users": users,
@@ -286,6 +381,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await warm.ask(TRENDING_CHAT, "/trending")
             await asyncio.sleep(args.warm_up)  # the bot's ingest workers start meanwhile
 
+            statements = await record_statements(url)
+            raw = figures(await raw_sql_times(url, statements, args.raw_samples, args.seed), 0)
+            raw.pop("missing")
+            raw["statements_per_command"] = {c: len(s) for c, s in statements.items()}
+
             results = [await phase(fake, replies, args, "steady")]
 
             async def ingest(users: Users) -> dict[str, Any]:
@@ -344,12 +444,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if "p99_ms" in result:
             result["p99_ratio_to_steady"] = round(result["p99_ms"] / steady_p99, 2)
         phases[name] = result
+    trending_p99 = phases.get("trending", {}).get("trending_p99_ms")
     return {
         "backend": url.split(":", 1)[0].split("+", 1)[0],
         "users": args.users,
         "new_posts": args.new_posts,
         "reply_timeout_s": args.reply_timeout,
         "phases": phases,
+        "raw_sql": raw,
+        "targets": {
+            "ingest_p99_to_steady": phases["ingest"].get("p99_ratio_to_steady"),
+            "max_reply_ms": max(
+                max(p.get("max_ms", 0.0), p.get("trending_max_ms", 0.0)) for p in phases.values()
+            ),
+            "trending_p99_ms": trending_p99,
+            "steady_p99_to_raw_sql_p99": round(steady_p99 / raw["p99_ms"], 2)
+            if raw.get("p99_ms")
+            else None,
+        },
         "missing_replies": sum(p.get("missing", 0) for p in phases.values())
         + phases.get("trending", {}).get("trending_missing", 0),
     }
@@ -367,6 +479,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work-timeout", type=float, default=600.0)
     parser.add_argument("--workers", type=int, default=2, help="NEWSBOT_INGEST_WORKERS")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--raw-samples", type=int, default=500, help="commands replayed as bare SQL"
+    )
     parser.add_argument("--warm-up", type=float, default=10.0, help="seconds before steady")
     return parser.parse_args(argv)
 

@@ -13,11 +13,18 @@ be `MIN_LIFT` times its share of background stories; such words are ranked by Du
 log-likelihood ratio (how surprising the burst is), words from two or more sources first.
 Generic news words (公司, 市场) are in as many stories before the window as in it, so they
 fall out through the background, not a list; the stop word list only saves counting them.
+
+The answer depends only on the counts and on the hour of "now", and the counts change only
+when a new story is stored, which takes a new article id. `TrendingCache` keeps the answer
+keyed on the newest article id and the hour, so a repeated `/trending` is one indexed read
+(the newest id) instead of summing thousands of rows.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -267,3 +274,69 @@ async def trending_terms(
         return trending_query(sync, hours=hours, limit=limit, now=now)
 
     return await session.run_sync(query)
+
+
+def newest_article_id(session: Session) -> int | None:
+    """The store's newest article id: it changes whenever a story is counted in."""
+    return session.scalar(select(func.max(Article.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    stamp: tuple[int | None, int]
+    terms: list[TrendingTerm]
+    at: float
+
+
+class TrendingCache:
+    """`trending_query`'s answers, per window length, kept while the store's newest article
+    id and the hour of "now" stay the same; `max_age` bounds how long a whole-store recount
+    by another process (`newsbot reindex`, which keeps the ids) can go unseen.
+
+    An answer younger than `fresh_for` seconds stands even when new articles came in since:
+    a long ingest stores a batch every few seconds, and recounting after each would put the
+    whole cost back on every `/trending`. Its words count stories of hours, so a minute late
+    changes little; the bot computes the answer again when an ingest ends (`clear`, then a
+    query).
+
+    Answers are computed for `depth` terms, and a shorter list is their head (the ranking
+    sorts, then cuts). Two requests that miss at once both compute: no lock is held across
+    the query, which on PostgreSQL runs on the event loop's thread."""
+
+    def __init__(self, *, depth: int = 10, max_age: float = 600.0, fresh_for: float = 60.0) -> None:
+        self.depth, self.max_age, self.fresh_for = depth, max_age, fresh_for
+        self._answers: dict[float, _Answer] = {}
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
+
+    def _stands(self, answer: _Answer, stamp: tuple[int | None, int]) -> bool:
+        if answer.stamp[1] != stamp[1]:
+            return False  # another hour is another window
+        age = time.monotonic() - answer.at
+        if age > self.max_age:
+            return False
+        return answer.stamp == stamp or age <= self.fresh_for
+
+    def query(
+        self,
+        session: Session,
+        *,
+        hours: float = 24.0,
+        limit: int = 10,
+        now: datetime | None = None,
+    ) -> list[TrendingTerm]:
+        if limit > self.depth:
+            return trending_query(session, hours=hours, limit=limit, now=now)
+        now = now or datetime.now(UTC)
+        stamp = (newest_article_id(session), bucket_of(now))
+        with self._lock:
+            answer = self._answers.get(hours)
+        if answer is not None and self._stands(answer, stamp):
+            return answer.terms[:limit]
+        terms = trending_query(session, hours=hours, limit=self.depth, now=now)
+        with self._lock:
+            self._answers[hours] = _Answer(stamp, terms, time.monotonic())
+        return terms[:limit]

@@ -46,6 +46,8 @@ def test_no_reply_goes_missing_in_any_phase(corpus_copy: Path, corpus_dir: Path)
             "2",
             "--work-timeout",
             "90",
+            "--raw-samples",
+            "20",
         ]
     )
     phases = report["phases"]
@@ -54,3 +56,6 @@ def test_no_reply_goes_missing_in_any_phase(corpus_copy: Path, corpus_dir: Path)
     assert all(phase["replies"] > 0 for phase in phases.values())
     assert phases["ingest"]["ingest_done"] and phases["trending"]["trending_replies"] > 0
     assert phases["push"]["push_chats_reached"] == 10
+    raw = report["raw_sql"]
+    assert raw["replies"] == 20 and raw["p99_ms"] > 0
+    assert all(raw["statements_per_command"].values()), "every command's SQL was recorded"

@@ -15,12 +15,14 @@ from storage.repository import ArticleRepository
 from storage.trending import (
     ALL_STORIES,
     NewStory,
+    TrendingCache,
     WindowCount,
     bucket_rows,
     log_likelihood_ratio,
     rank_terms,
     rebuild_term_counts,
     source_hash,
+    trending_query,
     trending_terms,
 )
 
@@ -146,6 +148,69 @@ async def test_ingest_keeps_the_counts_and_trending_reads_them(database: Databas
     async with database.session() as session:
         assert await session.scalar(select(func.count()).select_from(TermBucket)) == before
         assert await trending_terms(session, hours=24, limit=10, now=NOW) == terms
+
+
+async def test_the_cache_answers_as_the_query_until_a_story_or_the_hour_is_new(
+    database: Database,
+) -> None:
+    """Kept answers equal fresh ones: cut to a shorter limit, recomputed when the hour turns
+    and when a new story arrived and the answer is older than `fresh_for`; a recount by
+    another process is seen after `max_age`."""
+    records = [
+        record(
+            f"bg{day}-{i}",
+            f"{topic}市场今日回暖，第{day}期",
+            NOW - timedelta(days=day, hours=i),
+            "日报",
+        )
+        for day in range(10, 0, -1)
+        for i, topic in enumerate(TOPICS)
+    ]
+    recent = NOW - timedelta(hours=2)
+    records += [
+        record("c1", "芯片短缺影响汽车生产", recent, "日报"),
+        record("c2", "芯片价格上涨冲击手机", recent, "晚报"),
+    ]
+    async with database.session() as session, session.begin():
+        await ArticleRepository(session).upsert_many(records)
+    cache = TrendingCache(depth=10, fresh_for=3600.0)
+
+    async def both(limit: int, now: datetime) -> tuple[list[object], list[object]]:
+        def read(session):  # type: ignore[no-untyped-def]
+            kept = cache.query(session, hours=24, limit=limit, now=now)
+            return kept, trending_query(session, hours=24, limit=limit, now=now)
+
+        async with database.session() as session:
+            return await session.run_sync(read)
+
+    kept, fresh = await both(10, NOW)
+    assert kept == fresh and [t.term for t in fresh][:1] == ["芯片"]
+    kept, fresh = await both(1, NOW)
+    assert kept == fresh and len(kept) == 1
+
+    async with database.session() as session, session.begin():
+        await ArticleRepository(session).upsert_many(
+            [
+                record("g1", "港口吞吐量创新高", recent, "晚报"),
+                record("g2", "港口吞吐量再创新高", recent, "日报"),
+            ]
+        )
+    kept, fresh = await both(10, NOW)
+    assert "港口" in {t.term for t in fresh} and "港口" not in {t.term for t in kept}, "still fresh"
+    cache.fresh_for = 0.0
+    kept, fresh = await both(10, NOW)
+    assert kept == fresh and "港口" in {t.term for t in kept}, "new stories and a stale answer"
+    kept, fresh = await both(10, NOW - timedelta(days=30))
+    assert kept == fresh == [], "another hour is another answer"
+
+    await both(10, NOW)
+    async with database.session() as session, session.begin():
+        await session.execute(TermBucket.__table__.delete())
+    kept, fresh = await both(10, NOW)
+    assert fresh == [] and kept != [], "a recount keeps the ids: the answer is kept..."
+    cache.max_age = 0.0
+    kept, fresh = await both(10, NOW)
+    assert kept == fresh == [], "...until it is older than max_age"
 
 
 async def test_migration_0008_counts_the_stories_of_an_existing_store(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hmac
 import logging
 import re
@@ -29,6 +28,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
     settings = settings_from(args)
     if not settings.telegram.token:
         print(NO_TOKEN, file=sys.stderr)
@@ -173,6 +174,8 @@ def demo_database_url(url: str) -> str:
 
 
 def _console(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.cli.console import chat
     from bot.i18n import language_for
     from bot.store import database_of

@@ -7,7 +7,6 @@ answers and its schema is at the newest migration (what a long-polling bot needs
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
@@ -30,6 +29,8 @@ async def _store_ready(url: str) -> str | None:
 
 
 def _healthcheck(args: argparse.Namespace) -> int:
+    import asyncio
+
     import httpx
 
     if args.url:

@@ -9,27 +9,39 @@ import sys
 from collections.abc import Sequence
 
 # Each module defines `register(subparsers)`; its sub-commands set `func(args) -> int`.
-COMMAND_MODULES = [
-    "bot.cli.store",
-    "bot.cli.sources",
-    "bot.cli.search",
-    "bot.cli.summarize",
-    "bot.cli.bot",
-    "bot.cli.push",
-    "bot.cli.health",
-]
+COMMANDS = {
+    "ingest": "bot.cli.store",
+    "latest": "bot.cli.store",
+    "show": "bot.cli.store",
+    "resummarize": "bot.cli.store",
+    "db": "bot.cli.store",
+    "sources": "bot.cli.sources",
+    "search": "bot.cli.search",
+    "trending": "bot.cli.search",
+    "reindex": "bot.cli.search",
+    "summarize": "bot.cli.summarize",
+    "run": "bot.cli.bot",
+    "console": "bot.cli.bot",
+    "push": "bot.cli.push",
+    "healthcheck": "bot.cli.health",
+}
+COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; given the arguments of a known command, only the module defining it
+    is imported (a short command then compiles and loads none of the others)."""
     parser = argparse.ArgumentParser(
         prog="newsbot",
         description="Store, search, summarize and push Chinese news; run the Telegram bot.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    command = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    modules = [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
 
@@ -43,7 +55,8 @@ def quiet_jieba(*, verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     from bot import logs
     from bot.settings import SettingsError, load_settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import signal
@@ -29,6 +28,8 @@ def _merge(total: PushReport, part: PushReport) -> None:
 
 
 async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> int:
+    import asyncio
+
     from bot.push.delivery import Pusher, PushReport
     from bot.push.governor import FloodLimits
     from bot.telegram_push import standalone_messenger

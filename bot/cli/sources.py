@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.store import (
     EXIT_FAILED,
@@ -15,13 +15,11 @@ from bot.cli.store import (
     print_json,
     run_with_database,
 )
-from bot.i18n import text
-from bot.services import sources as source_service
-from bot.services.replies import Notice, SourceHealth, SourcePreview, Viewer
-from bot.settings import Settings
-from storage.db import Database
 
-CLI_VIEWER = Viewer(user_id=None, lang="en", is_admin=True, display_name="cli")
+if TYPE_CHECKING:  # imported where used, so `newsbot --help` loads neither SQLAlchemy nor jieba
+    from bot.services.replies import Notice, SourceHealth
+    from bot.settings import Settings
+    from storage.db import Database
 
 
 def _when(moment: Any) -> str | None:
@@ -48,6 +46,8 @@ def source_to_json(source: SourceHealth) -> dict[str, Any]:
 
 
 def _notice(args: argparse.Namespace, notice: Notice) -> None:
+    from bot.i18n import text
+
     message = text("en", notice.message, **notice.values)
     if args.json:
         print_json({"error": notice.message, "message": message})
@@ -56,6 +56,10 @@ def _notice(args: argparse.Namespace, notice: Notice) -> None:
 
 
 async def _list(args: argparse.Namespace, db: Database, settings: Settings) -> int:
+    from bot.i18n import text
+    from bot.services import sources as source_service
+    from bot.services.replies import Notice
+
     await source_service.seed(db, settings)
     listed = await source_service.list_sources(db, settings)
     sources = listed.sources if not isinstance(listed, Notice) else ()
@@ -78,9 +82,14 @@ async def _list(args: argparse.Namespace, db: Database, settings: Settings) -> i
 
 
 async def _add(args: argparse.Namespace, db: Database, settings: Settings) -> int:
+    from bot.i18n import text
+    from bot.services import sources as source_service
+    from bot.services.replies import Notice, SourcePreview, Viewer
+
     words = [args.source] + ([f"tz={args.tz}"] if args.tz else [])
     words += [f"every={args.every}"] if args.every else []
-    reply = await source_service.add_source(db, settings, words, CLI_VIEWER)
+    viewer = Viewer(user_id=None, lang="en", is_admin=True, display_name="cli")
+    reply = await source_service.add_source(db, settings, words, viewer)
     if isinstance(reply, Notice):
         _notice(args, reply)
         if reply.message == "source_updated":
@@ -116,6 +125,9 @@ async def _add(args: argparse.Namespace, db: Database, settings: Settings) -> in
 
 
 async def _remove(args: argparse.Namespace, db: Database, settings: Settings) -> int:
+    from bot.i18n import text
+    from bot.services import sources as source_service
+
     notice = await source_service.remove_source(db, [str(args.id)])
     if notice.message != "source_removed":
         _notice(args, notice)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import signal
@@ -71,6 +70,8 @@ def run_with_database(
     migrate: bool = True,
 ) -> int:
     """Open the store (upgrading a SQLite default on first use), run `body`, close the store."""
+    import asyncio
+
     from storage.db import StoreError
 
     try:
@@ -150,6 +151,8 @@ def print_article_lines(articles: Sequence[ArticleView], tz: tzinfo) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.ingest.pipeline import ingest
 
     async def body(db: Database, settings: Settings) -> int:
@@ -190,6 +193,8 @@ def _ingest(args: argparse.Namespace) -> int:
 def stop_on_sigterm() -> None:
     """SIGTERM cancels the running command's task, so it stops at its next await and cleans
     up (worker processes shut down, the ingest run recorded) instead of dying mid-way."""
+    import asyncio
+
     task = asyncio.current_task()
     if task is not None and hasattr(signal, "SIGTERM"):
         with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
+from bot.services import trending
 from bot.services.articles import LIST_TOTALS
 from bot.services.replies import (
     IngestSummary,
@@ -51,6 +53,9 @@ async def stats(db: Database, *, started_monotonic: float) -> Stats:
     )
 
 
+log = logging.getLogger(__name__)
+
+
 class IngestGate:
     """Lets one ingest run at a time, whether an admin asked or the schedule did."""
 
@@ -62,6 +67,7 @@ class IngestGate:
         """Called with every finished run's report (the metrics hook in)."""
         self.pool: ProcessPoolExecutor | None = None
         """The worker processes every run prepares its posts in: started once, kept."""
+        self._background: set[asyncio.Task[None]] = set()
 
     def start_pool(self, settings: Settings) -> None:
         """Start the worker processes now and have each load the ingest code and jieba's
@@ -83,6 +89,19 @@ class IngestGate:
             self.pool.shutdown(wait=True)
             self.pool = None
 
+    def _after(self, work: Awaitable[None]) -> None:
+        """Run `work` beside the replies, kept referenced until done; a failure is logged."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("work after an ingest failed")
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     @property
     def busy(self) -> bool:
         return self._lock.locked()
@@ -101,6 +120,8 @@ class IngestGate:
             report = await ingest(db, list(source_list), settings=settings, pool=self.pool)
         if self.on_report is not None:
             await self.on_report(report)
+        if report.added:
+            self._after(trending.refresh(db))
         if report.added or report.updated:
             LIST_TOTALS.clear()
             if self.on_new_articles is not None:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.services import trending
 from storage.db import Database
 
 
@@ -46,7 +47,9 @@ async def run_newsbot(db: Database, arguments: Sequence[str]) -> MaintenanceResu
 
 async def reindex(db: Database, *, index_only: bool = False) -> MaintenanceResult:
     """Rebuild the search index, story groups and trending counts off the event loop."""
-    return await run_newsbot(db, ["reindex", *(["--index-only"] if index_only else [])])
+    result = await run_newsbot(db, ["reindex", *(["--index-only"] if index_only else [])])
+    trending.forget(db)
+    return result
 
 
 async def resummarize(db: Database, *, everything: bool = False) -> MaintenanceResult:

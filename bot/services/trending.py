@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import weakref
 from functools import partial
 
 from bot.services.replies import Trending
 from storage.db import Database
-from storage.trending import trending_query
+from storage.trending import TrendingCache
 
 TRENDING_HOURS = 24
 
+_CACHES: weakref.WeakKeyDictionary[Database, TrendingCache] = weakref.WeakKeyDictionary()
+
+
+def cache_of(db: Database) -> TrendingCache:
+    """One cache per open store, gone with it (a test's store never answers for another)."""
+    cache = _CACHES.get(db)
+    if cache is None:
+        cache = _CACHES[db] = TrendingCache()
+    return cache
+
 
 async def trending_terms(db: Database, *, hours: int = TRENDING_HOURS, limit: int = 10) -> Trending:
-    """Read from the counts kept at ingest (`storage.trending`): a few indexed reads, off the
-    event loop on SQLite."""
-    terms = await db.read(partial(trending_query, hours=hours, limit=limit))
+    """Read from the counts kept at ingest (`storage.trending`), off the event loop on SQLite;
+    while no story was added and the hour is the same, the answer computed before."""
+    terms = await db.read(partial(cache_of(db).query, hours=hours, limit=limit))
     return Trending(terms=tuple(terms), hours=hours)
+
+
+async def refresh(db: Database) -> None:
+    """Compute the answer now (after an ingest), so the next `/trending` does not wait for it
+    and shows every story the ingest added."""
+    forget(db)
+    await trending_terms(db)
+
+
+def forget(db: Database) -> None:
+    """Drop the answers kept for `db` (its counts were rebuilt)."""
+    cache = _CACHES.get(db)
+    if cache is not None:
+        cache.clear()

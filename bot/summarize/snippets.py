@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jieba
 
@@ -64,11 +65,13 @@ def snippet(
     return Snippet(text, match_spans(text, pattern))
 
 
+@lru_cache(maxsize=512)
 def query_pattern(query: str) -> re.Pattern[str] | None:
     """One case-insensitive pattern for the query: the search index's query terms, jieba's
     search-mode words, the query's space-separated parts and the whole query, longest first.
     Single characters only count when the query has nothing longer (`A股` must not mark every
-    `a` of `Faraday`)."""
+    `a` of `Faraday`). Kept per query: every hit of a page, and the next page, use it again,
+    and segmenting it is most of a snippet's cost on the event loop."""
     query = query.strip()
     if not query:
         return None
