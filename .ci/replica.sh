@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A PostgreSQL primary and its streaming replica for tests/test_replica.py, made as in
+# A PostgreSQL primary and its streaming replica for tests/storage/test_replica.py, made as in
 # ../shared/README.md ("A PostgreSQL streaming replica for tests"): initdb a primary,
 # pg_basebackup -R a replica from it, start both. Idempotent: a pair already up is left alone,
 # a stopped one is started, a broken one is made again. Prints the two URLs as `export` lines

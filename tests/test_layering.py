@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # tests/ → the repository
 DATABASE = {"sqlalchemy", "sqlite3", "aiosqlite", "asyncpg", "alembic"}
 EDGE = ("bot/handlers/", "bot/jobs/", "bot/cli/")
 

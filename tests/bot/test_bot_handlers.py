@@ -19,6 +19,7 @@ from bot_harness import (
     button_data,
     buttons,
 )
+from conftest import REPO
 from fakebotapi import BOT_USERNAME, FakeBotAPI
 
 from bot.app import build_application
@@ -32,7 +33,7 @@ pytest_plugins = ["bot_fixtures"]
 SHAOGUAN_KEY = "NW202204202349852762"
 SHAOGUAN_TITLE = "广东韶关：老工业基地迈向高质量发展"
 SHAOGUAN_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202204202349852762"
-DEMO_DIR = Path(__file__).resolve().parent.parent / "bot" / "demo"
+DEMO_DIR = REPO / "bot" / "demo"
 
 
 async def newest_titles(conversation: Conversation, limit: int, **filters: str) -> list[str]:

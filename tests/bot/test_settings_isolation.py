@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import REPO
+
 from bot.settings import Settings, load_settings
 
-REPO = Path(__file__).resolve().parent.parent
 LEAK = "/leaked/from/the/developer"
 
 

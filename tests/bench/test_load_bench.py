@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from bot.ingest.pipeline import ingest
 from bot.settings import load_settings
 from storage.db import Database
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.insert(0, str(REPO / "bench"))
 
 from load_bench import main
 

@@ -278,7 +278,7 @@ def test_missing_shared_corpus_is_one_summary_line_and_a_failure_under_ci(tmp_pa
         "-q",
         "-p",
         "no:cacheprovider",
-        "tests/test_summarize_segmenter.py",
+        "tests/bot/summarize/test_summarize_segmenter.py",
     ]
     quiet = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert quiet.returncode == 0, quiet.stdout
