@@ -35,7 +35,7 @@ from sqlalchemy import text
 from telegram import Update
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the repository first: tests/bot is no package
 
 from bot_harness import RecordingRequest  # noqa: E402
 from common import percentiles, read_posts, synth_corpus  # noqa: E402

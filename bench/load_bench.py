@@ -5,8 +5,9 @@
 
 The real bot (`newsbot run`, a subprocess: its own event loop, as in production) long-polls
 the project's fake Bot API (tests/fakebotapi.py) over real HTTP. N users in private chats send
-`/search`, `/latest`, `/category` and `/tags`, 0.2–0.6 s apart, each waiting for its reply;
-a reply's time runs from the update being offered to the bot until its `sendMessage` arrives.
+`/search`, `/latest`, `/category` and `/tags`, `--think` (0.2–0.6 s) apart, each waiting for
+its reply; a reply's time runs from the update being offered to the bot until its
+`sendMessage` arrives.
 Phases, one after the other on the same store:
 - `steady`: the users alone (the baseline of every ratio);
 - `ingest`: while an admin's `/ingest` adds M new posts (copies of `--posts-from` posts, or of
@@ -42,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the repository first: tests/bot is no package
 sys.path.insert(0, str(REPO / "bench"))
 
 from common import SYNTH, percentiles  # noqa: E402
@@ -213,8 +214,10 @@ async def raw_sql_times(
 
 
 class Users:
-    def __init__(self, fake: FakeBotAPI, replies: Replies, timeout: float) -> None:
-        self.fake, self.replies, self.timeout = fake, replies, timeout
+    def __init__(
+        self, fake: FakeBotAPI, replies: Replies, timeout: float, think: tuple[float, float]
+    ) -> None:
+        self.fake, self.replies, self.timeout, self.think = fake, replies, timeout, think
         self.times: list[float] = []
         self.missing = 0
         self.trending_times: list[float] = []
@@ -239,7 +242,7 @@ class Users:
                 self.missing += 1
             else:
                 self.times.append(took)
-            await asyncio.sleep(rng.uniform(0.2, 0.6))
+            await asyncio.sleep(rng.uniform(*self.think))
 
     async def trending(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -279,7 +282,7 @@ async def phase(
     work: Callable[[Users], Any] | None = None,
 ) -> dict[str, Any]:
     """Run the users for at least `--phase-seconds`, and until `work` (if any) returns."""
-    users = Users(fake, replies, args.reply_timeout)
+    users = Users(fake, replies, args.reply_timeout, tuple(args.think))
     stop = asyncio.Event()
     rng = random.Random(f"{args.seed}-{name}")
     tasks = [asyncio.create_task(users.user(n, stop, rng)) for n in range(args.users)]
@@ -375,7 +378,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             await asyncio.to_thread(fake.wait_for_poll, 120.0)
             replies = Replies(fake, asyncio.get_running_loop())
-            warm = Users(fake, replies, args.reply_timeout)
+            warm = Users(fake, replies, args.reply_timeout, tuple(args.think))
             for n in range(args.users):  # the first search loads jieba's dictionary
                 await warm.ask(USER_BASE + n, f"/search {QUERIES[n % len(QUERIES)]}")
             await warm.ask(TRENDING_CHAT, "/trending")
@@ -448,6 +451,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "backend": url.split(":", 1)[0].split("+", 1)[0],
         "users": args.users,
+        "think_seconds": args.think,
         "new_posts": args.new_posts,
         "reply_timeout_s": args.reply_timeout,
         "phases": phases,
@@ -475,6 +479,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--posts-from", help="a folder of posts to copy (default: synth_corpus)")
     parser.add_argument("--push-chats", type=int, default=300)
     parser.add_argument("--phase-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=[0.2, 0.6],
+        metavar=("MIN", "MAX"),
+        help="seconds a user waits between a reply and the next message; 20 users at 0.2-0.6 s "
+        "ask about 50 replies a second, more than the ~30 a second Telegram (and PTB's "
+        "AIORateLimiter in the bot) allows, so their times then measure the limiter's queue",
+    )
     parser.add_argument("--reply-timeout", type=float, default=10.0)
     parser.add_argument("--work-timeout", type=float, default=600.0)
     parser.add_argument("--workers", type=int, default=2, help="NEWSBOT_INGEST_WORKERS")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the repository first: tests/bot is no package
 
 from fakebotapi import TOKEN, FakeBotAPI  # noqa: E402
 from push_support import (  # noqa: E402
