@@ -146,7 +146,7 @@ async def corpus_db(
 ) -> AsyncIterator[Database]:
     """The corpus ingested once per test module, on SQLite and on PostgreSQL."""
     from bot.ingest.pipeline import ingest
-    from bot.services.articles import LIST_TOTALS
+    from bot.services.articles import COUNTS
     from bot.settings import load_settings
 
     corpus = need_shared(CORPUS)
@@ -158,11 +158,11 @@ async def corpus_db(
     await db.upgrade()
     report = await ingest(db, [str(corpus)], settings=load_settings())
     assert report.added > 100 and not report.failed
-    LIST_TOTALS.clear()  # PostgreSQL schemas share one URL, the totals' cache key
+    COUNTS.clear()  # PostgreSQL schemas share one URL, the totals' cache key
     try:
         yield db
     finally:
-        LIST_TOTALS.clear()
+        COUNTS.clear()
         await db.dispose()
         if schema:
             await _drop_schema(schema)

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
-from bot.services import trending
-from bot.services.articles import LIST_TOTALS
+from bot.services import browse, trending
+from bot.services.articles import COUNTS
 from bot.services.replies import (
     IngestSummary,
     LastIngest,
@@ -123,7 +123,8 @@ class IngestGate:
         if report.added:
             self._after(trending.refresh(db))
         if report.added or report.updated:
-            LIST_TOTALS.clear()
+            COUNTS.clear()
+            self._after(browse.count_again(db))
             if self.on_new_articles is not None:
                 self.on_new_articles()
         return IngestSummary(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
+from typing import Any, TypeVar, cast
 
 from bot.services.replies import (
     ArticleDetail,
@@ -29,34 +30,35 @@ GROUP_MAX_PAGE = 5
 MAX_ARGUMENT_CHARS = 100
 DETAIL_SUMMARY_CHARS = 300
 
+T = TypeVar("T")
 
-class ListTotals:
-    """Totals shown as "共 N 条", remembered for a minute: counting every story of a large
-    store on each page turn would cost more than the page itself."""
+
+class Remembered:
+    """Counts remembered for a minute: totals shown as "共 N 条" and the `/categories` and
+    `/tags` counts. Counting every story of a large store (over a second at 100k posts on
+    SQLite) on each page turn or each `/tags` would cost more than the reply itself; the bot
+    forgets them when an ingest stores news and counts them again beside the replies."""
 
     def __init__(self, ttl: float = 60.0) -> None:
         self.ttl = ttl
-        self._cache: dict[tuple[str, str | None, str | None], tuple[float, int]] = {}
+        self._cache: dict[tuple[object, ...], tuple[float, Any]] = {}
 
     def clear(self) -> None:
         self._cache.clear()
 
-    async def get(
-        self, db: Database, repo: ArticleRepository, category: str | None, tag: str | None
-    ) -> int:
-        key = (db.url, category, tag)
+    async def get(self, key: tuple[object, ...], count: Callable[[], Awaitable[T]]) -> T:
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and now - cached[0] < self.ttl:
-            return cached[1]
-        total = await repo.count(category=category, tag=tag)
+            return cast(T, cached[1])
+        value = await count()
         if len(self._cache) > 1000:
             self._cache.clear()
-        self._cache[key] = (now, total)
-        return total
+        self._cache[key] = (now, value)
+        return value
 
 
-LIST_TOTALS = ListTotals()
+COUNTS = Remembered()
 
 
 def page_size(viewer: Viewer, wanted: int | None = None) -> int:
@@ -119,7 +121,11 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
     # note tells that the story is also listed under another feed's copy
     others = await db.read(partial(other_sources, articles=shown), short=True) if shown else {}
     async with db.read_session() as session:
-        total = await LIST_TOTALS.get(db, ArticleRepository(session), page.category, page.tag)
+        repo = ArticleRepository(session)
+        total = await COUNTS.get(
+            (db.url, "total", page.category, page.tag),
+            partial(repo.count, category=page.category, tag=page.tag),
+        )
     items = tuple(item_from_article(a, other_sources=others.get(a.id, ())) for a in shown)
     return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)
 

@@ -10,7 +10,7 @@ import pytest
 from bot.render.html import RenderContext, list_header
 from bot.render.keyboards import CallbackStore
 from bot.services import browse
-from bot.services.articles import LIST_TOTALS, list_page, open_category, open_tag
+from bot.services.articles import COUNTS, list_page, open_category, open_tag
 from bot.services.replies import ArticleList, PageQuery, Viewer
 from bot.services.search import search_page
 from storage.db import Database
@@ -38,7 +38,7 @@ def _header_total(listing: ArticleList) -> str:
 
 @in_module_loop
 async def test_every_category_opens_the_stories_it_counts(corpus_db: Database) -> None:
-    LIST_TOTALS.clear()
+    COUNTS.clear()
     counted = await browse.categories(corpus_db)
     assert {entry.name for entry in counted.entries} >= set(SECOND_COPIES)
     for entry in counted.entries:
@@ -54,7 +54,7 @@ async def test_every_category_opens_the_stories_it_counts(corpus_db: Database) -
 
 @in_module_loop
 async def test_every_tag_opens_the_stories_it_counts(corpus_db: Database) -> None:
-    LIST_TOTALS.clear()
+    COUNTS.clear()
     async with corpus_db.session() as session:
         counts = await ArticleRepository(session).tag_counts()
     shown = await browse.tags(corpus_db)
@@ -73,7 +73,7 @@ async def test_every_tag_opens_the_stories_it_counts(corpus_db: Database) -> Non
 async def test_a_feed_of_second_copies_shows_them_naming_the_first_feed(
     corpus_db: Database,
 ) -> None:
-    LIST_TOTALS.clear()
+    COUNTS.clear()
     for category, tag in SECOND_COPIES.items():
         by_category = await _listing(corpus_db, category=category)
         by_tag = await _listing(corpus_db, tag=tag)
@@ -89,7 +89,7 @@ async def test_a_feed_of_second_copies_shows_them_naming_the_first_feed(
 
 @in_module_loop
 async def test_the_whole_list_counts_stories_as_the_store_does(corpus_db: Database) -> None:
-    LIST_TOTALS.clear()
+    COUNTS.clear()
     everything = await _listing(corpus_db)
     async with corpus_db.session() as session:
         stats = await ArticleRepository(session).stats()
@@ -101,7 +101,7 @@ async def test_the_whole_list_counts_stories_as_the_store_does(corpus_db: Databa
 
 @in_module_loop
 async def test_a_tag_filtered_search_and_the_tag_list_agree(corpus_db: Database) -> None:
-    LIST_TOTALS.clear()
+    COUNTS.clear()
     searched = await search_page(
         corpus_db, PageQuery("search", limit=10, query="央行", tag="央行网站新闻")
     )
