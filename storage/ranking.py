@@ -34,6 +34,9 @@ LENGTH_TOKENS = 1500.0
 SCORED_BODY_TOKENS = 1500
 """About this many body tokens are scored: the lead is what matters, and reading whole long
 articles for a few hundred candidates cost more than the search itself."""
+SCORED_TITLE_CHARS = 300
+"""No real headline is longer; scoring a hostile 50,000-character title would cost every
+search that meets it as much as a hundred candidates do."""
 RECENCY_WEIGHT = 0.5
 RECENCY_HALF_LIFE_DAYS = 7.0
 

@@ -55,6 +55,7 @@ from storage.ranking import (
     RECENCY_HALF_LIFE_DAYS,
     RECENCY_WEIGHT,
     SCORED_BODY_TOKENS,
+    SCORED_TITLE_CHARS,
     query_needles,
     recency,
     relevance,
@@ -208,7 +209,7 @@ class Fts5Backend:
         chars = 2 * SCORED_BODY_TOKENS
         return (
             " JOIN article_fts f ON f.rowid = a.id",
-            "f.title",
+            f"substr(f.title, 1, {2 * SCORED_TITLE_CHARS})",
             f"substr(f.body, 1, {chars})",
         )
 
@@ -273,7 +274,7 @@ class TsvectorBackend:
         # the bag index has no order: read the start of the body itself
         return (
             "",
-            "a.title",
+            f"left(a.title, {SCORED_TITLE_CHARS})",
             "COALESCE((SELECT left(string_agg(j.value ->> 0, E'\\n' ORDER BY j.n),"
             f" {SCORED_BODY_TOKENS}) FROM json_array_elements(CAST(a.paragraphs AS json))"
             f" WITH ORDINALITY j(value, n)), left(a.digest, {SCORED_BODY_TOKENS}), '')",

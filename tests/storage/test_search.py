@@ -12,10 +12,13 @@ from store_support import text_record as record
 
 from storage.db import Database
 from storage.derive import MAX_INDEXED_BODY_CHARS
+from storage.ranking import SCORED_TITLE_CHARS
 from storage.search import (
     MAX_QUERY_TERMS,
+    Fts5Backend,
     SearchFilters,
     SearchHit,
+    TsvectorBackend,
     count_matching,
     index_scheme,
     index_tokenizer,
@@ -242,6 +245,25 @@ async def test_a_huge_article_is_indexed_by_its_start(database: Database) -> Non
     await store(database, record("huge", "超长文章", "开头写着韶关。" + noise + "结尾写着潍柴。"))
     assert keys(await find(database, "韶关")) == ["huge"]
     assert await find(database, "潍柴") == []
+
+
+async def test_a_huge_title_is_scored_by_its_start(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fuzz found searches slowed by a 50,000-character title: every search meeting it
+    re-tokenized it whole. Scoring reads its start; the article is still found."""
+    seen: list[int] = []
+    for backend in (Fts5Backend, TsvectorBackend):
+        original = backend.scored_tokens
+
+        def recording(self: object, title: str, body: str, original=original) -> tuple[str, str]:
+            seen.append(len(title))
+            return original(self, title, body)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(backend, "scored_tokens", recording)
+    await store(database, record("long", "韶关" + "长" * 50_000, "正文写着韶关的消息。"))
+    assert keys(await find(database, "韶关")) == ["long"]
+    assert seen and max(seen) <= 2 * SCORED_TITLE_CHARS
 
 
 async def test_migration_0009_indexes_the_titles_of_a_stored_index(database: Database) -> None:
