@@ -504,14 +504,16 @@ async def _postgres_database() -> tuple[str, Callable[[], Any]]:
 
 
 async def run_backend(
-    backend: str, posts: int, queries: int, seed: int, handler_every: int
+    backend: str, posts: int, queries: int, seed: int, handler_every: int, store: str | None = None
 ) -> dict[str, Any]:
     tally = Tally()
     errors = ErrorCounter()
     logging.getLogger().addHandler(errors)
     work = Path(tempfile.mkdtemp(prefix=f"newsbot-fuzz-{backend}-"))
     drop = None
-    if backend == "postgresql":
+    if store is not None:
+        url = store  # a store fuzzed before: kept, e.g. to fuzz its queries again
+    elif backend == "postgresql":
         url, drop = await _postgres_database()
     else:
         url = f"sqlite+aiosqlite:///{work / 'fuzz.db'}"
@@ -558,10 +560,15 @@ async def run_backend(
 
 
 async def fuzz(
-    posts: int, queries: int, backends: list[str], seed: int = 12, handler_every: int = 10
+    posts: int,
+    queries: int,
+    backends: list[str],
+    seed: int = 12,
+    handler_every: int = 10,
+    store: str | None = None,
 ) -> dict[str, Any]:
     results = {
-        backend: await run_backend(backend, posts, queries, seed, handler_every)
+        backend: await run_backend(backend, posts, queries, seed, handler_every, store)
         for backend in backends
     }
     return {
@@ -582,11 +589,18 @@ def main() -> None:
     parser.add_argument(
         "--handler-every", type=int, default=10, help="one query in N goes through the bot"
     )
+    parser.add_argument(
+        "--store", help="fuzz this existing store (one backend) instead of a new one; it is kept"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("bot.ingest.pipeline").setLevel(logging.ERROR)  # batch fallbacks are normal
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    result = asyncio.run(fuzz(args.posts, args.queries, backends, args.seed, args.handler_every))
+    if args.store and len(backends) != 1:
+        parser.error("--store needs --backend sqlite or --backend postgresql")
+    result = asyncio.run(
+        fuzz(args.posts, args.queries, backends, args.seed, args.handler_every, args.store)
+    )
     print(json.dumps(result, ensure_ascii=False))
 
 
