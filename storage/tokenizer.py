@@ -51,6 +51,7 @@ _HAN = "".join(f"{chr(first)}-{chr(last)}" for first, last in _HAN_BLOCKS)
 _RUN = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>[^\W_{_HAN}]+)")
 _NOT_WORD = re.compile(r"[\W_]+")
 _HAN_ONLY = re.compile(rf"[{_HAN}]+")
+_HAS_WORD_CHAR = re.compile(r"[^\W_]")
 
 # tokenize_document makes the tokens of the whole text at once rather than run by run: the Han
 # characters and bigrams with numpy, the letter/digit runs and their glued tokens with one regex
@@ -243,7 +244,35 @@ def tokenize_query(text: str) -> list[str]:
 
 def segment_words(text: str) -> list[str]:
     """jieba's precise-mode words (with its HMM for unknown names), for trending terms."""
-    return [word for word in _jieba().cut(normalize(text)) if _RUN.fullmatch(word)]
+    return [word for word in hmm_segmenter()(normalize(text)) if _RUN.fullmatch(word)]
+
+
+def _python_hmm_cut(text: str) -> list[str]:
+    return list(_jieba().cut(text))
+
+
+@cache
+def hmm_segmenter() -> Callable[[str], list[str]]:
+    """jieba's precise mode with HMM: rjieba when installed (about 7× faster, and the words of
+    ingest's hottest segmentation after the summary's), else jieba. The two differ only on a
+    run of letters and digits with punctuation inside (`14.4kbps`, a URL), which rjieba keeps
+    whole; such a piece is cut again by jieba, so every word `segment_words` keeps is jieba's
+    (tested over the synthetic corpus, the dev set and the 1998 People's Daily text)."""
+    try:
+        import rjieba
+    except ImportError:
+        return _python_hmm_cut
+
+    def cut(text: str) -> list[str]:
+        words: list[str] = []
+        for word in rjieba.cut(text, True):
+            if _RUN.fullmatch(word) or not _HAS_WORD_CHAR.search(word):
+                words.append(word)
+            else:
+                words += _jieba().cut(word)
+        return words
+
+    return cut
 
 
 # Stands where a separator was: no text yields it (it is neither Han nor a letter or digit), so no

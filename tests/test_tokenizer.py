@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from bot.ingest.parser import parse_post
 from storage.tokenizer import (
+    _RUN,
     BOUNDARY,
     MAX_TOKEN_CHARS,
     TOKENIZER_NAME,
@@ -202,6 +203,23 @@ def test_rjieba_cuts_the_whole_corpus_exactly_like_jieba(corpus_files: list[Path
     assert search_segmenter()("中国人民银行") == list(
         jieba.cut_for_search("中国人民银行", HMM=False)
     )
+
+
+def test_trending_words_are_jiebas_over_the_corpus(corpus_files: list[Path]) -> None:
+    """`segment_words` takes rjieba's HMM cut for speed, and must keep exactly jieba's words,
+    also around runs of letters, digits and punctuation that rjieba keeps whole."""
+    pytest.importorskip("rjieba")
+    lines = [
+        line for path in corpus_files for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    lines += ["14.4kbps 的调制解调器，见 www.peopledaily.com.cn", "A股_B股 中证500、5G手机"]
+
+    def jiebas(text: str) -> list[str]:
+        return [w for w in jieba.cut(normalize(text)) if _RUN.fullmatch(w)]
+
+    assert len(lines) > 2000
+    assert [line for line in lines if segment_words(line) != jiebas(line)] == []
+    assert segment_words("14.4kbps") == ["kbps"] == jiebas("14.4kbps")
 
 
 # --- the slow reference: the first implementation, whose tokens the stored index holds --------
