@@ -113,6 +113,7 @@ async def ingest_ours(db: Database, path: Path, workers: int) -> tuple[int, floa
             if isinstance(prepared, ArticleRecord):
                 await ingestor.add(prepared)
         await ingestor.flush()
+        await ingestor.finish()
     finally:
         preparer.close()
     return report.added, time.perf_counter() - started

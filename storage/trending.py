@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from storage import pg_bulk
 from storage.models import Article, TermBucket
 from storage.tokenizer import segment_words
 
@@ -167,6 +168,7 @@ def _upsert(dialect: str) -> Any:
 
 # `_upsert` for SQLite as the driver takes it: a batch holds some forty increments per story,
 # and SQLAlchemy's per-row parameter processing of them cost more than SQLite's own writing.
+# PostgreSQL's go in by COPY (`pg_bulk.add_term_counts`).
 _SQLITE_UPSERT = (
     "INSERT INTO term_buckets (term, bucket, stories, source_lo, source_hi)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (term, bucket) DO UPDATE SET"
@@ -186,8 +188,7 @@ async def add_stories(session: AsyncSession, stories: Sequence[NewStory]) -> Non
         connection = await session.connection()
         await connection.exec_driver_sql(_SQLITE_UPSERT, rows)
     else:
-        named = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
-        await session.execute(_upsert(dialect), named)
+        await pg_bulk.add_term_counts(session, rows)
 
 
 def rebuild_term_counts_sync(connection: Connection | Session, batch_size: int = 2000) -> int:
