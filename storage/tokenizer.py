@@ -18,8 +18,10 @@ bigrams of its Han runs (the character itself for a 1-character run), the letter
 the glued tokens. jieba's longer words are left out of queries on purpose: jieba cuts a word
 differently depending on its neighbours, so a query word might not be a document word.
 
-That bag of tokens is what PostgreSQL indexes (`BAG`): a `tsvector` answers an AND of lexemes
-from its GIN index alone, while a phrase would make it re-read every candidate's document.
+That bag of tokens, less what no query needs (`tokenize_lean_document`: the characters that
+start a bigram, found by the prefix match `字:*`, and jieba's words), is what PostgreSQL indexes
+(`BAG`): a `tsvector` answers an AND of lexemes from its GIN index alone, while a phrase would
+make it re-read every candidate's document.
 SQLite's FTS5 reads token positions as cheaply as it reads tokens, so there the index holds the
 text itself as a sequence (`SEQUENCE`, see `tokenize_sequence`): every Han character and every
 letter/digit run in text order, with `BOUNDARY` wherever anything else separated them, and a
