@@ -86,11 +86,12 @@ _UPSERT_TERMS = (
 
 # The GIN indexes of the search (migrations 0002 and 0009), which an ingest into an empty store
 # builds once after the data instead of entry by entry (`defer_search_indexes`).
-SEARCH_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_article_fts_document ON article_fts USING gin (document)",
-    "CREATE INDEX IF NOT EXISTS ix_article_fts_title ON article_fts"
-    " USING gin (ts_filter(document, '{a}'))",
-)
+SEARCH_INDEXES = {
+    "ix_article_fts_document": "CREATE INDEX IF NOT EXISTS ix_article_fts_document"
+    " ON article_fts USING gin (document)",
+    "ix_article_fts_title": "CREATE INDEX IF NOT EXISTS ix_article_fts_title"
+    " ON article_fts USING gin (ts_filter(document, '{a}'))",
+}
 INDEX_BUILD_MEMORY = "256MB"
 """`maintenance_work_mem` of a build: a GIN build sorts its entries in this much memory."""
 
@@ -197,6 +198,12 @@ async def build_search_indexes(session: AsyncSession) -> None:
     """Build the search's GIN indexes that are missing: after a first load, or after a load
     that stopped before building them (every ingest calls this, so the next one repairs it)."""
     conn = await driver_connection(session)
-    await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-    for statement in SEARCH_INDEXES:
-        await conn.execute(statement)
+    missing = [
+        statement
+        for name, statement in SEARCH_INDEXES.items()
+        if await conn.fetchval("SELECT to_regclass($1)", name) is None
+    ]
+    if missing:  # CREATE INDEX locks out writers even when the index exists: only when needed
+        await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+        for statement in missing:
+            await conn.execute(statement)
