@@ -12,6 +12,7 @@ from test_never_lose import good_posts, records_of
 from bot.ingest.pipeline import BATCH_SIZE, Ingestor, IngestReport
 from storage.db import Database
 from storage.search import search
+from storage.tokenizer import tokenize_document
 
 GIN = (
     "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()"
@@ -64,3 +65,40 @@ async def test_a_store_with_rows_keeps_its_index_while_loading(
     await load(database, tmp_path, BATCH_SIZE + 5, finish=False)
     if database.dialect == "postgresql":
         assert await search_indexes(database) == 2
+
+
+async def test_migration_0010_keeps_a_version_1_bag_without_reindexing(
+    database: Database, tmp_path: Path
+) -> None:
+    """A store indexed by bag version 1 (every character, jieba's words) answers version 2's
+    queries, prefix matches included: the migration only renames its tokenizer entry."""
+    from alembic import command
+
+    from storage.db import _alembic_config
+    from storage.models import MetaEntry
+    from storage.search import TOKENIZER_META
+    from storage.tokenizer import BAG, SEQUENCE
+
+    good_posts(tmp_path, 3)
+    await load(database, tmp_path, 3, finish=True)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0009"))
+    async with database.session() as session, session.begin():
+        entry = await session.get(MetaEntry, TOKENIZER_META)
+        assert entry is not None
+        if database.dialect == "postgresql":
+            entry.value = "jieba-han-bigram 1"
+            await session.execute(
+                text(
+                    "UPDATE article_fts f SET document = setweight(to_tsvector('simple',"
+                    " :title), 'A') FROM articles a WHERE a.id = f.article_id"
+                ),
+                {"title": " ".join(tokenize_document("好消息 猪肉价格"))},
+            )
+    await database.upgrade()
+    async with database.session() as session:
+        entry = await session.get(MetaEntry, TOKENIZER_META)
+        assert entry is not None
+        assert entry.value == (BAG.id if database.dialect == "postgresql" else SEQUENCE.id)
+        assert len(await search(session, "猪", limit=10)) >= 1
+        assert len(await search(session, "肉价", limit=10)) >= 1
