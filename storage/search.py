@@ -62,7 +62,7 @@ from storage.ranking import (
 )
 from storage.records import ArticleView, body_text
 from storage.scan import article_batches
-from storage.tokenizer import BAG, SEQUENCE, IndexScheme, sequence_text
+from storage.tokenizer import BAG, SEQUENCE, IndexScheme, is_prefix_term, sequence_text
 from storage.views import article_views, other_sources
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,10 @@ class Fts5Backend:
 
 
 def _pg_lexeme(token: str) -> str:
-    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+    """A quoted lexeme; a single Han character as a prefix, since `BAG` holds it in the
+    bigram it starts (see `storage.tokenizer.tokenize_lean_document`)."""
+    lexeme = "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+    return lexeme + ":*" if is_prefix_term(token) else lexeme
 
 
 class TsvectorBackend:

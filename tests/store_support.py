@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bot.ingest.parser import parse_post
+from bot.ingest.pipeline import to_record
 from bot.services.replies import Viewer
 from storage.db import Database
 from storage.records import ArticleRecord
@@ -100,3 +103,23 @@ def write_good_posts(folder: Path, count: int = 3) -> list[Path]:
         path.write_text(GOOD_POST.format(title=f"好消息{day}", day=day), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def good_posts(folder: Path, count: int) -> list[str]:
+    """`count` distinct good posts; returns their keys."""
+    keys = []
+    for number in range(1, count + 1):
+        key = f"NW2023050{number % 9 + 1}{number:011d}"
+        text = GOOD_POST.format(title=f"好消息{number}", day=number % 9 + 1).replace(
+            "NW202305010000000000" + str(number % 9 + 1), key
+        )
+        (folder / f"2023-05-0{number % 9 + 1}-{key}.md").write_text(text, encoding="utf-8")
+        keys.append(key)
+    return keys
+
+
+def records_of(folder: Path) -> list[ArticleRecord]:
+    return [
+        to_record(parse_post(path.read_text("utf-8"), path.name, tz=ZoneInfo("Asia/Shanghai")))
+        for path in sorted(folder.glob("*.md"))
+    ]

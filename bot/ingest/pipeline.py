@@ -279,11 +279,16 @@ class Ingestor:
     A batch that fails to write for any reason is written again one record at a time, each in
     its own transaction: only the records that fail alone are reported (with their reason), the
     rest are stored. Two records with one article id in one source are reported, naming both.
+
+    A first load (a full batch into a store with nothing indexed) leaves the search index to be
+    built once at `finish`, where the store builds it faster from all the rows than row by row
+    (PostgreSQL's GIN indexes); `finish` also builds one a crashed load left out.
     """
 
     def __init__(self, db: Database, report: IngestReport) -> None:
         self.db = db
         self.report = report
+        self._first_flush = True
         self.pending: list[ArticleRecord] = []
         self.keep_times: set[int] = set()
         self.origins: dict[str, str] = {}
@@ -314,6 +319,11 @@ class Ingestor:
             return
         batch, self.pending = self.pending, []
         keep, self.keep_times = self.keep_times, set()
+        if self._first_flush:
+            self._first_flush = False
+            if len(batch) >= BATCH_SIZE:
+                async with self.db.session() as session, session.begin():
+                    await ArticleRepository(session).defer_search_index()
         if keep:
             async with self.db.session() as session:
                 stored = await ArticleRepository(session).published_and_tags(
@@ -345,6 +355,11 @@ class Ingestor:
                 self.report.unchanged += 1
             if outcome.status != "unchanged":
                 self.report.changed_ids.append(outcome.article_id)
+
+    async def finish(self) -> None:
+        """Build the search index if a first load deferred it (after the last `flush`)."""
+        async with self.db.session() as session, session.begin():
+            await ArticleRepository(session).build_search_index()
 
     async def _write(self, batch: list[ArticleRecord]) -> list[UpsertOutcome]:
         async with self.db.session() as session, session.begin():
@@ -603,6 +618,10 @@ async def ingest(
         raise
     finally:
         preparer.close()
+        try:
+            await asyncio.shield(ingestor.finish())
+        except Exception:
+            log.exception("the search index was not built; the next ingest builds it")
         if own_client:
             await client.aclose()
         report.seconds = time.perf_counter() - started

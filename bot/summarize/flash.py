@@ -18,16 +18,28 @@ def _letters(text: str) -> str:
 
 
 def adds_to_title(title: str, text: str) -> bool:
-    """Whether `text` (a summary or body) says more than `title`, punctuation aside."""
-    body = _letters(text)
+    """Whether `text` (a summary or body) says more than `title`, punctuation aside.
+
+    The text's letters are gathered line by line (NFKC never joins across a line break), and
+    once there are more than the title's plus `MAX_EXTRA_CHARS`, the answer is yes without
+    reading further: the matched blocks cover at most the title's letters. Most bodies are
+    decided in their first line, instead of a `SequenceMatcher` over the whole body (a fifth
+    of an ingest worker's summarizing time)."""
+    head = _letters(title)
+    enough = len(head) + MAX_EXTRA_CHARS
+    pieces: list[str] = []
+    gathered = 0
+    for line in text.split("\n"):
+        piece = _letters(line)
+        pieces.append(piece)
+        gathered += len(piece)
+        if gathered > enough:
+            return True
+    body = "".join(pieces)
     if not body:
         return False
-    head = _letters(title)
     if body in head:
         return False
-    # The matched blocks cover at most len(head) characters of the body.
-    if len(body) - len(head) > MAX_EXTRA_CHARS:
-        return True
     head, body = head[:MAX_COMPARED_CHARS], body[:MAX_COMPARED_CHARS]
     matcher = SequenceMatcher(None, head, body, autojunk=False)
     covered = sum(block.size for block in matcher.get_matching_blocks())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 import unicodedata
@@ -18,15 +19,18 @@ from hypothesis import strategies as st
 
 from bot.ingest.parser import parse_post
 from storage.tokenizer import (
+    _RUN,
     BOUNDARY,
     MAX_TOKEN_CHARS,
     TOKENIZER_NAME,
     TOKENIZER_VERSION,
+    is_prefix_term,
     normalize,
     search_segmenter,
     segment_words,
     sequence_query,
     tokenize_document,
+    tokenize_lean_document,
     tokenize_query,
     tokenize_sequence,
 )
@@ -202,6 +206,63 @@ def test_rjieba_cuts_the_whole_corpus_exactly_like_jieba(corpus_files: list[Path
     assert search_segmenter()("中国人民银行") == list(
         jieba.cut_for_search("中国人民银行", HMM=False)
     )
+
+
+def test_trending_words_are_jiebas_over_the_corpus(corpus_files: list[Path]) -> None:
+    """`segment_words` takes rjieba's HMM cut for speed, and must keep exactly jieba's words,
+    also around runs of letters, digits and punctuation that rjieba keeps whole."""
+    pytest.importorskip("rjieba")
+    lines = [
+        line for path in corpus_files for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    lines += ["14.4kbps 的调制解调器，见 www.peopledaily.com.cn", "A股_B股 中证500、5G手机"]
+
+    def jiebas(text: str) -> list[str]:
+        return [w for w in jieba.cut(normalize(text)) if _RUN.fullmatch(w)]
+
+    assert len(lines) > 2000
+    assert [line for line in lines if segment_words(line) != jiebas(line)] == []
+    assert segment_words("14.4kbps") == ["kbps"] == jiebas("14.4kbps")
+
+
+def _lean_finds(document: list[str], term: str) -> bool:
+    if is_prefix_term(term):
+        return any(token.startswith(term) for token in document)
+    return term in document
+
+
+@given(st.data())
+def test_the_lean_document_answers_every_query_the_full_one_does(data: st.DataObject) -> None:
+    """PostgreSQL's bag (version 2) drops tokens, never a match: any piece of the text is found
+    by its query terms, a single character as a prefix of the bigram it starts."""
+    start = data.draw(st.integers(0, len(NEWS) - 1))
+    end = data.draw(st.integers(start + 1, min(len(NEWS), start + 12)))
+    document, full = tokenize_lean_document(NEWS), set(tokenize_document(NEWS))
+    terms = tokenize_query(NEWS[start:end])
+    assert all(_lean_finds(document, term) for term in terms if term in full)
+    assert all(_lean_finds(document, term) for term in tokenize_query(NEWS))
+
+
+def test_the_lean_document_keeps_run_ends_and_drops_what_bigrams_start() -> None:
+    lean = tokenize_lean_document("生猪及猪肉价格上涨。猪")
+    assert "猪" in lean and "涨" in lean  # they end a run
+    assert "生" not in lean and "价" not in lean  # found as 生猪:*, 价格:*
+    assert {"生猪", "猪肉", "上涨"} <= set(lean)
+    assert "中国人民银行" not in tokenize_lean_document(NEWS)  # jieba's words: no query asks
+    assert set(tokenize_lean_document(NEWS)) < set(tokenize_document(NEWS))
+    long_text = NEWS * 3  # numpy's path
+    full = Counter(tokenize_document(long_text))
+    words = Counter(t for t in full.elements() if re.fullmatch(r"[\u4e00-\u9fff]{3,}", t))
+    assert Counter(tokenize_lean_document(long_text)) == full - words - Counter(
+        _starts_a_bigram_at(long_text)
+    )
+
+
+def _starts_a_bigram_at(text: str) -> list[str]:
+    """Each Han character occurrence that a Han character follows (repeats kept)."""
+    han = re.compile(r"[\u4e00-\u9fff]")
+    text = normalize(text)
+    return [a for a, b in itertools.pairwise(text) if han.match(a) and han.match(b)]
 
 
 # --- the slow reference: the first implementation, whose tokens the stored index holds --------

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import _drop_schema, _fresh_postgres
 from sqlalchemy import func, select
-from store_support import GOOD_POST
+from store_support import GOOD_POST, good_posts, records_of
 
 from bot.ingest.parser import parse_post
 from bot.ingest.pipeline import Ingestor, IngestReport, ingest, to_record
@@ -25,30 +25,9 @@ from bot.settings import load_settings
 from storage.dates import BadDate
 from storage.db import Database, current_revision, head_revision
 from storage.models import Article
-from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
 
 SHANGHAI = load_settings().tz
-
-
-def good_posts(folder: Path, count: int) -> list[str]:
-    """`count` distinct good posts; returns their keys."""
-    keys = []
-    for number in range(1, count + 1):
-        key = f"NW2023050{number % 9 + 1}{number:011d}"
-        text = GOOD_POST.format(title=f"好消息{number}", day=number % 9 + 1).replace(
-            "NW202305010000000000" + str(number % 9 + 1), key
-        )
-        (folder / f"2023-05-0{number % 9 + 1}-{key}.md").write_text(text, encoding="utf-8")
-        keys.append(key)
-    return keys
-
-
-def records_of(folder: Path) -> list[ArticleRecord]:
-    return [
-        to_record(parse_post(path.read_text("utf-8"), path.name, tz=SHANGHAI))
-        for path in sorted(folder.glob("*.md"))
-    ]
 
 
 def dated(date: str, title: str = "日期") -> str:

@@ -1,0 +1,104 @@
+"""A first load into an empty store: PostgreSQL builds its search indexes once, after the rows,
+and search finds what was loaded; a load that stopped before that is repaired by the next."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy import text
+from store_support import good_posts, records_of
+
+from bot.ingest.pipeline import BATCH_SIZE, Ingestor, IngestReport
+from storage.db import Database
+from storage.search import search
+from storage.tokenizer import tokenize_document
+
+GIN = (
+    "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()"
+    " AND indexname IN ('ix_article_fts_document', 'ix_article_fts_title')"
+)
+
+
+async def search_indexes(database: Database) -> int:
+    async with database.session() as session:
+        return int(await session.scalar(text(GIN)) or 0)
+
+
+async def load(database: Database, folder: Path, count: int, *, finish: bool) -> IngestReport:
+    report = IngestReport()
+    ingestor = Ingestor(database, report)
+    for number, record in enumerate(records_of(folder)[:count]):
+        await ingestor.add(replace(record, title=f"{record.title} 猪肉价格{number}"))
+    await ingestor.flush()
+    if finish:
+        await ingestor.finish()
+    return report
+
+
+async def test_a_first_load_builds_the_search_index_after_its_rows(
+    database: Database, tmp_path: Path
+) -> None:
+    good_posts(tmp_path, BATCH_SIZE + 5)
+    if database.dialect == "postgresql":
+        assert await search_indexes(database) == 2
+    report = await load(database, tmp_path, BATCH_SIZE + 5, finish=False)
+    assert report.added == BATCH_SIZE + 5
+    if database.dialect == "postgresql":
+        assert await search_indexes(database) == 0  # deferred: the load is not finished
+    await Ingestor(database, IngestReport()).finish()
+    if database.dialect == "postgresql":
+        assert await search_indexes(database) == 2
+    async with database.session() as session:
+        hits = await search(session, "猪", limit=1000)
+        assert len(hits) > 100 and all("猪" in hit.article.title for hit in hits)
+        for number in (0, 7, BATCH_SIZE + 4):
+            [hit] = await search(session, f"猪肉价格{number}", limit=10)
+            assert hit.article.title.endswith(f"猪肉价格{number}")
+
+
+async def test_a_store_with_rows_keeps_its_index_while_loading(
+    database: Database, tmp_path: Path
+) -> None:
+    good_posts(tmp_path, BATCH_SIZE + 5)
+    await load(database, tmp_path, 3, finish=True)
+    await load(database, tmp_path, BATCH_SIZE + 5, finish=False)
+    if database.dialect == "postgresql":
+        assert await search_indexes(database) == 2
+
+
+async def test_migration_0010_keeps_a_version_1_bag_without_reindexing(
+    database: Database, tmp_path: Path
+) -> None:
+    """A store indexed by bag version 1 (every character, jieba's words) answers version 2's
+    queries, prefix matches included: the migration only renames its tokenizer entry."""
+    from alembic import command
+
+    from storage.db import _alembic_config
+    from storage.models import MetaEntry
+    from storage.search import TOKENIZER_META
+    from storage.tokenizer import BAG, SEQUENCE
+
+    good_posts(tmp_path, 3)
+    await load(database, tmp_path, 3, finish=True)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0009"))
+    async with database.session() as session, session.begin():
+        entry = await session.get(MetaEntry, TOKENIZER_META)
+        assert entry is not None
+        if database.dialect == "postgresql":
+            entry.value = "jieba-han-bigram 1"
+            await session.execute(
+                text(
+                    "UPDATE article_fts f SET document = setweight(to_tsvector('simple',"
+                    " :title), 'A') FROM articles a WHERE a.id = f.article_id"
+                ),
+                {"title": " ".join(tokenize_document("好消息 猪肉价格"))},
+            )
+    await database.upgrade()
+    async with database.session() as session:
+        entry = await session.get(MetaEntry, TOKENIZER_META)
+        assert entry is not None
+        assert entry.value == (BAG.id if database.dialect == "postgresql" else SEQUENCE.id)
+        assert len(await search(session, "猪", limit=10)) >= 1
+        assert len(await search(session, "肉价", limit=10)) >= 1
