@@ -59,4 +59,7 @@ def test_no_reply_goes_missing_in_any_phase(corpus_copy: Path, corpus_dir: Path)
     assert phases["push"]["push_chats_reached"] == 10
     raw = report["raw_sql"]
     assert raw["replies"] == 20 and raw["p99_ms"] > 0
-    assert all(raw["statements_per_command"].values()), "every command's SQL was recorded"
+    recorded = raw["statements_per_command"]
+    # counts are remembered between ingests: a warm `/tags` asks the store nothing
+    assert recorded["/tags"] == 0
+    assert all(n > 0 for command, n in recorded.items() if command != "/tags"), recorded
