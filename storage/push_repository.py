@@ -374,12 +374,6 @@ class PushRepository:
             or 0
         )
 
-    async def ledger_counts(self) -> dict[str, int]:
-        rows = await self.session.execute(
-            select(Delivery.state, func.count()).group_by(Delivery.state)
-        )
-        return {state: int(count) for state, count in rows}
-
 
 def _ledger_row(
     subscription_id: int,
