@@ -36,7 +36,7 @@ from bot.push.transport import (
     Unreachable,
 )
 from bot.render.html import render_digest, render_headline
-from bot.services.replies import PushItem
+from bot.services.replies import PushItem, copied
 from storage.db import Database
 from storage.models import utcnow
 from storage.push_repository import (
@@ -197,14 +197,7 @@ async def plan_due(
 
 
 def _item(article: NewArticle) -> PushItem:
-    return PushItem(
-        article_id=article.id,
-        title=article.title,
-        summary=article.summary,
-        share_url=article.share_url,
-        category=article.category,
-        tags=article.tags,
-    )
+    return copied(PushItem, article, article_id=article.id)
 
 
 def compose(subscription: Subscription, queued: Sequence[QueuedDelivery]) -> list[_Outgoing]:
