@@ -418,15 +418,17 @@ def render_notice(reply: Notice, ctx: RenderContext) -> list[Message]:
     return [Message(t(ctx, reply.message, **reply.values), keyboard)]
 
 
+def _tally(summary: IngestSummary) -> dict[str, int]:
+    return {
+        "added": summary.added,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "failed": len(summary.failures),
+    }
+
+
 def render_ingest(reply: IngestSummary, ctx: RenderContext) -> list[Message]:
-    head = t(
-        ctx,
-        "ingest_done",
-        added=reply.added,
-        updated=reply.updated,
-        unchanged=reply.unchanged,
-        failed=len(reply.failures),
-    )
+    head = t(ctx, "ingest_done", **_tally(reply))
     lines = [
         "• " + t(ctx, "ingest_failure", source=clip(f.source, 120), error=clip(f.error, 200))
         for f in reply.failures[:FAILURES_SHOWN]
@@ -474,17 +476,8 @@ def render_stats(reply: Stats, ctx: RenderContext) -> list[Message]:
         lines.append(t(ctx, "stats_no_ingest"))
     else:
         when = (last.finished_at or last.started_at).astimezone(ctx.tz)
-        lines.append(
-            t(
-                ctx,
-                "stats_last_ingest",
-                when=when.strftime("%Y-%m-%d %H:%M"),
-                added=last.summary.added,
-                updated=last.summary.updated,
-                unchanged=last.summary.unchanged,
-                failed=len(last.summary.failures),
-            )
-        )
+        stamp = when.strftime("%Y-%m-%d %H:%M")
+        lines.append(t(ctx, "stats_last_ingest", when=stamp, **_tally(last.summary)))
     lines.append(
         t(ctx, "stats_database", backend=reply.backend, size=human_size(reply.database_bytes))
     )
