@@ -95,18 +95,6 @@ class _Outgoing:
     preview: bool
 
 
-def filter_of(
-    subscription: Subscription, tokenize: Tokenize = tokenize_query
-) -> SubscriptionFilter:
-    return SubscriptionFilter.build(
-        categories=subscription.categories,
-        tags=subscription.tags,
-        include=subscription.include_keywords,
-        exclude=subscription.exclude_keywords,
-        tokenize=tokenize,
-    )
-
-
 def choose(
     subscription_id: int,
     cursor: int,
@@ -184,7 +172,13 @@ async def plan_due(
                 sub.id,
                 sub.cursor_article_id,
                 articles,
-                filter_of(sub),
+                SubscriptionFilter.build(
+                    categories=sub.categories,
+                    tags=sub.tags,
+                    include=sub.include_keywords,
+                    exclude=sub.exclude_keywords,
+                    tokenize=tokenize_query,
+                ),
                 facts,
                 known,
                 sub.max_items,
