@@ -7,7 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -98,25 +98,15 @@ class PushRepository:
 
     async def add(self, spec: SubscriptionSpec) -> Subscription:
         """Subscribe from now on: the cursor starts at the newest stored article."""
-        newest = await self.session.scalar(select(func.max(Article.id)))
-        subscription = Subscription(
-            chat_id=spec.chat_id,
-            chat_type=spec.chat_type,
-            message_thread_id=spec.message_thread_id,
-            title=spec.title,
-            categories=list(spec.categories),
-            tags=list(spec.tags),
-            include_keywords=list(spec.include_keywords),
-            exclude_keywords=list(spec.exclude_keywords),
-            schedule=spec.schedule,
-            max_items=spec.max_items,
-            language=spec.language,
-            created_by=spec.created_by,
-            cursor_article_id=newest or 0,
-        )
+        values = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(spec).items()}
+        subscription = Subscription(**values, cursor_article_id=await self.newest_article_id())
         self.session.add(subscription)
         await self.session.flush()
         return subscription
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
 
     async def get(self, subscription_id: int) -> Subscription | None:
         return await self.session.get(Subscription, subscription_id)
@@ -233,7 +223,7 @@ class PushRepository:
                     for a in articles
                 ]
         if rows:
-            await self.session.execute(_insert_ignoring_duplicates(self.session), rows)
+            await self.session.execute(_insert_ignoring_duplicates(self._dialect), rows)
         moves: dict[tuple[int, datetime | None], list[int]] = {}
         for plan in plans:
             moves.setdefault((plan.cursor, plan.next_due_at), []).append(plan.subscription_id)
@@ -299,13 +289,7 @@ class PushRepository:
         """Pause every active subscription of a chat at once (the bot was removed or blocked),
         so the push job does not even try; their open rows close with the reason. Subscriptions
         paused already keep their first reason. Returns the ids paused now."""
-        ids = list(
-            await self.session.scalars(
-                select(Subscription.id)
-                .where(Subscription.chat_id == chat_id, Subscription.paused_at.is_(None))
-                .order_by(Subscription.id)
-            )
-        )
+        ids = await self._chat_ids(chat_id, paused=False)
         if ids:
             await self.pause(ids, reason)
         return ids
@@ -321,13 +305,7 @@ class PushRepository:
         commits); those stored since `skip_stored_since` get a `skipped` ledger row so they do
         not slip through that window either, and rows still pending are skipped the same way.
         """
-        ids = list(
-            await self.session.scalars(
-                select(Subscription.id)
-                .where(Subscription.chat_id == chat_id, Subscription.paused_at.is_not(None))
-                .order_by(Subscription.id)
-            )
-        )
+        ids = await self._chat_ids(chat_id, paused=True)
         if not ids:
             return []
         newest = await self.newest_article_id()
@@ -353,6 +331,11 @@ class PushRepository:
             await self._skip_stored_since(ids, newest, skip_stored_since)
         return ids
 
+    async def _chat_ids(self, chat_id: int, *, paused: bool) -> list[int]:
+        state = Subscription.paused_at.is_not(None) if paused else Subscription.paused_at.is_(None)
+        stmt = select(Subscription.id).where(Subscription.chat_id == chat_id, state)
+        return list(await self.session.scalars(stmt.order_by(Subscription.id)))
+
     async def _skip_stored_since(
         self, subscription_ids: Sequence[int], upto_id: int, since: datetime
     ) -> None:
@@ -372,7 +355,7 @@ class PushRepository:
             for row in missed
         ]
         if rows:
-            await self.session.execute(_insert_ignoring_duplicates(self.session), rows)
+            await self.session.execute(_insert_ignoring_duplicates(self._dialect), rows)
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: every subscription of it follows the new id."""
@@ -390,12 +373,6 @@ class PushRepository:
             )
             or 0
         )
-
-    async def ledger_counts(self) -> dict[str, int]:
-        rows = await self.session.execute(
-            select(Delivery.state, func.count()).group_by(Delivery.state)
-        )
-        return {state: int(count) for state, count in rows}
 
 
 def _ledger_row(
@@ -417,14 +394,13 @@ def _ledger_row(
     }
 
 
-def _insert_ignoring_duplicates(session: AsyncSession) -> Any:
-    """An executemany INSERT that leaves rows already in the ledger alone."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+def _insert_ignoring_duplicates(dialect: str, table: Any = Delivery) -> Any:
+    """An INSERT that leaves rows already in the table alone (the ledger, the lease)."""
     if dialect == "postgresql":
-        return pg_insert(Delivery).on_conflict_do_nothing()
+        return pg_insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
-        return sqlite_insert(Delivery).on_conflict_do_nothing()
-    return insert(Delivery)
+        return sqlite_insert(table).on_conflict_do_nothing()
+    return insert(table)
 
 
 _BY_IDS = Delivery.id.in_(bindparam("b_ids", expanding=True))
@@ -611,7 +587,7 @@ class RowLease:
                 if exists:
                     return False
                 await conn.execute(
-                    _lease_insert(conn).values(
+                    _insert_ignoring_duplicates(conn.dialect.name, PushLease).values(
                         name=self.name, holder=self.holder, expires_at=now + self.ttl
                     )
                 )
@@ -653,12 +629,6 @@ class RowLease:
                     PushLease.name == self.name, PushLease.holder == self.holder
                 )
             )
-
-
-def _lease_insert(conn: AsyncConnection) -> Any:
-    if conn.dialect.name == "postgresql":
-        return pg_insert(PushLease).on_conflict_do_nothing()
-    return sqlite_insert(PushLease).on_conflict_do_nothing()
 
 
 def lease_for(db: Database, ttl: timedelta = timedelta(seconds=30)) -> Lease:

@@ -10,13 +10,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from fakebotapi import Sent
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.push_repository import PushRepository, SubscriptionSpec
 from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
-from storage.subscriptions import Subscription
+from storage.subscriptions import Delivery, Subscription
 
 _LINK = re.compile(r'href="https://news\.example\.org/(?P<key>[^"]+)"')
 
@@ -125,3 +126,9 @@ def repeats_per_run(sent: Sequence[Sent], run_ends: Sequence[float]) -> list[int
             if previous is not None:
                 per_run[bisect.bisect_right(run_ends, previous)] += 1
     return per_run
+
+
+async def ledger_counts(session: AsyncSession) -> dict[str, int]:
+    """How many ledger rows are in each state."""
+    rows = await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
+    return {state: int(count) for state, count in rows}

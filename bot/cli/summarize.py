@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from bot.cli.store import positive
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -30,19 +32,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--jsonl", required=True, metavar="IN", help="input file, or - for stdin")
     parser.add_argument(
-        "--max-chars", type=positive_int, default=120, metavar="N", help="budget (default 120)"
+        "--max-chars", type=positive, default=120, metavar="N", help="budget (default 120)"
     )
     parser.set_defaults(func=run)
-
-
-def positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from exc
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
-    return number
 
 
 def run(args: argparse.Namespace) -> int:

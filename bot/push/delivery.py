@@ -36,7 +36,7 @@ from bot.push.transport import (
     Unreachable,
 )
 from bot.render.html import render_digest, render_headline
-from bot.services.replies import PushItem
+from bot.services.replies import PushItem, copied
 from storage.db import Database
 from storage.models import utcnow
 from storage.push_repository import (
@@ -93,18 +93,6 @@ class _Outgoing:
     text: str
     delivery_ids: tuple[int, ...]
     preview: bool
-
-
-def filter_of(
-    subscription: Subscription, tokenize: Tokenize = tokenize_query
-) -> SubscriptionFilter:
-    return SubscriptionFilter.build(
-        categories=subscription.categories,
-        tags=subscription.tags,
-        include=subscription.include_keywords,
-        exclude=subscription.exclude_keywords,
-        tokenize=tokenize,
-    )
 
 
 def choose(
@@ -184,7 +172,13 @@ async def plan_due(
                 sub.id,
                 sub.cursor_article_id,
                 articles,
-                filter_of(sub),
+                SubscriptionFilter.build(
+                    categories=sub.categories,
+                    tags=sub.tags,
+                    include=sub.include_keywords,
+                    exclude=sub.exclude_keywords,
+                    tokenize=tokenize_query,
+                ),
                 facts,
                 known,
                 sub.max_items,
@@ -197,14 +191,7 @@ async def plan_due(
 
 
 def _item(article: NewArticle) -> PushItem:
-    return PushItem(
-        article_id=article.id,
-        title=article.title,
-        summary=article.summary,
-        share_url=article.share_url,
-        category=article.category,
-        tags=article.tags,
-    )
+    return copied(PushItem, article, article_id=article.id)
 
 
 def compose(subscription: Subscription, queued: Sequence[QueuedDelivery]) -> list[_Outgoing]:

@@ -52,11 +52,6 @@ async def resume_chat(db: Database, chat_id: int) -> list[int]:
         )
 
 
-async def pause_chat(db: Database, chat_id: int, reason: str) -> list[int]:
-    async with db.session() as session, session.begin():
-        return await PushRepository(session).pause_chat(chat_id, reason)
-
-
 async def follow_membership(
     db: Database, chat_id: int, chat_type: str, member: Member
 ) -> MembershipOutcome:
@@ -64,7 +59,9 @@ async def follow_membership(
     reason = absence_reason(member, chat_type)
     if reason is None:
         return MembershipOutcome(resumed=await resume_chat(db, chat_id))
-    return MembershipOutcome(paused=await pause_chat(db, chat_id, reason), reason=reason)
+    async with db.session() as session, session.begin():
+        paused = await PushRepository(session).pause_chat(chat_id, reason)
+    return MembershipOutcome(paused=paused, reason=reason)
 
 
 async def follow_migration(db: Database, old_chat_id: int, new_chat_id: int) -> None:

@@ -59,14 +59,6 @@ def parse_schedule(text: str) -> Schedule:
     raise ScheduleError(f"not a schedule: {text!r}")
 
 
-def looks_like_schedule(text: str) -> bool:
-    try:
-        parse_schedule(text)
-    except ScheduleError:
-        return False
-    return bool(text.strip())
-
-
 def next_due(schedule: Schedule, after: datetime, tz: ZoneInfo) -> datetime | None:
     """The first moment strictly after `after` the subscription should push; None = always."""
     if after.tzinfo is None:

@@ -8,10 +8,11 @@ between items, never inside one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from html import escape
+from typing import Any
 
 from bot.i18n import Lang, text
 from bot.push.commands import SCHEDULE_BUTTONS
@@ -417,15 +418,17 @@ def render_notice(reply: Notice, ctx: RenderContext) -> list[Message]:
     return [Message(t(ctx, reply.message, **reply.values), keyboard)]
 
 
+def _tally(summary: IngestSummary) -> dict[str, int]:
+    return {
+        "added": summary.added,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "failed": len(summary.failures),
+    }
+
+
 def render_ingest(reply: IngestSummary, ctx: RenderContext) -> list[Message]:
-    head = t(
-        ctx,
-        "ingest_done",
-        added=reply.added,
-        updated=reply.updated,
-        unchanged=reply.unchanged,
-        failed=len(reply.failures),
-    )
+    head = t(ctx, "ingest_done", **_tally(reply))
     lines = [
         "• " + t(ctx, "ingest_failure", source=clip(f.source, 120), error=clip(f.error, 200))
         for f in reply.failures[:FAILURES_SHOWN]
@@ -473,17 +476,8 @@ def render_stats(reply: Stats, ctx: RenderContext) -> list[Message]:
         lines.append(t(ctx, "stats_no_ingest"))
     else:
         when = (last.finished_at or last.started_at).astimezone(ctx.tz)
-        lines.append(
-            t(
-                ctx,
-                "stats_last_ingest",
-                when=when.strftime("%Y-%m-%d %H:%M"),
-                added=last.summary.added,
-                updated=last.summary.updated,
-                unchanged=last.summary.unchanged,
-                failed=len(last.summary.failures),
-            )
-        )
+        stamp = when.strftime("%Y-%m-%d %H:%M")
+        lines.append(t(ctx, "stats_last_ingest", when=stamp, **_tally(last.summary)))
     lines.append(
         t(ctx, "stats_database", backend=reply.backend, size=human_size(reply.database_bytes))
     )
@@ -723,40 +717,31 @@ def render_subscribe_menu(reply: SubscribeMenu, ctx: RenderContext) -> list[Mess
     return [Message(t(ctx, "subscribe_choose_category"), Keyboard(tuple(rows)))]
 
 
+_RENDERERS: dict[type[Any], Callable[[Any, RenderContext], list[Message]]] = {
+    ArticleList: render_list,
+    ArticleDetail: render_detail,
+    CountList: render_counts,
+    Trending: render_trending,
+    Welcome: render_welcome,
+    Help: render_help,
+    Notice: render_notice,
+    IngestSummary: render_ingest,
+    Stats: render_stats,
+    Sources: render_sources,
+    SourceList: render_source_list,
+    SourcePreview: render_preview,
+    SubscriptionList: render_subscriptions,
+    Subscribed: render_subscribed,
+    SubscribeMenu: render_subscribe_menu,
+}
+
+
 def render(reply: Reply, ctx: RenderContext) -> list[Message]:
     """Every reply model as one or more Telegram HTML messages."""
-    match reply:
-        case ArticleList():
-            return render_list(reply, ctx)
-        case ArticleDetail():
-            return render_detail(reply, ctx)
-        case CountList():
-            return render_counts(reply, ctx)
-        case Trending():
-            return render_trending(reply, ctx)
-        case Welcome():
-            return render_welcome(reply, ctx)
-        case Help():
-            return render_help(reply, ctx)
-        case Notice():
-            return render_notice(reply, ctx)
-        case IngestSummary():
-            return render_ingest(reply, ctx)
-        case Stats():
-            return render_stats(reply, ctx)
-        case Sources():
-            return render_sources(reply, ctx)
-        case SourceList():
-            return render_source_list(reply, ctx)
-        case SourcePreview():
-            return render_preview(reply, ctx)
-        case SubscriptionList():
-            return render_subscriptions(reply, ctx)
-        case Subscribed():
-            return render_subscribed(reply, ctx)
-        case SubscribeMenu():
-            return render_subscribe_menu(reply, ctx)
-    raise TypeError(f"no renderer for {type(reply).__name__}")
+    renderer = _RENDERERS.get(type(reply))
+    if renderer is None:
+        raise TypeError(f"no renderer for {type(reply).__name__}")
+    return renderer(reply, ctx)
 
 
 def render_inline(result: InlineResult, ctx: RenderContext) -> InlineArticle:

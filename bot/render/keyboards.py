@@ -173,10 +173,6 @@ def tag_button(text: str, name: str, store: CallbackStore) -> Button:
     return Button(text, callback_data=store.pack(f"t:{name}"))
 
 
-def article_button(text: str, key: str, store: CallbackStore) -> Button:
-    return Button(text, callback_data=store.pack(f"a:{key}"))
-
-
 def menu_button(text: str, name: MenuName) -> Button:
     return Button(text, callback_data=f"m:{name}")
 

@@ -15,6 +15,7 @@ from bot.services.replies import (
     IngestSummary,
     LastIngest,
     Stats,
+    copied,
 )
 from bot.settings import Settings
 from storage.db import Database
@@ -36,16 +37,11 @@ async def stats(db: Database, *, started_monotonic: float) -> Stats:
             for f in run.failed or []
             if isinstance(f, dict)
         )
-        last = LastIngest(
-            finished_at=run.finished_at,
-            started_at=run.started_at,
-            summary=IngestSummary(run.added, run.updated, run.unchanged, failures),
-        )
-    return Stats(
-        articles=store.articles,
-        stories=store.stories,
-        categories=store.categories,
-        tags=store.tags,
+        summary = IngestSummary(run.added, run.updated, run.unchanged, failures)
+        last = copied(LastIngest, run, summary=summary)
+    return copied(
+        Stats,
+        store,
         last_ingest=last,
         backend=db.dialect,
         database_bytes=await db.size_bytes(),

@@ -15,6 +15,7 @@ from bot.services.replies import (
     Notice,
     PageQuery,
     Viewer,
+    copied,
 )
 from bot.services.text import clean_query, longer_summary
 from bot.summarize import adds_to_title
@@ -77,16 +78,11 @@ def item_from_article(
 ) -> ArticleItem:
     # a flash (its body only restates the title) shows no text line, only its mark
     flash = not adds_to_title(article.title, article_summary(article))
-    return ArticleItem(
-        key=article.key,
-        title=article.title,
-        published_at=article.published_at,
-        category=article.category,
-        tags=article.tags,
-        source=article.source,
+    return copied(
+        ArticleItem,
+        article,
         text="" if flash else article_summary(article) if text is None else text,
         highlights=() if flash else tuple(highlights),
-        share_url=article.share_url,
         other_sources=tuple(other_sources),
         flash=flash,
     )

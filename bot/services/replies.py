@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from storage.records import Failure, TrendingTerm
 
 ListKind = Literal["latest", "category", "tag", "search"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+ReplyT = TypeVar("ReplyT", bound="DataclassInstance")
+
+
+def copied(model: type[ReplyT], source: object, /, **overrides: Any) -> ReplyT:
+    """A reply model whose fields are read off `source`'s attributes of the same names (lists
+    as tuples), except those given in `overrides`: a stored row as plain values."""
+    values = {f.name: getattr(source, f.name) for f in fields(model) if f.name not in overrides}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return model(**values, **overrides)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from bot.services.replies import (
     SourceList,
     SourcePreview,
     Viewer,
+    copied,
 )
 from bot.settings import Settings, parse_duration
 from storage.db import Database
@@ -50,23 +51,8 @@ async def seed(db: Database, settings: Settings) -> None:
 
 
 def health(row: Source, settings: Settings) -> SourceHealth:
-    return SourceHealth(
-        id=row.id,
-        kind=row.kind,
-        location=row.location,
-        name=row.name,
-        scheduled=row.enabled,
-        interval_seconds=row.interval_seconds or int(settings.ingest.interval.total_seconds()),
-        tz=row.tz,
-        last_run_at=row.last_run_at,
-        last_status=row.last_status,
-        last_error=row.last_error,
-        items_seen=row.items_seen,
-        consecutive_failures=row.consecutive_failures,
-        next_run_at=row.next_run_at,
-        gap_count=row.gap_count,
-        gap_warned_at=row.gap_warned_at,
-    )
+    interval = row.interval_seconds or int(settings.ingest.interval.total_seconds())
+    return copied(SourceHealth, row, scheduled=row.enabled, interval_seconds=interval)
 
 
 async def list_sources(db: Database, settings: Settings) -> SourceList | Notice:

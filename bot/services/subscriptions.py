@@ -22,6 +22,7 @@ from bot.services.replies import (
     SubscribeMenu,
     SubscriptionItem,
     SubscriptionList,
+    copied,
 )
 from storage.db import Database
 from storage.push_repository import PushRepository, SubscriptionSpec
@@ -47,18 +48,12 @@ class Place:
 
 
 def item_of(sub: Subscription) -> SubscriptionItem:
-    return SubscriptionItem(
-        id=sub.id,
-        chat_type=sub.chat_type,
-        title=sub.title,
-        categories=tuple(sub.categories),
-        tags=tuple(sub.tags),
+    return copied(
+        SubscriptionItem,
+        sub,
         include=tuple(sub.include_keywords),
         exclude=tuple(sub.exclude_keywords),
-        schedule=sub.schedule,
-        max_items=sub.max_items,
         paused=sub.paused_at is not None,
-        paused_reason=sub.paused_reason,
     )
 
 

@@ -20,6 +20,7 @@ from push_support import (
     article,
     batch,
     distinct_text,
+    ledger_counts,
     second_replica,
     store_articles,
     subscribe,
@@ -33,7 +34,7 @@ from bot.push.governor import FloodLimits
 from bot.telegram_push import TelegramMessenger
 from storage.db import Database
 from storage.models import Article
-from storage.push_repository import PushRepository, RowLease, SubscriptionSpec, lease_for
+from storage.push_repository import RowLease, SubscriptionSpec, lease_for
 
 TZ = ZoneInfo("Asia/Shanghai")
 FAST = FloodLimits(per_second=150, per_group_minute=20, private_interval=1.0)
@@ -99,7 +100,7 @@ async def test_a_thousand_subscriptions_get_every_article_exactly_once(
     assert -77 not in {sub.chat_id for sub in stored.values()}
 
     async with database.session() as session:
-        counts = await PushRepository(session).ledger_counts()
+        counts = await ledger_counts(session)
     assert counts == {"sent": 1_990, "failed": 10}
 
     again = await pusher(database, bot).run_once()
@@ -164,7 +165,7 @@ async def test_a_bad_request_for_one_item_is_recorded_and_the_rest_still_go(
     assert report.items_failed == 2 and report.items_sent == 2
     assert {m.chat_id for m in fake.sent} == {301}
     async with database.session() as session:
-        assert await PushRepository(session).ledger_counts() == {"failed": 2, "sent": 2}
+        assert await ledger_counts(session) == {"failed": 2, "sent": 2}
     assert all(sub.paused_at is None for sub in (await subscriptions(database)).values())
 
 
@@ -247,7 +248,7 @@ async def test_network_failures_back_off_and_leave_rows_pending_for_the_next_rou
     backoffs = [wait for wait in waits if wait in {0.5, 1.0, 2.0, 4.0, 8.0, 16.0}]
     assert backoffs == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0] * 2
     async with database.session() as session:
-        assert await PushRepository(session).ledger_counts() == {"pending": 2}
+        assert await ledger_counts(session) == {"pending": 2}
 
     resumed = await pusher(database, bot).run_once()
     assert resumed.planned == 0 and resumed.items_sent == 2
