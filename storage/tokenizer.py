@@ -185,17 +185,26 @@ def _han_tokens(text: str) -> list[str]:
         for run in runs:
             tokens += _bigrams(run)
         return tokens
+    codes, han = _han_codes(text)
+    return list(codes[han].tobytes().decode("utf-32-le")) + _han_bigrams(codes, han)
+
+
+def _han_codes(text: str) -> tuple[Any, Any]:
+    """The text's code points, and which of them are Han characters."""
     codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
-    han = (np.searchsorted(_HAN_BOUNDS, codes, side="right") & 1).astype(bool)
-    tokens = list(codes[han].tobytes().decode("utf-32-le"))
+    return codes, (np.searchsorted(_HAN_BOUNDS, codes, side="right") & 1).astype(bool)
+
+
+def _han_bigrams(codes: Any, han: Any) -> list[str]:
+    """Every pair of adjacent Han characters, in order."""
     pairs = han[:-1] & han[1:]
     firsts = codes[:-1][pairs]
-    if firsts.size:
-        bigrams = np.empty((firsts.size, 2), np.uint32)
-        bigrams[:, 0] = firsts
-        bigrams[:, 1] = codes[1:][pairs]
-        tokens += bigrams.view("<U2").ravel().tolist()
-    return tokens
+    if not firsts.size:
+        return []
+    bigrams = np.empty((firsts.size, 2), np.uint32)
+    bigrams[:, 0] = firsts
+    bigrams[:, 1] = codes[1:][pairs]
+    return list(bigrams.view("<U2").ravel().tolist())
 
 
 def _lean_han_tokens(text: str) -> list[str]:
@@ -207,19 +216,10 @@ def _lean_han_tokens(text: str) -> list[str]:
             tokens.append(run[-1])
             tokens += _bigrams(run)
         return tokens
-    codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
-    han = (np.searchsorted(_HAN_BOUNDS, codes, side="right") & 1).astype(bool)
-    pairs = han[:-1] & han[1:]
+    codes, han = _han_codes(text)
     last = han.copy()
     last[:-1] &= ~han[1:]
-    tokens = list(codes[last].tobytes().decode("utf-32-le"))
-    firsts = codes[:-1][pairs]
-    if firsts.size:
-        bigrams = np.empty((firsts.size, 2), np.uint32)
-        bigrams[:, 0] = firsts
-        bigrams[:, 1] = codes[1:][pairs]
-        tokens += bigrams.view("<U2").ravel().tolist()
-    return tokens
+    return list(codes[last].tobytes().decode("utf-32-le")) + _han_bigrams(codes, han)
 
 
 def tokenize_lean_document(text: str) -> list[str]:
