@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,13 @@ def newsbot(*args: str) -> list[str]:
     if script.exists():
         return [str(script), *args]
     return [sys.executable, "-m", "bot.cli.main", *args]
+
+
+def start_bot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """`newsbot <args>` as a child process, its output captured as text."""
+    return subprocess.Popen(
+        newsbot(*args), env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def free_port() -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from bot_harness import GROUP_ID, USER_ID, bot_env, free_port, newsbot
+from bot_harness import GROUP_ID, USER_ID, bot_env, free_port, newsbot, start_bot
 from fakebotapi import BOT_USERNAME, Call, FakeBotAPI
 
 pytest_plugins = ["bot_fixtures"]
@@ -32,13 +32,10 @@ def running_bot(
     api: FakeBotAPI, store_copy: Path, tmp_path: Path
 ) -> Iterator[subprocess.Popen[str]]:
     started = time.monotonic()
-    process = subprocess.Popen(
-        newsbot("run"),
+    process = start_bot(
+        "run",
         env=bot_env(api, store_copy),
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         # generous: on a loaded 2-core machine start-up (jieba, migrations) took over 30 s
@@ -152,24 +149,19 @@ def test_webhook_mode_checks_the_secret_and_serves_healthz(
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
-    process = subprocess.Popen(
-        newsbot(
-            "run",
-            "--webhook",
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--url",
-            url,
-            "--secret-token",
-            "s3cret-Token_1",
-        ),
+    process = start_bot(
+        "run",
+        "--webhook",
+        "--listen",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--url",
+        url,
+        "--secret-token",
+        "s3cret-Token_1",
         env=bot_env(api, store_copy),
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         deadline = time.monotonic() + 30

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from bot_harness import ADMIN_ID, USER_ID, bot_env, free_port, newsbot
+from bot_harness import ADMIN_ID, USER_ID, bot_env, free_port, start_bot
 from fakebotapi import Call, FakeBotAPI
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -82,22 +81,17 @@ def test_webhook_metrics_move_and_logs_are_json_lines(
     posts = write_posts(tmp_path / "posts")
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram"
-    process = subprocess.Popen(
-        newsbot(
-            "run",
-            "--webhook",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--url={url}",
-            f"--secret-token={SECRET}",
-        ),
+    process = start_bot(
+        "run",
+        "--webhook",
+        "--listen=127.0.0.1",
+        f"--port={port}",
+        f"--url={url}",
+        f"--secret-token={SECRET}",
         env=bot_env(
             api, store_copy, NEWSBOT_LOG_FORMAT="json", NEWSBOT_LOCAL_SOURCE_ROOTS=str(tmp_path)
         ),
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
 
@@ -173,16 +167,17 @@ def test_polling_mode_serves_metrics_on_its_own_port(
     api: FakeBotAPI, store_copy: Path, tmp_path: Path
 ) -> None:
     port = free_port()
-    process = subprocess.Popen(
-        newsbot("run", "--metrics-port", str(port), "--metrics-listen", "127.0.0.1"),
+    process = start_bot(
+        "run",
+        "--metrics-port",
+        str(port),
+        "--metrics-listen",
+        "127.0.0.1",
         env=bot_env(api, store_copy),
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
-        api.wait_for_poll(timeout=30)
+        api.wait_for_poll(timeout=90)
         api.push_update(api.message_update(USER_ID, api.user(USER_ID), "/latest"))
         api.wait_for(lambda c: c.method == "sendMessage", timeout=20)
         wait_until(lambda: value(scrape(port), "newsbot_updates_total", command="latest") == 1)
