@@ -12,7 +12,8 @@ Phases, one after the other on the same store:
 - `steady`: the users alone (the baseline of every ratio);
 - `ingest`: while an admin's `/ingest` adds M new posts (copies of `--posts-from` posts, or of
   `synth_corpus.py` posts, under fresh ids so every run adds them anew);
-- `trending`: while one more user sends `/trending` again and again (its own times too);
+- `trending`: while one more user sends `/trending` every `--trending-interval` (its own
+  times too);
 - `push`: while a push round fans new articles out to `--push-chats` subscribed chats.
 For each phase: p50/p99/max in ms, the p99 ratio to steady, replies and missing replies (none
 within `--reply-timeout`).
@@ -235,7 +236,10 @@ class Users:
             return None
 
     async def user(self, n: int, stop: asyncio.Event, rng: random.Random) -> None:
+        """A user arrives at a random point of one think time: started all at once, the
+        users' first messages came as one burst, whose queue made every phase's p99."""
         chat_id = USER_BASE + n
+        await asyncio.sleep(rng.uniform(0, self.think[1]))
         while not stop.is_set():
             took = await self.ask(chat_id, user_command(rng))
             if took is None:
@@ -244,14 +248,16 @@ class Users:
                 self.times.append(took)
             await asyncio.sleep(rng.uniform(*self.think))
 
-    async def trending(self, stop: asyncio.Event) -> None:
+    async def trending(self, stop: asyncio.Event, interval: float) -> None:
+        """`/trending` again and again, `interval` apart: sent faster, the phase would ask more
+        than the ~30 replies a second the bot's limiter passes, and time that queue instead."""
         while not stop.is_set():
             took = await self.ask(TRENDING_CHAT, "/trending")
             if took is None:
                 self.trending_missing += 1
             else:
                 self.trending_times.append(took)
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(interval)
 
 
 def figures(times: list[float], missing: int) -> dict[str, Any]:
@@ -399,7 +405,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
             async def trending(users: Users) -> dict[str, Any]:
                 stop = asyncio.Event()
-                task = asyncio.create_task(users.trending(stop))
+                task = asyncio.create_task(users.trending(stop, args.trending_interval))
                 await asyncio.sleep(args.phase_seconds)
                 stop.set()
                 await task
@@ -488,6 +494,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds a user waits between a reply and the next message; 20 users at 0.2-0.6 s "
         "ask about 50 replies a second, more than the ~30 a second Telegram (and PTB's "
         "AIORateLimiter in the bot) allows, so their times then measure the limiter's queue",
+    )
+    parser.add_argument(
+        "--trending-interval", type=float, default=0.25, help="seconds between `/trending`s"
     )
     parser.add_argument("--reply-timeout", type=float, default=10.0)
     parser.add_argument("--work-timeout", type=float, default=600.0)
