@@ -1,11 +1,8 @@
 """The read side of listings and search: articles as plain `ArticleView`s, newest first.
 
 The statements are built once, with bound parameters: building a `select()` costs more Python
-time than SQLite needs to answer it. On pysqlite, `latest_views` runs them as SQLAlchemy
-compiles them but straight on the driver's connection (`_SqliteStatement`): SQLAlchemy's
-execution and result machinery cost several times SQLite's answer to a page of `/latest`
-(p99 0.68 → 0.28 ms). That path uses only public APIs (`compile` for a dialect of named
-parameters, the column types' `result_processor`), and rows are read by column name on both.
+time than SQLite needs to answer it. On SQLite's own driver `latest_views` runs its plain-SQL
+twin, `storage.sqlite_latest`.
 """
 
 from __future__ import annotations
@@ -13,15 +10,13 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Select, bindparam, exists, or_, select
-from sqlalchemy.dialects.sqlite import pysqlite
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, aliased
 
+from storage import sqlite_latest
 from storage.models import Article, Category, Tag, article_tags
 from storage.records import ArticleView
 
@@ -147,20 +142,24 @@ def latest_views(
     offset: int = 0,
 ) -> list[ArticleView]:
     """Newest first, one article per story (what `/latest` lists)."""
+    driver = session.connection().connection.dbapi_connection
+    if isinstance(driver, sqlite3.Connection):
+        return sqlite_latest.latest_views(
+            driver, category=category, tag=tag, limit=limit, offset=offset
+        )
+    return orm_latest_views(session, category=category, tag=tag, limit=limit, offset=offset)
+
+
+def orm_latest_views(
+    session: Session, *, category: str | None, tag: str | None, limit: int, offset: int
+) -> list[ArticleView]:
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     if category:
         params["category"] = category
     if tag:
         params["tag"] = tag
-    stmt = _latest_statement(bool(category), bool(tag))
-    connection = session.connection()
-    driver = connection.connection.dbapi_connection
-    fetch: Fetch
-    if isinstance(driver, sqlite3.Connection):
-        fetch = partial(_sqlite_rows, driver, connection.dialect)
-    else:
-        fetch = partial(_mappings, session)
-    return _views(fetch, list(fetch(stmt, params)), paragraphs=False)
+    rows = list(_mappings(session, _latest_statement(bool(category), bool(tag)), params))
+    return _views(partial(_mappings, session), rows, paragraphs=False)
 
 
 @cache
@@ -236,46 +235,3 @@ def _tags_of(count: int) -> Select[Any]:
 @lru_cache(maxsize=128)
 def _paragraphs_of(count: int) -> Select[Any]:
     return select(Article.id, Article.paragraphs).where(Article.id.in_(_ids(count)))
-
-
-_NAMED = pysqlite.dialect(paramstyle="named")
-"""SQLite's SQL with `:name` parameters, which the driver binds from a dict by name."""
-
-
-@dataclass(frozen=True, slots=True)
-class _SqliteStatement:
-    """A statement of this module as SQLAlchemy compiles it for SQLite, with what SQLAlchemy
-    would do to the values coming out (the same processors: aware `published_at`, decoded
-    JSON). Its parameters are plain ints and strings, which need no bind processing."""
-
-    sql: str
-    keys: tuple[str, ...]
-    """The name of each column, as SQLAlchemy's rows call it."""
-    results: tuple[tuple[str, Callable[[Any], Any]], ...]
-    """The columns whose values SQLAlchemy converts, with their result processor."""
-
-    def rows(self, driver: sqlite3.Connection, params: dict[str, Any]) -> list[dict[str, Any]]:
-        rows = [
-            dict(zip(self.keys, values, strict=True)) for values in driver.execute(self.sql, params)
-        ]
-        for row in rows:
-            for key, process in self.results:
-                row[key] = process(row[key])
-        return rows
-
-
-def _sqlite_rows(
-    driver: sqlite3.Connection, dialect: Dialect, stmt: Select[Any], params: dict[str, Any]
-) -> list[dict[str, Any]]:
-    return _sqlite_statement(dialect, stmt).rows(driver, params)
-
-
-@lru_cache(maxsize=512)
-def _sqlite_statement(dialect: Dialect, stmt: Select[Any]) -> _SqliteStatement:
-    keys = tuple(stmt.selected_columns.keys())
-    results = tuple(
-        (key, process)
-        for key, selected in zip(keys, stmt.selected_columns, strict=True)
-        if (process := selected.type.dialect_impl(dialect).result_processor(dialect, None))
-    )
-    return _SqliteStatement(str(stmt.compile(dialect=_NAMED)), keys, results)

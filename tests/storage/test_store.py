@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, timedelta
 from functools import partial
@@ -13,8 +15,8 @@ from sqlalchemy.orm import Session
 from store_support import BASE, record, upsert
 
 from bot.settings import load_settings
-from storage import views as views_module
-from storage.db import DatabaseURLError, normalize_url
+from storage import sqlite_latest
+from storage.db import DatabaseURLError, head_revision, normalize_url
 from storage.repository import ArticleRepository
 from storage.views import latest_views
 
@@ -107,10 +109,11 @@ async def test_listings_read_off_the_session_match_those_read_in_it(database):
     assert views[record(1).key].paragraphs == []  # its summary is shown: no need to load them
 
 
-async def test_listings_on_the_sqlite_driver_equal_those_through_sqlalchemy(database):
-    """On a SQLite file `Database.read` runs `latest_views` on the driver's connection, while
-    an async session runs it through SQLAlchemy: the views must be equal field for field, with
-    aware dates and decoded paragraphs, for every filter and page."""
+async def test_listings_on_the_sqlite_driver_equal_those_through_sqlalchemy(database, monkeypatch):
+    """On a SQLite file `Database.read` runs `latest_views`'s plain-SQL twin
+    (`storage.sqlite_latest`) on the driver's connection, while an async session runs it
+    through SQLAlchemy: the views must be equal field for field, with aware dates and decoded
+    paragraphs, for every filter and page."""
     odd = BASE + timedelta(minutes=7, seconds=3, microseconds=120)
     await upsert(
         database,
@@ -122,7 +125,11 @@ async def test_listings_on_the_sqlite_driver_equal_those_through_sqlalchemy(data
             record(5, category="emnews", tags=("东财滚动新闻", "韶关")),
         ],
     )
-    misses = views_module._sqlite_statement.cache_info().misses
+    plain_calls = []
+    plain = sqlite_latest.latest_views
+    monkeypatch.setattr(
+        sqlite_latest, "latest_views", lambda *a, **k: plain_calls.append(k) or plain(*a, **k)
+    )
     for category, tag, limit, offset in [
         (None, None, 10, 0),
         (None, None, 2, 1),
@@ -149,7 +156,9 @@ async def test_listings_on_the_sqlite_driver_equal_those_through_sqlalchemy(data
         ["小标题", True],
     ]
     if database.dialect == "sqlite":
-        assert views_module._sqlite_statement.cache_info().misses > misses
+        assert len(plain_calls) == 17  # each case twice on the driver, and `everything`
+    else:
+        assert not plain_calls
 
 
 async def test_a_failed_short_read_leaves_later_ones_working(sqlite_database):
@@ -347,3 +356,18 @@ async def test_migration_0006_gives_band_rows_their_fingerprint(tmp_path):
         stories = dict((await conn.execute(text("SELECT key, story_id FROM articles"))).all())
     assert stories["copy"] == stories[story.key] != stories[record(2).key]
     await db.dispose()
+
+
+async def test_the_plain_sql_knows_the_newest_migration_as_alembic_does(sqlite_database):
+    """`newsbot latest` reads a SQLite file without SQLAlchemy only at the head revision."""
+    path = sqlite_database.engine.url.database
+    with closing(sqlite3.connect(path)) as driver:
+        assert sqlite_latest.is_current(driver)
+        assert (
+            head_revision()
+            == driver.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        )
+        driver.execute("UPDATE alembic_version SET version_num = '0009'")
+        assert not sqlite_latest.is_current(driver)
+        driver.execute("DROP TABLE alembic_version")
+        assert not sqlite_latest.is_current(driver)
