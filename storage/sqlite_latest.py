@@ -12,6 +12,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from storage.records import ArticleView
 
@@ -96,17 +97,24 @@ def latest_views(
 _REVISION_LINE = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]*)"', re.MULTILINE)
 
 
-def is_current(driver: sqlite3.Connection) -> bool:
-    """Whether the store is at the newest migration, the rule of `storage.db.head_revision`
-    without its Alembic fallback (no single head: not current, and the caller upgrades)."""
+def open_current(url: str) -> sqlite3.Connection | None:
+    """The SQLite file of `url`, read-only on the bare driver, if it is at the newest
+    migration (the rule of `storage.db.head_revision` without its Alembic fallback); else
+    None, and the caller takes the full path, which creates and upgrades."""
+    scheme, _, path = url.partition(":///")
+    if scheme not in ("sqlite", "sqlite+aiosqlite", "sqlite+pysqlite") or path in ("", ":memory:"):
+        return None
     revisions: dict[str, str] = {}
-    for path in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
-        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+    for script in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
         if "revision" in found and "down_revision" in found:
             revisions[found["revision"]] = found["down_revision"]
-    heads = set(revisions) - set(revisions.values())
     try:
+        driver = sqlite3.connect(f"file:{quote(path, safe='/')}?mode=ro", uri=True)
         stored = [row[0] for row in driver.execute("SELECT version_num FROM alembic_version")]
-    except sqlite3.OperationalError:
-        return False
-    return len(heads) == 1 and stored == list(heads)
+    except sqlite3.Error:
+        return None
+    if stored == list(set(revisions) - set(revisions.values())):
+        return driver
+    driver.close()
+    return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import cache, lru_cache, partial
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, exists, or_, select
@@ -21,8 +21,6 @@ from storage.models import Article, Category, Tag, article_tags
 from storage.records import ArticleView
 
 Row = Mapping[Any, Any]
-Fetch = Callable[[Select[Any], dict[str, Any]], Iterable[Row]]
-"""Runs a statement of this module with its parameters: its rows by column name."""
 
 
 def filtered(stmt: Select[Any], category: Any, tag: Any) -> Select[Any]:
@@ -97,14 +95,14 @@ VIEW_COLUMNS = (
 """Named as the fields of `ArticleView`, which a row of them (and its tags) makes."""
 
 
-def _views(fetch: Fetch, rows: Sequence[Row], *, paragraphs: bool) -> list[ArticleView]:
+def _views(session: Session, rows: Sequence[Row], *, paragraphs: bool) -> list[ArticleView]:
     """Views of rows of `VIEW_COLUMNS` (plus `paragraphs` when `paragraphs`), in order, with
     their tags (and the paragraphs of those with neither summary nor digest)."""
     if not rows:
         return []
     ids = [row["id"] for row in rows]
     tags: dict[int, list[str]] = {id_: [] for id_ in ids}
-    for row in fetch(*_of_ids(_tags_of, ids)):
+    for row in _mappings(session, *_of_ids(_tags_of, ids)):
         tags[row["article_id"]].append(row["name"])
     bodies: dict[int, Any] = {}
     if paragraphs:
@@ -112,7 +110,8 @@ def _views(fetch: Fetch, rows: Sequence[Row], *, paragraphs: bool) -> list[Artic
     else:
         bare = [row["id"] for row in rows if not row["summary"] and not row["digest"]]
         if bare:
-            bodies = {row["id"]: row["paragraphs"] for row in fetch(*_of_ids(_paragraphs_of, bare))}
+            found = _mappings(session, *_of_ids(_paragraphs_of, bare))
+            bodies = {row["id"]: row["paragraphs"] for row in found}
     return [
         ArticleView(
             **{**row, "tags": tuple(tags[row["id"]]), "paragraphs": bodies.get(row["id"]) or []}
@@ -126,7 +125,7 @@ def article_views(session: Session, ids: Sequence[int]) -> list[ArticleView]:
     rows = list(_mappings(session, *_of_ids(_views_of, list(ids))))
     order = {id_: place for place, id_ in enumerate(ids)}
     rows.sort(key=lambda row: order[row["id"]])
-    return _views(partial(_mappings, session), rows, paragraphs=True)
+    return _views(session, rows, paragraphs=True)
 
 
 def _mappings(session: Session, stmt: Select[Any], params: dict[str, Any]) -> Iterable[Row]:
@@ -159,7 +158,7 @@ def orm_latest_views(
     if tag:
         params["tag"] = tag
     rows = list(_mappings(session, _latest_statement(bool(category), bool(tag)), params))
-    return _views(partial(_mappings, session), rows, paragraphs=False)
+    return _views(session, rows, paragraphs=False)
 
 
 @cache

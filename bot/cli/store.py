@@ -13,15 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used, so `newsbot --help` loads neither SQLAlchemy nor jieba
-    import sqlite3
-
     from bot.settings import Settings
     from storage.db import Database
     from storage.records import ArticleView
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_TERMINATED = 128 + signal.SIGTERM
-SQLITE_SCHEMES = ("sqlite", "sqlite+aiosqlite", "sqlite+pysqlite")
 MAX_COUNT = 1_000_000_000
 """The largest --limit or --offset taken: beyond it a number cannot be a position in a store."""
 
@@ -215,11 +212,12 @@ def _latest(args: argparse.Namespace) -> int:
         query = partial(latest_views, **filters, offset=args.offset)
         return print_latest(args, await db.read(query), settings.tz)
 
+    from storage.sqlite_latest import latest_views, open_current
+
     settings = settings_from(args)
-    plain = sqlite_file(settings.database.url)
+    plain = open_current(settings.database.url)
     if plain is None:
         return run_with_database(args, body)
-    from storage.sqlite_latest import latest_views
 
     with contextlib.closing(plain):
         try:
@@ -227,27 +225,6 @@ def _latest(args: argparse.Namespace) -> int:
         except plain.Error:  # busy, or a file gone bad: the full path says so in its words
             return run_with_database(args, body)
     return print_latest(args, articles, settings.tz)
-
-
-def sqlite_file(url: str) -> sqlite3.Connection | None:
-    """A SQLite file store at the newest migration, read-only on the bare driver: what
-    `latest` reads without importing SQLAlchemy (else None: the full path opens, upgrades)."""
-    import sqlite3
-    from urllib.parse import quote
-
-    from storage.sqlite_latest import is_current
-
-    path = url.partition(":///")[2] if url.partition(":///")[0] in SQLITE_SCHEMES else ""
-    if not path or "?" in path or path == ":memory:":
-        return None
-    try:
-        driver = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    if is_current(driver):
-        return driver
-    driver.close()
-    return None
 
 
 def print_latest(args: argparse.Namespace, articles: Sequence[ArticleView], tz: tzinfo) -> int:

@@ -361,13 +361,18 @@ async def test_migration_0006_gives_band_rows_their_fingerprint(tmp_path):
 async def test_the_plain_sql_knows_the_newest_migration_as_alembic_does(sqlite_database):
     """`newsbot latest` reads a SQLite file without SQLAlchemy only at the head revision."""
     path = sqlite_database.engine.url.database
+    url = f"sqlite:///{path}"
+    current = sqlite_latest.open_current(url)
+    assert current is not None
+    with closing(current):
+        stored = current.execute("SELECT version_num FROM alembic_version").fetchall()
+        assert stored == [(head_revision(),)]
     with closing(sqlite3.connect(path)) as driver:
-        assert sqlite_latest.is_current(driver)
-        assert (
-            head_revision()
-            == driver.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-        )
         driver.execute("UPDATE alembic_version SET version_num = '0009'")
-        assert not sqlite_latest.is_current(driver)
+        driver.commit()
+        assert sqlite_latest.open_current(url) is None
         driver.execute("DROP TABLE alembic_version")
-        assert not sqlite_latest.is_current(driver)
+        driver.commit()
+        assert sqlite_latest.open_current(url) is None
+    assert sqlite_latest.open_current(f"sqlite:///{path}.missing") is None
+    assert sqlite_latest.open_current("postgresql://localhost/x") is None
