@@ -320,15 +320,20 @@ def hmm_segmenter() -> Callable[[str], list[str]]:
 # Stands where a separator was: no text yields it (it is neither Han nor a letter or digit), so no
 # query phrase spans two runs that did not touch.
 BOUNDARY = "\ue000"
-_SEQUENCE_TOKEN = re.compile(rf"([{_HAN}])|({_W}{{1,{MAX_TOKEN_CHARS}}}){_W}*+|[\W_]+")
+_LETTER_DIGIT_RUNS = re.compile(rf"({_W}+)")
 
 
 def _sequence(text: str) -> list[str]:
-    """Tokens of normalized text in order, `BOUNDARY` for each stretch of separators."""
-    if _HAN_GAP.search(text) is not None:
-        # an unassigned code point of the Han blocks separates like punctuation
-        text = _NOT_WORD.sub(" ", text)
-    return [han or word or BOUNDARY for han, word in _SEQUENCE_TOKEN.findall(text)]
+    """Tokens of normalized text in order, `BOUNDARY` for each stretch of separators (an
+    unassigned code point of the Han blocks is one). With them replaced, what lies between
+    letter/digit runs is Han characters and boundaries, one token each: a split and `list`
+    make them faster than a regex match per character."""
+    parts = _LETTER_DIGIT_RUNS.split(_NOT_WORD.sub(BOUNDARY, text))
+    tokens = list(parts[0])
+    for run, between in zip(parts[1::2], parts[2::2], strict=True):
+        tokens.append(run[:MAX_TOKEN_CHARS])
+        tokens += between
+    return tokens
 
 
 def tokenize_sequence(text: str) -> list[str]:
