@@ -75,8 +75,7 @@ _DROP_ANYWHERE = re.compile(
     r"^图为|^图[一二三四五六七八九十\d]+[：:\s]|^上图|^下图|^（图"
 )
 _WHOLE_PARENTHETICAL = re.compile(rf"^{_PAREN_OPEN}[^（）()]{{0,60}}{_PAREN_CLOSE}[。.]?$")
-# at least four letters or Han characters (matching stops at the fourth)
-_MEANINGFUL = re.compile(rf"(?:[^{_CJK}A-Za-z]*[{_CJK}A-Za-z]){{4}}")
+_FOUR_LETTERS = re.compile(rf"(?:[^{_CJK}A-Za-z]*[{_CJK}A-Za-z]){{4}}")
 _SPACES = re.compile(r"[ \t]+")
 
 
@@ -102,7 +101,7 @@ def clean_sentence(sentence: str) -> str:
     if (
         _is_furniture(sentence)
         or sentence.endswith(LEAD_IN_ENDS)
-        or not _MEANINGFUL.match(sentence)
+        or not _FOUR_LETTERS.match(sentence)
     ):
         return ""
     return sentence

@@ -11,11 +11,10 @@ from difflib import SequenceMatcher
 MAX_EXTRA_CHARS = 2
 # No real title is longer; past it the matcher, quadratic on repetitive text, sees only the heads.
 MAX_COMPARED_CHARS = 500
-_NOT_ALNUM = re.compile(r"[\W_]+")
+_NOT_ALNUM = re.compile(r"[\W_]+")  # exactly the characters `str.isalnum` rejects
 
 
 def _letters(text: str) -> str:
-    """The text's letters and digits (`[\\W_]` is exactly what `str.isalnum` rejects)."""
     return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
