@@ -115,10 +115,6 @@ def _jieba() -> Any:
     return jieba
 
 
-def _python_search_cut(text: str) -> list[str]:
-    return list(_jieba().cut_for_search(text, HMM=False))
-
-
 @cache
 def search_segmenter() -> Callable[[str], list[str]]:
     """jieba's `cut_for_search` without HMM: rjieba (jieba-rs, same dictionary, same words,
@@ -126,7 +122,7 @@ def search_segmenter() -> Callable[[str], list[str]]:
     try:
         import rjieba  # type: ignore[import-not-found]
     except ImportError:
-        return _python_search_cut
+        return lambda text: list(_jieba().cut_for_search(text, HMM=False))
     return lambda text: list(rjieba.cut_for_search(text, False))
 
 
@@ -289,10 +285,6 @@ def segment_words(text: str) -> list[str]:
     return [word for word in hmm_segmenter()(normalize(text)) if _RUN.fullmatch(word)]
 
 
-def _python_hmm_cut(text: str) -> list[str]:
-    return list(_jieba().cut(text))
-
-
 @cache
 def hmm_segmenter() -> Callable[[str], list[str]]:
     """jieba's precise mode with HMM: rjieba when installed (about 7× faster, and the words of
@@ -303,7 +295,7 @@ def hmm_segmenter() -> Callable[[str], list[str]]:
     try:
         import rjieba
     except ImportError:
-        return _python_hmm_cut
+        return lambda text: list(_jieba().cut(text))
 
     def cut(text: str) -> list[str]:
         words: list[str] = []
@@ -320,15 +312,18 @@ def hmm_segmenter() -> Callable[[str], list[str]]:
 # Stands where a separator was: no text yields it (it is neither Han nor a letter or digit), so no
 # query phrase spans two runs that did not touch.
 BOUNDARY = "\ue000"
-_SEQUENCE_TOKEN = re.compile(rf"([{_HAN}])|({_W}{{1,{MAX_TOKEN_CHARS}}}){_W}*+|[\W_]+")
+_LETTER_DIGIT_RUNS = re.compile(rf"({_W}+)")
 
 
 def _sequence(text: str) -> list[str]:
-    """Tokens of normalized text in order, `BOUNDARY` for each stretch of separators."""
-    if _HAN_GAP.search(text) is not None:
-        # an unassigned code point of the Han blocks separates like punctuation
-        text = _NOT_WORD.sub(" ", text)
-    return [han or word or BOUNDARY for han, word in _SEQUENCE_TOKEN.findall(text)]
+    """Tokens of normalized text in order, `BOUNDARY` for each stretch of separators (an
+    unassigned code point of the Han blocks is one); between letter/digit runs lie only Han
+    characters and boundaries, one token each, so no regex match per character is needed."""
+    parts = _LETTER_DIGIT_RUNS.split(_NOT_WORD.sub(BOUNDARY, text))
+    tokens = list(parts[0])
+    for run, between in zip(parts[1::2], parts[2::2], strict=True):
+        tokens += (run[:MAX_TOKEN_CHARS], *between)
+    return tokens
 
 
 def tokenize_sequence(text: str) -> list[str]:

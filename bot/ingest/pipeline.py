@@ -346,13 +346,8 @@ class Ingestor:
                 except Exception as one:
                     where = self.origins.get(record.key) or record.file or record.key
                     self.report.failed.append(Failure(where, f"not stored: {_reason(one)}"))
-        for outcome in outcomes:
-            if outcome.status == "added":
-                self.report.added += 1
-            elif outcome.status == "updated":
-                self.report.updated += 1
-            else:
-                self.report.unchanged += 1
+        for outcome in outcomes:  # a status is the name of the report's count
+            setattr(self.report, outcome.status, getattr(self.report, outcome.status) + 1)
             if outcome.status != "unchanged":
                 self.report.changed_ids.append(outcome.article_id)
 

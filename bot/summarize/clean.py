@@ -75,14 +75,15 @@ _DROP_ANYWHERE = re.compile(
     r"^图为|^图[一二三四五六七八九十\d]+[：:\s]|^上图|^下图|^（图"
 )
 _WHOLE_PARENTHETICAL = re.compile(rf"^{_PAREN_OPEN}[^（）()]{{0,60}}{_PAREN_CLOSE}[。.]?$")
-_MEANINGFUL = re.compile(rf"[{_CJK}A-Za-z]")
+_FOUR_LETTERS = re.compile(rf"(?:[^{_CJK}A-Za-z]*[{_CJK}A-Za-z]){{4}}")
+_SPACES = re.compile(r"[ \t]+")
 
 
 def normalize_text(text: str) -> str:
     """Plain text: entities decoded, tags and links removed, spaces collapsed."""
     text = html.unescape(text).replace("\u3000", " ").replace("\xa0", " ")
     text = _INLINE_NOISE.sub(lambda m: m.group(1) or "", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
+    return _SPACES.sub(" ", text).strip()
 
 
 def clean_sentence(sentence: str) -> str:
@@ -100,7 +101,7 @@ def clean_sentence(sentence: str) -> str:
     if (
         _is_furniture(sentence)
         or sentence.endswith(LEAD_IN_ENDS)
-        or len(_MEANINGFUL.findall(sentence)) < 4
+        or not _FOUR_LETTERS.match(sentence)
     ):
         return ""
     return sentence

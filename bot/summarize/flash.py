@@ -3,6 +3,7 @@ flash with no summary line, rather than the title twice."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from difflib import SequenceMatcher
 
@@ -10,11 +11,11 @@ from difflib import SequenceMatcher
 MAX_EXTRA_CHARS = 2
 # No real title is longer; past it the matcher, quadratic on repetitive text, sees only the heads.
 MAX_COMPARED_CHARS = 500
+_NOT_ALNUM = re.compile(r"[\W_]+")  # exactly the characters `str.isalnum` rejects
 
 
 def _letters(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
-    return "".join(ch for ch in text if ch.isalnum())
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
 def adds_to_title(title: str, text: str) -> bool:
