@@ -28,19 +28,13 @@ from storage.records import Failure
 
 GIT_TIMEOUT = 300.0
 POSTS_FOLDER = "_posts"
-_SAFE_CONFIG = (
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.symlinks=false",
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "http.followRedirects=false",
-    "-c",
-    "protocol.ext.allow=never",
-    "-c",
-    "submodule.recurse=false",
+_SAFE_CONFIG = tuple(
+    arg
+    for setting in (
+        *("core.hooksPath=/dev/null", "core.symlinks=false", "core.fsmonitor=false"),
+        *("http.followRedirects=false", "protocol.ext.allow=never", "submodule.recurse=false"),
+    )
+    for arg in ("-c", setting)
 )
 
 
@@ -103,7 +97,7 @@ def read_git(
     if not (clone / ".git").is_dir():
         clone.parent.mkdir(parents=True, exist_ok=True)
         if clone.exists():
-            _remove(clone)
+            shutil.rmtree(clone, ignore_errors=True)
         runner.clone(url, branch)
         head = runner.out("rev-parse", "HEAD")
         changed: list[tuple[str, str]] | None = None
@@ -227,7 +221,3 @@ class _Git:
             raise GitError(f"git {args[0]}: not done within {self.timeout:g} s") from None
         except FileNotFoundError:
             raise GitError("git is not installed") from None
-
-
-def _remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
