@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.ingest.sources import (
@@ -59,10 +59,11 @@ class GitRead:
         """Each post file, read when asked for (a whole repository need not fit in memory)."""
         for origin, path in self.files:
             item = read_file(path, max_bytes=self.max_bytes)
-            if isinstance(item, Failure):
-                yield Failure(origin, item.error)
-            else:
-                yield RawPost(origin, path.name, item.text, encoding=item.encoding)
+            yield (
+                Failure(origin, item.error)
+                if isinstance(item, Failure)
+                else replace(item, origin=origin)
+            )
 
 
 def split_location(source: str) -> tuple[str, str | None]:
