@@ -278,12 +278,8 @@ def pack(header: str, blocks: Sequence[str], keyboard: Keyboard | None = None) -
 def list_header(reply: ArticleList, ctx: RenderContext) -> str:
     page = reply.page
     if page.kind == "search":
-        query = clip(page.query or "", 60)
-        title = (
-            t(ctx, "title_search_tag", query=query, tag=page.tag)
-            if page.tag
-            else t(ctx, "title_search", query=query)
-        )
+        key = "title_search_tag" if page.tag else "title_search"
+        title = t(ctx, key, query=clip(page.query or "", 60), tag=page.tag)
     elif page.kind == "category":
         title = t(ctx, "title_category", category=page.category)
     elif page.kind == "tag":
@@ -363,10 +359,8 @@ def render_trending(reply: Trending, ctx: RenderContext) -> list[Message]:
         return [Message(t(ctx, "empty_trending"))]
     lines = []
     for i, term in enumerate(reply.terms, 1):
-        if term.example_title:
-            detail = t(ctx, "trending_item", count=term.count, title=clip(term.example_title, 40))
-        else:
-            detail = t(ctx, "trending_stories", count=term.count)
+        key = "trending_item" if term.example_title else "trending_stories"
+        detail = t(ctx, key, count=term.count, title=clip(term.example_title or "", 40))
         show = f" {escape(show_command(term.example_key))}" if term.example_key else ""
         lines.append(f"{i}. <b>{escape(term.term)}</b> — {detail}{show}")
     buttons = [
@@ -379,19 +373,10 @@ def render_trending(reply: Trending, ctx: RenderContext) -> list[Message]:
 
 
 def start_keyboard(ctx: RenderContext) -> Keyboard:
-    return Keyboard(
-        (
-            (
-                kb.menu_button(t_plain(ctx, "button_latest"), "latest"),
-                kb.menu_button(t_plain(ctx, "button_categories"), "categories"),
-            ),
-            (
-                kb.menu_button(t_plain(ctx, "button_tags"), "tags"),
-                kb.menu_button(t_plain(ctx, "button_trending"), "trending"),
-            ),
-            (kb.inline_search_button(t_plain(ctx, "button_search_inline")),),
-        )
-    )
+    menus: tuple[kb.MenuName, ...] = ("latest", "categories", "tags", "trending")
+    buttons = tuple(kb.menu_button(t_plain(ctx, f"button_{name}"), name) for name in menus)
+    search = kb.inline_search_button(t_plain(ctx, "button_search_inline"))
+    return Keyboard((buttons[:2], buttons[2:], (search,)))
 
 
 def render_welcome(reply: Welcome, ctx: RenderContext) -> list[Message]:
