@@ -100,12 +100,8 @@ async def _add(args: argparse.Namespace, db: Database, settings: Settings) -> in
             print(f"  {title}")
         for failure in reply.failures[:3]:
             print(f"  failed: {failure.source}: {failure.error}", file=sys.stderr)
-        saved = (
-            text("en", "preview_saved", id=reply.saved_id)
-            if reply.saved_id is not None
-            else text("en", "preview_not_saved")
-        )
-        print(saved)
+        saved = "preview_saved" if reply.saved_id is not None else "preview_not_saved"
+        print(text("en", saved, id=reply.saved_id))
     return EXIT_OK if reply.saved_id is not None else EXIT_FAILED
 
 

@@ -329,7 +329,7 @@ def render_detail(reply: ArticleDetail, ctx: RenderContext) -> list[Message]:
     keyboard = None
     if item.share_url:
         lines += ["", link(item.share_url, t(ctx, "read_more"))]
-        keyboard = Keyboard(((kb.url_button(t_plain(ctx, "button_open"), item.share_url),),))
+        keyboard = Keyboard(((Button(t_plain(ctx, "button_open"), url=item.share_url),),))
     return pack("", ["\n".join(lines)], keyboard)
 
 
@@ -375,7 +375,7 @@ def render_trending(reply: Trending, ctx: RenderContext) -> list[Message]:
 def start_keyboard(ctx: RenderContext) -> Keyboard:
     menus: tuple[kb.MenuName, ...] = ("latest", "categories", "tags", "trending")
     buttons = tuple(kb.menu_button(t_plain(ctx, f"button_{name}"), name) for name in menus)
-    search = kb.inline_search_button(t_plain(ctx, "button_search_inline"))
+    search = Button(t_plain(ctx, "button_search_inline"), switch_inline_query_current_chat="")
     return Keyboard((buttons[:2], buttons[2:], (search,)))
 
 
@@ -445,13 +445,9 @@ def human_duration(seconds: float) -> str:
 
 
 def render_stats(reply: Stats, ctx: RenderContext) -> list[Message]:
-    lines = [
-        f"<b>{t(ctx, 'title_stats')}</b>",
-        t(ctx, "stats_articles", count=reply.articles),
-        t(ctx, "stats_stories", count=reply.stories),
-        t(ctx, "stats_categories", count=reply.categories),
-        t(ctx, "stats_tags", count=reply.tags),
-    ]
+    lines = [f"<b>{t(ctx, 'title_stats')}</b>"]
+    for name in ("articles", "stories", "categories", "tags"):
+        lines.append(t(ctx, f"stats_{name}", count=getattr(reply, name)))
     last = reply.last_ingest
     if last is None:
         lines.append(t(ctx, "stats_no_ingest"))
@@ -551,11 +547,8 @@ def render_preview(reply: SourcePreview, ctx: RenderContext) -> list[Message]:
         problems = [t(ctx, "preview_problems", count=len(reply.failures))]
         problems += [_failure_line(f, ctx) for f in reply.failures[:3]]
         blocks.append("\n".join(problems))
-    blocks.append(
-        t(ctx, "preview_saved", id=reply.saved_id)
-        if reply.saved_id is not None
-        else t(ctx, "preview_not_saved")
-    )
+    saved = "preview_saved" if reply.saved_id is not None else "preview_not_saved"
+    blocks.append(t(ctx, saved, id=reply.saved_id))
     return pack(head, [block for block in blocks if block])
 
 

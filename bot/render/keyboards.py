@@ -169,11 +169,3 @@ def tag_button(text: str, name: str, store: CallbackStore) -> Button:
 
 def menu_button(text: str, name: MenuName) -> Button:
     return Button(text, callback_data=f"m:{name}")
-
-
-def url_button(text: str, url: str) -> Button:
-    return Button(text, url=url)
-
-
-def inline_search_button(text: str, query: str = "") -> Button:
-    return Button(text, switch_inline_query_current_chat=query)
