@@ -389,12 +389,8 @@ class _Fetcher:
         if discover and links and not is_article(page):
             found = await self.fetch(links[0], None, discover=False)
             result.posts, result.failures = found.posts, found.failures
-            result.gap, result.name, result.newest_item_at = (
-                found.gap,
-                found.name,
-                found.newest_item_at,
-            )
-            result.feed_url = links[0]
+            result.gap, result.name = found.gap, found.name
+            result.newest_item_at, result.feed_url = found.newest_item_at, links[0]
             return
         post = await asyncio.to_thread(page_to_post, page, url, self.rule)
         if post is None:
