@@ -63,11 +63,6 @@ def _shingles(text: str) -> NDArray[np.uint64]:
     return hashes
 
 
-def shingle_hashes(text: str) -> NDArray[np.uint64]:
-    """Distinct 64-bit hashes of the `SHINGLE_CHARS`-character shingles of the text's words."""
-    return np.unique(_shingles(text))
-
-
 def fingerprint(text: str) -> int:
     """The unsigned 64-bit one-bit-MinHash fingerprint of `text` (0 for a text of no words).
 

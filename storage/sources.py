@@ -130,10 +130,7 @@ class SourceRepository:
         if run.gap:
             row.gap_count += 1
             row.gap_warned_at = run.at
-        if run.status == "failed":
-            row.consecutive_failures += 1
-        else:
-            row.consecutive_failures = 0
+        row.consecutive_failures = row.consecutive_failures + 1 if run.status == "failed" else 0
         if run.name and not row.name:
             row.name = run.name
         await self.session.flush()

@@ -69,10 +69,7 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
-    article_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"),
-        ForeignKey("articles.id", ondelete="CASCADE"),
-    )
+    article_id: Mapped[int] = mapped_column(ROW_ID, ForeignKey("articles.id", ondelete="CASCADE"))
     story_id: Mapped[int | None] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(10), default=DeliveryState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

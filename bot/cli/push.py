@@ -78,10 +78,7 @@ async def _push(args: argparse.Namespace, db: Database, settings: Settings) -> i
 
 
 def _run(args: argparse.Namespace) -> int:
-    async def body(db: Database, settings: Settings) -> int:
-        return await _push(args, db, settings)
-
-    return run_with_database(args, body)
+    return run_with_database(args, lambda db, settings: _push(args, db, settings))
 
 
 def register(subparsers: Any) -> None:

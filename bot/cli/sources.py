@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.cli.store import (
@@ -22,27 +24,10 @@ if TYPE_CHECKING:  # imported where used, so `newsbot --help` loads neither SQLA
     from storage.db import Database
 
 
-def _when(moment: Any) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
 def source_to_json(source: SourceHealth) -> dict[str, Any]:
-    return {
-        "id": source.id,
-        "kind": source.kind,
-        "location": source.location,
-        "name": source.name,
-        "interval_seconds": source.interval_seconds,
-        "tz": source.tz,
-        "last_run_at": _when(source.last_run_at),
-        "last_status": source.last_status,
-        "last_error": source.last_error,
-        "items_seen": source.items_seen,
-        "consecutive_failures": source.consecutive_failures,
-        "next_run_at": _when(source.next_run_at),
-        "gap_count": source.gap_count,
-        "gap_warned_at": _when(source.gap_warned_at),
-    }
+    data = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(source).items()}
+    del data["scheduled"]
+    return data
 
 
 def _notice(args: argparse.Namespace, notice: Notice) -> None:
@@ -115,12 +100,8 @@ async def _add(args: argparse.Namespace, db: Database, settings: Settings) -> in
             print(f"  {title}")
         for failure in reply.failures[:3]:
             print(f"  failed: {failure.source}: {failure.error}", file=sys.stderr)
-        saved = (
-            text("en", "preview_saved", id=reply.saved_id)
-            if reply.saved_id is not None
-            else text("en", "preview_not_saved")
-        )
-        print(saved)
+        saved = "preview_saved" if reply.saved_id is not None else "preview_not_saved"
+        print(text("en", saved, id=reply.saved_id))
     return EXIT_OK if reply.saved_id is not None else EXIT_FAILED
 
 

@@ -14,9 +14,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from bot.cli.store import positive
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from bot.cli.store import EXIT_FAILED, EXIT_OK, EXIT_USAGE, positive
 
 
 class BadLine(ValueError):

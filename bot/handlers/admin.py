@@ -43,9 +43,13 @@ def admin_only(
     return guarded
 
 
-async def ingest(update: Update, context: Context, viewer: Viewer) -> None:
+async def ingest(
+    update: Update, context: Context, viewer: Viewer, named: list[str] | None = None
+) -> None:
+    """`/ingest [ID|URL]`, or the source `named` by a button."""
     state = state_of(context)
-    targets = await source_service.ingest_targets(state.db, state.settings, context.args or [])
+    args = named if named is not None else context.args or []
+    targets = await source_service.ingest_targets(state.db, state.settings, args)
     if isinstance(targets, Notice):
         await send(update, context, targets, viewer)
         return
@@ -111,12 +115,7 @@ async def source_button(update: Update, context: Context) -> None:
         reply = await source_service.remove_source(state_of(context).db, [number])
         await send(update, context, reply, viewer)
         return
-    state = state_of(context)
-    targets = await source_service.ingest_targets(state.db, state.settings, [number])
-    if isinstance(targets, Notice):
-        await send(update, context, targets, viewer)
-        return
-    await start_ingest(update, context, viewer, targets)
+    await ingest(update, context, viewer, [number])
 
 
 async def stats(update: Update, context: Context, viewer: Viewer) -> None:

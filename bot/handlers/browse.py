@@ -7,7 +7,7 @@ import re
 from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot.handlers.common import App, Context, send, state_of, viewer_of
+from bot.handlers.common import App, Context, answering, send, state_of, viewer_of
 from bot.services import articles, browse
 
 SHOW_LINKED = re.compile(r"^/show_(?P<key>[A-Za-z0-9_]+)(?:@(?P<bot>\w+))?$")
@@ -21,24 +21,6 @@ async def categories(update: Update, context: Context) -> None:
 async def tags(update: Update, context: Context) -> None:
     viewer = viewer_of(update, context)
     await send(update, context, await browse.tags(state_of(context).db), viewer)
-
-
-async def category(update: Update, context: Context) -> None:
-    viewer = viewer_of(update, context)
-    reply = await articles.category_command(state_of(context).db, context.args or [], viewer)
-    await send(update, context, reply, viewer)
-
-
-async def tag(update: Update, context: Context) -> None:
-    viewer = viewer_of(update, context)
-    reply = await articles.tag_command(state_of(context).db, context.args or [], viewer)
-    await send(update, context, reply, viewer)
-
-
-async def show(update: Update, context: Context) -> None:
-    viewer = viewer_of(update, context)
-    reply = await articles.show_command(state_of(context).db, context.args or [], viewer)
-    await send(update, context, reply, viewer)
 
 
 async def show_linked(update: Update, context: Context) -> None:
@@ -57,7 +39,7 @@ async def show_linked(update: Update, context: Context) -> None:
 def register(application: App) -> None:
     application.add_handler(CommandHandler("categories", categories))
     application.add_handler(CommandHandler("tags", tags))
-    application.add_handler(CommandHandler("category", category))
-    application.add_handler(CommandHandler("tag", tag))
-    application.add_handler(CommandHandler("show", show))
+    application.add_handler(CommandHandler("category", answering(articles.category_command)))
+    application.add_handler(CommandHandler("tag", answering(articles.tag_command)))
+    application.add_handler(CommandHandler("show", answering(articles.show_command)))
     application.add_handler(MessageHandler(filters.Regex(SHOW_LINKED), show_linked))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,21 @@ def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
             for row in keyboard.rows
         ]
     )
+
+
+Command = Callable[[Database, Sequence[str], Viewer], Awaitable[Reply]]
+
+
+def answering(command: Command) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    """The handler of `/name ARGS`: replies with `command(db, args, viewer)`."""
+
+    async def handle(update: Update, context: Context) -> None:
+        viewer = viewer_of(update, context)
+        await send(
+            update, context, await command(state_of(context).db, context.args or [], viewer), viewer
+        )
+
+    return handle
 
 
 async def send(update: Update, context: Context, reply: Reply, viewer: Viewer) -> None:

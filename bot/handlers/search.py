@@ -5,14 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot.handlers.common import App, Context, send, state_of, viewer_of
+from bot.handlers.common import App, Context, answering, send, state_of, viewer_of
 from bot.services.search import search_command
-
-
-async def search(update: Update, context: Context) -> None:
-    viewer = viewer_of(update, context)
-    reply = await search_command(state_of(context).db, context.args or [], viewer)
-    await send(update, context, reply, viewer)
 
 
 async def search_plain_text(update: Update, context: Context) -> None:
@@ -25,7 +19,7 @@ async def search_plain_text(update: Update, context: Context) -> None:
 
 
 def register(application: App) -> None:
-    application.add_handler(CommandHandler("search", search))
+    application.add_handler(CommandHandler("search", answering(search_command)))
 
 
 def register_plain_text(application: App) -> None:

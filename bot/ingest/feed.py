@@ -89,12 +89,8 @@ def entry_categories(entry: Mapping[str, Any]) -> list[str]:
 
 def entry_tags(entry: Mapping[str, Any], categories: list[str]) -> list[str]:
     """jekyll-feed writes each tag as a `<category term=…>`; a category there is no tag."""
-    terms = [str(tag.get("term") or "").strip() for tag in entry.get("tags") or []]
-    tags: list[str] = []
-    for term in terms:
-        if term and term not in categories and term not in tags:
-            tags.append(term)
-    return tags
+    terms = (str(tag.get("term") or "").strip() for tag in entry.get("tags") or [])
+    return list(dict.fromkeys(term for term in terms if term and term not in categories))
 
 
 def entry_published(entry: Mapping[str, Any]) -> datetime | None:

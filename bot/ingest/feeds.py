@@ -9,6 +9,7 @@ with only a description is marked for its linked page to be fetched and extracte
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -122,13 +123,10 @@ def entry_post_text(item: FeedEntry, body_html: str, *, jekyll: bool) -> str:
 def has_gap(document: FeedDocument, newest_seen: datetime | None) -> bool:
     """Read before, and every dated entry is newer than the newest item seen then: entries
     published between the two polls may have fallen off the feed."""
-    if newest_seen is None:
-        return False
     times = [e.published for e in document.entries if e.published is not None]
-    if not times:
-        return False
-    seen = newest_seen if newest_seen.tzinfo else newest_seen.replace(tzinfo=UTC)
-    return min(times) > seen
+    return (
+        newest_seen is not None and bool(times) and all(newer_than(t, newest_seen) for t in times)
+    )
 
 
 def newer_than(moment: datetime | None, newest_seen: datetime | None) -> bool:
@@ -176,7 +174,9 @@ def _json_feed_entries(body: bytes) -> tuple[str | None, str, list[dict[str, Any
             content.append({"value": content_html})
         elif isinstance(content_text, str) and content_text.strip():
             paragraphs = [line.strip() for line in content_text.splitlines() if line.strip()]
-            content.append({"value": "".join(f"<p>{_escape(p)}</p>" for p in paragraphs)})
+            content.append(
+                {"value": "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs)}
+            )
         summary = item.get("summary")
         raw_tags = item.get("tags")
         tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
@@ -194,7 +194,3 @@ def _json_feed_entries(body: bytes) -> tuple[str | None, str, list[dict[str, Any
         )
     title = data.get("title")
     return (title.strip() or None) if isinstance(title, str) else None, "", entries
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

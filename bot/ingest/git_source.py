@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.ingest.sources import (
@@ -28,19 +28,13 @@ from storage.records import Failure
 
 GIT_TIMEOUT = 300.0
 POSTS_FOLDER = "_posts"
-_SAFE_CONFIG = (
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.symlinks=false",
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "http.followRedirects=false",
-    "-c",
-    "protocol.ext.allow=never",
-    "-c",
-    "submodule.recurse=false",
+_SAFE_CONFIG = tuple(
+    arg
+    for setting in (
+        *("core.hooksPath=/dev/null", "core.symlinks=false", "core.fsmonitor=false"),
+        *("http.followRedirects=false", "protocol.ext.allow=never", "submodule.recurse=false"),
+    )
+    for arg in ("-c", setting)
 )
 
 
@@ -65,10 +59,11 @@ class GitRead:
         """Each post file, read when asked for (a whole repository need not fit in memory)."""
         for origin, path in self.files:
             item = read_file(path, max_bytes=self.max_bytes)
-            if isinstance(item, Failure):
-                yield Failure(origin, item.error)
-            else:
-                yield RawPost(origin, path.name, item.text, encoding=item.encoding)
+            yield (
+                Failure(origin, item.error)
+                if isinstance(item, Failure)
+                else replace(item, origin=origin)
+            )
 
 
 def split_location(source: str) -> tuple[str, str | None]:
@@ -103,7 +98,7 @@ def read_git(
     if not (clone / ".git").is_dir():
         clone.parent.mkdir(parents=True, exist_ok=True)
         if clone.exists():
-            _remove(clone)
+            shutil.rmtree(clone, ignore_errors=True)
         runner.clone(url, branch)
         head = runner.out("rev-parse", "HEAD")
         changed: list[tuple[str, str]] | None = None
@@ -227,7 +222,3 @@ class _Git:
             raise GitError(f"git {args[0]}: not done within {self.timeout:g} s") from None
         except FileNotFoundError:
             raise GitError("git is not installed") from None
-
-
-def _remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -99,15 +99,9 @@ class Block:
     after_image: bool = False
 
 
-def looks_like_html(body: str) -> bool:
-    return HTML_BODY.search(body) is not None
-
-
 def body_blocks(body: str) -> list[Block]:
     """Blocks of a body in reading order, whatever markup it is written in."""
-    if looks_like_html(body):
-        return html_blocks(body)
-    return markdown_blocks(body)
+    return html_blocks(body) if HTML_BODY.search(body) else markdown_blocks(body)
 
 
 def markdown_blocks(source: str) -> list[Block]:
@@ -199,10 +193,7 @@ class _Walker:
                     self.walk(child, inner)
                     self.flush()
                 elif tag in BOLD_TAGS:
-                    self.walk(
-                        child,
-                        replace(context, bold=True),
-                    )
+                    self.walk(child, replace(context, bold=True))
                 elif tag == "a" and URL_TEXT.match((child.text() or "").strip()):
                     continue
                 else:
@@ -251,16 +242,10 @@ def clean_text(text: str) -> str:
 
 def _join_lines(paragraph: str) -> str:
     """Join soft-wrapped lines: no space between CJK characters, one space elsewhere."""
-    lines = [line.strip() for line in paragraph.splitlines()]
-    lines = [line for line in lines if line]
-    if not lines:
-        return ""
-    joined = lines[0]
-    for line in lines[1:]:
-        if _is_wide(joined[-1]) or _is_wide(line[0]):
-            joined += line
-        else:
-            joined += " " + line
+    joined = ""
+    for line in filter(None, (line.strip() for line in paragraph.splitlines())):
+        wide = not joined or _is_wide(joined[-1]) or _is_wide(line[0])
+        joined += line if wide else " " + line
     return clean_text(joined)
 
 

@@ -128,19 +128,21 @@ def page_to_post(page: str, url: str, rule: TimeRule | None) -> PagePost | None:
     extracted = _extract(tree, page, canonical)
     if extracted is None:
         return None
-    body_html, title, published = extracted.body_html, extracted.title, extracted.published
-    container = extracted.container
+    published = extracted.published
     if published is not None and rule is not None:
         published = rule.rendered(published)
     entry: dict[str, Any] = {
         "link": canonical,
         "id": canonical,
-        "title": title,
+        "title": extracted.title,
         "published": published.isoformat() if published else None,
         "tags": [{"term": term} for term in _terms(tree)],
     }
     text = entry_to_post_text(
-        entry, body_html, published=published, category_from_terms=container is None
+        entry,
+        extracted.body_html,
+        published=published,
+        category_from_terms=extracted.container is None,
     )
     return PagePost(entry_filename(entry), text, canonical, published)
 
@@ -154,11 +156,7 @@ def _meta(tree: LexborHTMLParser, name: str) -> str | None:
 
 
 def _body_container(tree: LexborHTMLParser) -> Any:
-    for selector in BODY_SELECTORS:
-        node = tree.css_first(selector)
-        if node is not None:
-            return node
-    return None
+    return next(filter(None, map(tree.css_first, BODY_SELECTORS)), None)
 
 
 def _canonical(tree: LexborHTMLParser, url: str) -> str:

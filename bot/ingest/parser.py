@@ -93,7 +93,7 @@ def parse_post(
     _reject_binary(normalized)
     lines = normalized.split("\n")
     opening, closing = _front_matter_bounds(lines)
-    meta = _load_front_matter(lines, opening, closing)
+    meta = _FrontMatter(_load_front_matter(lines, opening, closing), lines, opening)
     name = _base_name(filename)
 
     digest, body_lines = _take_digest(lines, closing + 1)
@@ -105,18 +105,18 @@ def parse_post(
     source, blocks = _take_source_and_captions(blocks)
     paragraphs = _paragraphs(blocks)
 
-    title = _text_field(meta, "title", lines, opening)
+    title = meta.text("title")
     if not title:
         title = _first_sentence(paragraphs, digest)
     if not title:
         raise ParseError("post has no title and no body text")
 
     article_id = _article_id(name, share_url)
-    tags = _tags(meta, lines, opening)
-    published_at = _published_at(meta, lines, opening, name, article_id, tz)
+    tags = meta.tags()
+    published_at = meta.published_at(name, article_id, tz)
     problem = date_problem(published_at, now)
     if problem:
-        raise ParseError(f"date: line {_key_line(lines, opening, 'date')}: {problem}")
+        raise ParseError(f"date: line {meta.line_of('date')}: {problem}")
     source = source or _source_from_tags(tags)
     if source is not None and len(source) > NAME_MAX:
         raise ParseError(
@@ -126,7 +126,7 @@ def parse_post(
         key=article_id or key_hint or stable_key(name, title, published_at),
         title=title,
         published_at=published_at,
-        category=_category(meta, lines, opening),
+        category=meta.category(),
         tags=tags,
         source=source,
         digest=digest,
@@ -241,67 +241,106 @@ def _load_front_matter(lines: Sequence[str], opening: int, closing: int) -> dict
     return {str(key): value for key, value in data.items()}
 
 
-def _key_line(lines: Sequence[str], opening: int, key: str) -> int:
-    """The file line number where ``key:`` is set, for error messages."""
-    prefix = key + ":"
-    for index in range(opening + 1, len(lines)):
-        if lines[index].startswith(prefix):
-            return index + 1
-        if lines[index].rstrip() in FRONT_MATTER_CLOSE:
-            break
-    return opening + 2
+class _FrontMatter(NamedTuple):
+    """The front matter's values, and the file lines error messages point into."""
 
+    values: dict[str, Any]
+    lines: Sequence[str]
+    opening: int
 
-def _text_field(meta: dict[str, Any], key: str, lines: Sequence[str], opening: int) -> str:
-    value = meta.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        line = _key_line(lines, opening, key)
-        raise ParseError(f"front matter: line {line}: {key} must be text, not {_kind(value)}")
-    return clean_text(html.unescape(value) if "&" in value else value)
+    def line_of(self, key: str) -> int:
+        """The file line number where ``key:`` is set, for error messages."""
+        prefix = key + ":"
+        for index in range(self.opening + 1, len(self.lines)):
+            if self.lines[index].startswith(prefix):
+                return index + 1
+            if self.lines[index].rstrip() in FRONT_MATTER_CLOSE:
+                break
+        return self.opening + 2
 
+    def text(self, key: str) -> str:
+        value = self.values.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            line = self.line_of(key)
+            raise ParseError(f"front matter: line {line}: {key} must be text, not {_kind(value)}")
+        return clean_text(html.unescape(value) if "&" in value else value)
 
-def _text_list(
-    meta: dict[str, Any], keys: Sequence[str], lines: Sequence[str], opening: int
-) -> list[str]:
-    """A field given as a space-separated string or a YAML list, as Jekyll reads it."""
-    key = next((k for k in keys if meta.get(k) is not None), None)
-    if key is None:
-        return []
-    value = meta[key]
-    if isinstance(value, str):
-        return [word for word in (clean_text(item) for item in value.split()) if word]
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return [word for word in (clean_text(item) for item in value) if word]
-    line = _key_line(lines, opening, key)
-    raise ParseError(
-        f"front matter: line {line}: {key} must be text or a list of text, not {_kind(value)}"
-    )
-
-
-def _category(meta: dict[str, Any], lines: Sequence[str], opening: int) -> str | None:
-    categories = _text_list(meta, ("categories", "category"), lines, opening)
-    if categories:
-        _check_name(categories[0], "category", lines, opening)
-    return categories[0] if categories else None
-
-
-def _tags(meta: dict[str, Any], lines: Sequence[str], opening: int) -> tuple[str, ...]:
-    tags = tuple(dict.fromkeys(_text_list(meta, ("tags", "tag"), lines, opening)))
-    for tag in tags:
-        _check_name(tag, "tags", lines, opening)
-    return tags
-
-
-def _check_name(name: str, key: str, lines: Sequence[str], opening: int) -> None:
-    """Names the store keeps in columns of `NAME_MAX` characters (on every backend alike)."""
-    if len(name) > NAME_MAX:
-        line = _key_line(lines, opening, key if key != "category" else "categories")
+    def text_list(self, keys: Sequence[str]) -> list[str]:
+        """A field given as a space-separated string or a YAML list, as Jekyll reads it."""
+        key = next((k for k in keys if self.values.get(k) is not None), None)
+        if key is None:
+            return []
+        value = self.values[key]
+        if isinstance(value, str):
+            return [word for word in (clean_text(item) for item in value.split()) if word]
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return [word for word in (clean_text(item) for item in value) if word]
         raise ParseError(
-            f"front matter: line {line}: {key}: a name of {len(name)} characters, "
-            f"more than {NAME_MAX}"
+            f"front matter: line {self.line_of(key)}: {key} must be text or a list of text, "
+            f"not {_kind(value)}"
         )
+
+    def category(self) -> str | None:
+        categories = self.text_list(("categories", "category"))
+        if categories:
+            self.check_name(categories[0], "category")
+        return categories[0] if categories else None
+
+    def tags(self) -> tuple[str, ...]:
+        tags = tuple(dict.fromkeys(self.text_list(("tags", "tag"))))
+        for tag in tags:
+            self.check_name(tag, "tags")
+        return tags
+
+    def check_name(self, name: str, key: str) -> None:
+        """Names the store keeps in columns of `NAME_MAX` characters (on every backend alike)."""
+        if len(name) > NAME_MAX:
+            line = self.line_of(key if key != "category" else "categories")
+            raise ParseError(
+                f"front matter: line {line}: {key}: a name of {len(name)} characters, "
+                f"more than {NAME_MAX}"
+            )
+
+    def published_at(self, name: str | None, article_id: str | None, tz: tzinfo) -> datetime:
+        value = self.values.get("date")
+        line = self.line_of("date")
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=tz)
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day, tzinfo=tz)
+        if value is not None and not isinstance(value, str):
+            raise ParseError(f"front matter: line {line}: date must be text, not {_kind(value)}")
+        match = POST_DATE.match((value or "").strip())
+        if match is None:
+            raise ParseError(
+                f"date: line {line}: cannot read the date "
+                "(expected YYYY-MM-DD HH:MM:SS with an optional +0800)"
+            )
+        if match["date"] is None:
+            fallback = _date_from_name(name) or _date_from_id(article_id)
+            if fallback is None:
+                where = (
+                    f"line {line}: the date is empty" if "date" in self.values else "no date line"
+                )
+                raise ParseError(
+                    f"date: {where}, and neither the file name nor an article id holds a date"
+                )
+            return datetime(fallback.year, fallback.month, fallback.day, tzinfo=tz)
+        try:
+            return datetime(
+                int(match["y"]),
+                int(match["m"]),
+                int(match["d"]),
+                int(match["H"] or 0),
+                int(match["M"] or 0),
+                int(match["S"] or 0),
+                int((match["f"] or "0")[:6].ljust(6, "0")),
+                tzinfo=_offset(match["tz"], line) or tz,
+            )
+        except ValueError as exc:
+            raise ParseError(f"date: line {line}: impossible date ({exc})") from None
 
 
 def _source_from_tags(tags: Sequence[str]) -> str | None:
@@ -310,52 +349,6 @@ def _source_from_tags(tags: Sequence[str]) -> str | None:
         if tag.endswith(SOURCE_TAG_SUFFIX) and len(tag) > len(SOURCE_TAG_SUFFIX):
             return tag[: -len(SOURCE_TAG_SUFFIX)]
     return None
-
-
-def _published_at(
-    meta: dict[str, Any],
-    lines: Sequence[str],
-    opening: int,
-    name: str | None,
-    article_id: str | None,
-    tz: tzinfo,
-) -> datetime:
-    value = meta.get("date")
-    line = _key_line(lines, opening, "date")
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=tz)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=tz)
-    if value is not None and not isinstance(value, str):
-        raise ParseError(f"front matter: line {line}: date must be text, not {_kind(value)}")
-    raw = (value or "").strip()
-    match = POST_DATE.match(raw)
-    if match is None:
-        raise ParseError(
-            f"date: line {line}: cannot read the date "
-            "(expected YYYY-MM-DD HH:MM:SS with an optional +0800)"
-        )
-    if match["date"] is None:
-        fallback = _date_from_name(name) or _date_from_id(article_id)
-        if fallback is None:
-            where = f"line {line}: the date is empty" if "date" in meta else "no date line"
-            raise ParseError(
-                f"date: {where}, and neither the file name nor an article id holds a date"
-            )
-        return datetime(fallback.year, fallback.month, fallback.day, tzinfo=tz)
-    try:
-        return datetime(
-            int(match["y"]),
-            int(match["m"]),
-            int(match["d"]),
-            int(match["H"] or 0),
-            int(match["M"] or 0),
-            int(match["S"] or 0),
-            int((match["f"] or "0")[:6].ljust(6, "0")),
-            tzinfo=_offset(match["tz"], line) or tz,
-        )
-    except ValueError as exc:
-        raise ParseError(f"date: line {line}: impossible date ({exc})") from None
 
 
 def _offset(spelled: str | None, line: int) -> tzinfo | None:

@@ -29,7 +29,7 @@ from tenacity import (
 from tqdm import tqdm
 
 from bot.ingest import guard
-from bot.ingest.feed import entry_html, is_feed
+from bot.ingest.feed import is_feed
 from bot.ingest.feeds import (
     FeedEntry,
     entry_post_text,
@@ -318,9 +318,8 @@ async def fetch_url(
     """
     if validators is None and cursor is not None:
         validators = cursor.validators
-    result = await _fetch_url(
-        url, client, validators, max_bytes, retry, total_timeout, rule, cursor, discover=True
-    )
+    fetcher = _Fetcher(client, max_bytes, retry, total_timeout, rule, cursor)
+    result = await fetcher.fetch(url, validators, discover=True)
     if not result.failures or result.posts:
         fresh = result.validators
         result.cursor = replace(
@@ -333,109 +332,81 @@ async def fetch_url(
     return result
 
 
-async def _fetch_url(
-    url: str,
-    client: httpx.AsyncClient,
-    validators: Validators | None,
-    max_bytes: int,
-    retry: RetryPolicy,
-    total_timeout: float,
-    rule: TimeRule | None,
-    cursor: SourceCursor | None,
-    *,
-    discover: bool,
-) -> FetchResult:
-    result = FetchResult(source=url, validators=validators)
-    limits = (max_bytes, retry, total_timeout)
-    try:
-        async with asyncio.timeout(total_timeout):
-            response = await _get_with_retries(url, client, validators, max_bytes, retry)
-    except (FetchError, guard.SourceRefused) as exc:
-        result.failures.append(Failure(url, str(exc)))
-        return result
-    except httpx.HTTPError as exc:
-        result.failures.append(Failure(url, _describe_http_error(exc, client, retry)))
-        return result
-    except httpx.InvalidURL as exc:
-        result.failures.append(Failure(url, f"invalid URL: {exc}"))
-        return result
-    except TimeoutError:
-        result.failures.append(Failure(url, f"not done within {total_timeout} s, gave up"))
-        return result
-    if response.status_code == 304:
-        result.not_modified = True
-        result.validators = _response_validators(response.headers, sent=validators)
-        return result
-    result.validators = _response_validators(response.headers, sent=None)
-    content_type = response.headers.get("content-type")
-    json_feed = is_json_feed(response.body, content_type)
-    if json_feed or is_feed(response.body, content_type):
-        reader = _FeedReader(client, max_bytes, retry, total_timeout, rule, cursor)
-        await reader.read(result, response.body, url, json_feed=json_feed)
-        return result
-    decoded = decode_post_bytes(response.body, response.charset)
-    if isinstance(decoded, Undecodable):
-        result.failures.append(Failure(url, decoded.error))
-        return result
-    if is_html(response.body, content_type):
-        await _read_page(
-            result, decoded.text, str(response.url), discover, client, rule, cursor, limits
-        )
-        return result
-    result.posts.append(
-        RawPost(url, _url_filename(str(response.url)), decoded.text, encoding=decoded.encoding)
-    )
-    return result
+@dataclass
+class _Fetcher:
+    """One source's read: the shared client, the limits, the time rule and the stored cursor."""
 
+    client: httpx.AsyncClient
+    max_bytes: int
+    retry: RetryPolicy
+    total_timeout: float
+    rule: TimeRule | None
+    cursor: SourceCursor | None
+    hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
-async def _read_page(
-    result: FetchResult,
-    page: str,
-    url: str,
-    discover: bool,
-    client: httpx.AsyncClient,
-    rule: TimeRule | None,
-    cursor: SourceCursor | None,
-    limits: tuple[int, RetryPolicy, float],
-) -> None:
-    """An article page gives its article; a home page gives the posts of the feed it links."""
-    links = feed_links(page, url)
-    if discover and links and not is_article(page):
-        max_bytes, retry, total_timeout = limits
-        found = await _fetch_url(
-            links[0], client, None, max_bytes, retry, total_timeout, rule, cursor, discover=False
-        )
-        result.posts, result.failures = found.posts, found.failures
-        result.gap, result.name, result.newest_item_at = found.gap, found.name, found.newest_item_at
-        result.feed_url = links[0]
-        return
-    post = await asyncio.to_thread(page_to_post, page, url, rule)
-    if post is None:
-        result.failures.append(Failure(url, "no article found on the page"))
-        return
-    result.posts.append(
-        RawPost(url, post.filename, post.text, tz=rule.zone if rule else None, rendered=True)
-    )
-    result.newest_item_at = post.published
+    async def fetch(
+        self, url: str, validators: Validators | None, *, discover: bool
+    ) -> FetchResult:
+        result = FetchResult(source=url, validators=validators)
+        try:
+            async with asyncio.timeout(self.total_timeout):
+                response = await self._get(url, validators)
+        except (FetchError, guard.SourceRefused) as exc:
+            result.failures.append(Failure(url, str(exc)))
+            return result
+        except httpx.HTTPError as exc:
+            result.failures.append(Failure(url, _describe_http_error(exc, self.client, self.retry)))
+            return result
+        except httpx.InvalidURL as exc:
+            result.failures.append(Failure(url, f"invalid URL: {exc}"))
+            return result
+        except TimeoutError:
+            result.failures.append(Failure(url, f"not done within {self.total_timeout} s, gave up"))
+            return result
+        if response.status_code == 304:
+            result.not_modified = True
+            result.validators = _response_validators(response.headers, sent=validators)
+            return result
+        result.validators = _response_validators(response.headers, sent=None)
+        content_type = response.headers.get("content-type")
+        json_feed = is_json_feed(response.body, content_type)
+        if json_feed or is_feed(response.body, content_type):
+            await self._read_feed(result, response.body, url, json_feed=json_feed)
+            return result
+        decoded = decode_post_bytes(response.body, response.charset)
+        if isinstance(decoded, Undecodable):
+            result.failures.append(Failure(url, decoded.error))
+        elif is_html(response.body, content_type):
+            await self._read_page(result, decoded.text, str(response.url), discover)
+        else:
+            filename = _url_filename(str(response.url))
+            result.posts.append(RawPost(url, filename, decoded.text, encoding=decoded.encoding))
+        return result
 
+    async def _read_page(self, result: FetchResult, page: str, url: str, discover: bool) -> None:
+        """An article page gives its article; a home page gives the posts of the feed it links."""
+        links = feed_links(page, url)
+        if discover and links and not is_article(page):
+            found = await self.fetch(links[0], None, discover=False)
+            result.posts, result.failures = found.posts, found.failures
+            result.gap, result.name = found.gap, found.name
+            result.newest_item_at, result.feed_url = found.newest_item_at, links[0]
+            return
+        post = await asyncio.to_thread(page_to_post, page, url, self.rule)
+        if post is None:
+            result.failures.append(Failure(url, "no article found on the page"))
+            return
+        result.posts.append(RawPost(url, post.filename, post.text, tz=self._zone, rendered=True))
+        result.newest_item_at = post.published
 
-class _FeedReader:
-    """Reads one feed document: entries to posts, teasers' pages fetched, gap checked."""
+    @property
+    def _zone(self) -> tzinfo | None:
+        return self.rule.zone if self.rule else None
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        max_bytes: int,
-        retry: RetryPolicy,
-        total_timeout: float,
-        rule: TimeRule | None,
-        cursor: SourceCursor | None,
+    async def _read_feed(
+        self, result: FetchResult, body: bytes, url: str, *, json_feed: bool
     ) -> None:
-        self.client, self.max_bytes, self.retry = client, max_bytes, retry
-        self.total_timeout, self.rule, self.cursor = total_timeout, rule, cursor
-        self.hosts: dict[str, asyncio.Semaphore] = {}
-
-    async def read(self, result: FetchResult, body: bytes, url: str, *, json_feed: bool) -> None:
+        """Entries to posts, teasers' pages fetched, gap checked."""
         document = await asyncio.to_thread(parse_feed, body, url, self.rule, json_feed=json_feed)
         seen = self.cursor.newest_item_at if self.cursor else None
         result.name = document.title
@@ -461,7 +432,7 @@ class _FeedReader:
                     entry.origin,
                     entry.filename,
                     text,
-                    tz=self.rule.zone if self.rule else None,
+                    tz=self._zone,
                     key_hint=entry.key_hint,
                     rendered=True,
                 )
@@ -478,9 +449,7 @@ class _FeedReader:
         limit = self.hosts.setdefault(host, asyncio.Semaphore(PAGES_PER_HOST))
         try:
             async with limit, asyncio.timeout(self.total_timeout):
-                response = await _get_with_retries(
-                    link, self.client, None, self.max_bytes, self.retry
-                )
+                response = await self._get(link, None)
         except (FetchError, httpx.HTTPError, httpx.InvalidURL, TimeoutError) as exc:
             log.warning("%s: linked page not read (%s); using the description", link, exc)
             return fallback
@@ -490,25 +459,53 @@ class _FeedReader:
         body = await asyncio.to_thread(page_body_html, decoded, str(response.url))
         return body or fallback
 
+    async def _get(self, url: str, validators: Validators | None) -> _Response:
+        headers = {}
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=wait_exponential(multiplier=self.retry.first_wait, max=self.retry.max_wait),
+            retry=retry_if_exception_type(
+                (httpx.ConnectError, httpx.ConnectTimeout, _RetryableStatus)
+            ),
+            reraise=True,
+        ):
+            with attempt:
+                return await self._get_once(url, headers)
+        raise AssertionError("unreachable: tenacity either returns or reraises")
+
+    async def _get_once(self, url: str, headers: dict[str, str]) -> _Response:
+        async with self.client.stream("GET", url, headers=headers) as response:
+            status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+            if response.status_code in RETRYABLE_STATUSES:
+                raise _RetryableStatus(f"{status} (gave up after {self.retry.attempts} attempts)")
+            if response.status_code >= 400:
+                raise FetchError(status)
+            declared = response.headers.get("content-length")
+            max_bytes = self.max_bytes
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(f"response is {declared} bytes, larger than {max_bytes} bytes")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise FetchError(
+                        f"response is larger than {max_bytes} bytes (download stopped)"
+                    )
+            return _Response(
+                url=response.url,
+                status_code=response.status_code,
+                headers=response.headers,
+                charset=response.charset_encoding,
+                body=bytes(body),
+            )
+
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def feed_entries_to_posts(body: bytes, origin: str) -> tuple[list[RawPost], list[Failure]]:
-    """Each entry of an Atom/RSS feed as post text in the site's format (no page fetches:
-    an entry with only a description gives that description)."""
-    document = parse_feed(body, origin, None)
-    failures = [Failure(o, error) for o, error in document.failures]
-    posts = []
-    for entry in document.entries:
-        body_html = entry.html or entry_html(entry.entry)
-        if body_html is None:
-            failures.append(Failure(entry.origin, "feed entry has no content or summary"))
-            continue
-        text = entry_post_text(entry, body_html, jekyll=document.jekyll)
-        posts.append(RawPost(entry.origin, entry.filename, text, key_hint=entry.key_hint))
-    return posts, failures
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,59 +515,6 @@ class _Response:
     headers: httpx.Headers
     charset: str | None
     body: bytes
-
-
-async def _get_with_retries(
-    url: str,
-    client: httpx.AsyncClient,
-    validators: Validators | None,
-    max_bytes: int,
-    retry: RetryPolicy,
-) -> _Response:
-    headers = {}
-    if validators and validators.etag:
-        headers["If-None-Match"] = validators.etag
-    if validators and validators.last_modified:
-        headers["If-Modified-Since"] = validators.last_modified
-    async for attempt in AsyncRetrying(
-        stop=stop_after_attempt(retry.attempts),
-        wait=wait_exponential(multiplier=retry.first_wait, max=retry.max_wait),
-        retry=retry_if_exception_type((httpx.ConnectError, httpx.ConnectTimeout, _RetryableStatus)),
-        reraise=True,
-    ):
-        with attempt:
-            return await _get_once(url, client, headers, max_bytes, retry)
-    raise AssertionError("unreachable: tenacity either returns or reraises")
-
-
-async def _get_once(
-    url: str,
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    max_bytes: int,
-    retry: RetryPolicy,
-) -> _Response:
-    async with client.stream("GET", url, headers=headers) as response:
-        status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-        if response.status_code in RETRYABLE_STATUSES:
-            raise _RetryableStatus(f"{status} (gave up after {retry.attempts} attempts)")
-        if response.status_code >= 400:
-            raise FetchError(status)
-        declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise FetchError(f"response is {declared} bytes, larger than {max_bytes} bytes")
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > max_bytes:
-                raise FetchError(f"response is larger than {max_bytes} bytes (download stopped)")
-        return _Response(
-            url=response.url,
-            status_code=response.status_code,
-            headers=response.headers,
-            charset=response.charset_encoding,
-            body=bytes(body),
-        )
 
 
 def _response_validators(headers: httpx.Headers, *, sent: Validators | None) -> Validators | None:

@@ -15,7 +15,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -214,35 +214,26 @@ def compose(subscription: Subscription, queued: Sequence[QueuedDelivery]) -> lis
 Sleep = Callable[[float], Awaitable[Any]]
 
 
+@dataclass(eq=False)
 class Pusher:
     """Runs push rounds for one process; keeps the flood governor between rounds."""
 
-    def __init__(
-        self,
-        db: Database,
-        transport: Transport,
-        lease: Lease,
-        *,
-        tz: ZoneInfo,
-        limits: FloodLimits | None = None,
-        network_retries: int = 6,
-        backoff: float = 0.5,
-        max_backoff: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self.db = db
-        self.transport = transport
-        self.lease = lease
-        self.tz = tz
+    db: Database
+    transport: Transport
+    lease: Lease
+    _: KW_ONLY
+    tz: ZoneInfo
+    limits: InitVar[FloodLimits | None] = None
+    network_retries: int = 6
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Sleep = asyncio.sleep
+    stopping: bool = field(default=False, init=False)
+
+    def __post_init__(self, limits: FloodLimits | None) -> None:
         self.governor = SendGovernor(limits or FloodLimits())
-        self.ledger = Ledger(db)
-        self.network_retries = network_retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.clock = clock
-        self.sleep = sleep
-        self.stopping = False
+        self.ledger = Ledger(self.db)
 
     def stop(self) -> None:
         """Finish the message in flight, then stop (for SIGTERM and SIGINT)."""

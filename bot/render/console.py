@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from html.parser import HTMLParser
 
 from bot.render.keyboards import Keyboard
@@ -50,13 +51,8 @@ def keyboard_lines(keyboard: Keyboard | None, first_number: int = 1) -> list[str
     """Buttons numbered so a console user can press one by typing its number."""
     if keyboard is None:
         return []
-    lines = []
-    number = first_number
-    for row in keyboard.rows:
-        cells = []
-        for button in row:
-            target = f" <{button.url}>" if button.url else ""
-            cells.append(f"[{number}] {button.text}{target}")
-            number += 1
-        lines.append("   ".join(cells))
-    return lines
+    numbers = itertools.count(first_number)
+    return [
+        "   ".join(f"[{next(numbers)}] {b.text}" + (f" <{b.url}>" if b.url else "") for b in row)
+        for row in keyboard.rows
+    ]

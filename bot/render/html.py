@@ -44,6 +44,7 @@ from bot.services.replies import (
     Trending,
     Welcome,
 )
+from storage.records import Failure
 
 MAX_MESSAGE = 4096
 TITLE_CHARS = 300
@@ -277,12 +278,8 @@ def pack(header: str, blocks: Sequence[str], keyboard: Keyboard | None = None) -
 def list_header(reply: ArticleList, ctx: RenderContext) -> str:
     page = reply.page
     if page.kind == "search":
-        query = clip(page.query or "", 60)
-        title = (
-            t(ctx, "title_search_tag", query=query, tag=page.tag)
-            if page.tag
-            else t(ctx, "title_search", query=query)
-        )
+        key = "title_search_tag" if page.tag else "title_search"
+        title = t(ctx, key, query=clip(page.query or "", 60), tag=page.tag)
     elif page.kind == "category":
         title = t(ctx, "title_category", category=page.category)
     elif page.kind == "tag":
@@ -290,10 +287,8 @@ def list_header(reply: ArticleList, ctx: RenderContext) -> str:
     else:
         title = t(ctx, "title_latest")
     first, last = page.offset + 1, page.offset + len(reply.items)
-    if reply.total is not None:
-        where = t(ctx, "page_range", first=first, last=last, total=reply.total)
-    else:
-        where = t(ctx, "page_range_open", first=first, last=last)
+    key = "page_range" if reply.total is not None else "page_range_open"
+    where = t(ctx, key, first=first, last=last, total=reply.total)
     return f"<b>{title}</b>\n{where}"
 
 
@@ -327,19 +322,20 @@ def render_detail(reply: ArticleDetail, ctx: RenderContext) -> list[Message]:
     lines = [f"<b>{escape(clip(item.title, TITLE_CHARS))}</b>", item_meta(item, ctx)]
     if item.source:
         lines.append(t(ctx, "source_line", source=item.source))
-    body = marked(item.text, item.highlights, DETAIL_TEXT_CHARS) if item.text else ""
-    if body:
-        lines.append("")
-        lines.append(body)
+    if item.text:
+        lines += ["", marked(item.text, item.highlights, DETAIL_TEXT_CHARS)]
     if item.other_sources:
-        lines.append("")
-        lines.append(t(ctx, "also_in", sources=_sources_shown(item.other_sources)))
+        lines += ["", t(ctx, "also_in", sources=_sources_shown(item.other_sources))]
     keyboard = None
     if item.share_url:
-        lines.append("")
-        lines.append(link(item.share_url, t(ctx, "read_more")))
-        keyboard = Keyboard(((kb.url_button(t_plain(ctx, "button_open"), item.share_url),),))
+        lines += ["", link(item.share_url, t(ctx, "read_more"))]
+        keyboard = Keyboard(((Button(t_plain(ctx, "button_open"), url=item.share_url),),))
     return pack("", ["\n".join(lines)], keyboard)
+
+
+def _grid(buttons: Sequence[Button], width: int) -> Keyboard | None:
+    rows = tuple(tuple(buttons[i : i + width]) for i in range(0, len(buttons), width))
+    return Keyboard(rows) if rows else None
 
 
 def render_counts(reply: CountList, ctx: RenderContext) -> list[Message]:
@@ -355,8 +351,7 @@ def render_counts(reply: CountList, ctx: RenderContext) -> list[Message]:
         make(clip(entry.name, 30), entry.name, ctx.callbacks)
         for entry in reply.entries[:COUNT_BUTTONS]
     ]
-    rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
-    return pack(header, ["\n".join(lines)], Keyboard(rows) if rows else None)
+    return pack(header, ["\n".join(lines)], _grid(buttons, 2))
 
 
 def render_trending(reply: Trending, ctx: RenderContext) -> list[Message]:
@@ -364,10 +359,8 @@ def render_trending(reply: Trending, ctx: RenderContext) -> list[Message]:
         return [Message(t(ctx, "empty_trending"))]
     lines = []
     for i, term in enumerate(reply.terms, 1):
-        if term.example_title:
-            detail = t(ctx, "trending_item", count=term.count, title=clip(term.example_title, 40))
-        else:
-            detail = t(ctx, "trending_stories", count=term.count)
+        key = "trending_item" if term.example_title else "trending_stories"
+        detail = t(ctx, key, count=term.count, title=clip(term.example_title or "", 40))
         show = f" {escape(show_command(term.example_key))}" if term.example_key else ""
         lines.append(f"{i}. <b>{escape(term.term)}</b> — {detail}{show}")
     buttons = [
@@ -376,25 +369,14 @@ def render_trending(reply: Trending, ctx: RenderContext) -> list[Message]:
         )
         for term in reply.terms
     ]
-    rows = tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
-    header = f"<b>{t(ctx, 'title_trending')}</b>"
-    return pack(header, ["\n".join(lines)], Keyboard(rows) if rows else None)
+    return pack(f"<b>{t(ctx, 'title_trending')}</b>", ["\n".join(lines)], _grid(buttons, 3))
 
 
 def start_keyboard(ctx: RenderContext) -> Keyboard:
-    return Keyboard(
-        (
-            (
-                kb.menu_button(t_plain(ctx, "button_latest"), "latest"),
-                kb.menu_button(t_plain(ctx, "button_categories"), "categories"),
-            ),
-            (
-                kb.menu_button(t_plain(ctx, "button_tags"), "tags"),
-                kb.menu_button(t_plain(ctx, "button_trending"), "trending"),
-            ),
-            (kb.inline_search_button(t_plain(ctx, "button_search_inline")),),
-        )
-    )
+    menus: tuple[kb.MenuName, ...] = ("latest", "categories", "tags", "trending")
+    buttons = tuple(kb.menu_button(t_plain(ctx, f"button_{name}"), name) for name in menus)
+    search = Button(t_plain(ctx, "button_search_inline"), switch_inline_query_current_chat="")
+    return Keyboard((buttons[:2], buttons[2:], (search,)))
 
 
 def render_welcome(reply: Welcome, ctx: RenderContext) -> list[Message]:
@@ -427,12 +409,14 @@ def _tally(summary: IngestSummary) -> dict[str, int]:
     }
 
 
+def _failure_line(failure: Failure, ctx: RenderContext) -> str:
+    source, error = clip(failure.source, 120), clip(failure.error, 200)
+    return "• " + t(ctx, "ingest_failure", source=source, error=error)
+
+
 def render_ingest(reply: IngestSummary, ctx: RenderContext) -> list[Message]:
     head = t(ctx, "ingest_done", **_tally(reply))
-    lines = [
-        "• " + t(ctx, "ingest_failure", source=clip(f.source, 120), error=clip(f.error, 200))
-        for f in reply.failures[:FAILURES_SHOWN]
-    ]
+    lines = [_failure_line(f, ctx) for f in reply.failures[:FAILURES_SHOWN]]
     if len(reply.failures) > FAILURES_SHOWN:
         lines.append("…")
     lines += ["• " + t(ctx, "ingest_not_modified", source=clip(s, 120)) for s in reply.not_modified]
@@ -456,21 +440,14 @@ def human_duration(seconds: float) -> str:
     days, rest = divmod(whole, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    return (
-        f"{days}d {hours:02d}:{minutes:02d}:{secs:02d}"
-        if days
-        else (f"{hours:02d}:{minutes:02d}:{secs:02d}")
-    )
+    clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}d {clock}" if days else clock
 
 
 def render_stats(reply: Stats, ctx: RenderContext) -> list[Message]:
-    lines = [
-        f"<b>{t(ctx, 'title_stats')}</b>",
-        t(ctx, "stats_articles", count=reply.articles),
-        t(ctx, "stats_stories", count=reply.stories),
-        t(ctx, "stats_categories", count=reply.categories),
-        t(ctx, "stats_tags", count=reply.tags),
-    ]
+    lines = [f"<b>{t(ctx, 'title_stats')}</b>"]
+    for name in ("articles", "stories", "categories", "tags"):
+        lines.append(t(ctx, f"stats_{name}", count=getattr(reply, name)))
     last = reply.last_ingest
     if last is None:
         lines.append(t(ctx, "stats_no_ingest"))
@@ -568,16 +545,10 @@ def render_preview(reply: SourcePreview, ctx: RenderContext) -> list[Message]:
     blocks = ["\n".join("• " + escape(clip(title, 100)) for title in reply.titles)]
     if reply.failures:
         problems = [t(ctx, "preview_problems", count=len(reply.failures))]
-        problems += [
-            "• " + t(ctx, "ingest_failure", source=clip(f.source, 120), error=clip(f.error, 200))
-            for f in reply.failures[:3]
-        ]
+        problems += [_failure_line(f, ctx) for f in reply.failures[:3]]
         blocks.append("\n".join(problems))
-    blocks.append(
-        t(ctx, "preview_saved", id=reply.saved_id)
-        if reply.saved_id is not None
-        else t(ctx, "preview_not_saved")
-    )
+    saved = "preview_saved" if reply.saved_id is not None else "preview_not_saved"
+    blocks.append(t(ctx, saved, id=reply.saved_id))
     return pack(head, [block for block in blocks if block])
 
 
@@ -694,12 +665,8 @@ def render_subscriptions(reply: SubscriptionList, ctx: RenderContext) -> list[Me
 
 
 def render_subscribed(reply: Subscribed, ctx: RenderContext) -> list[Message]:
-    summary = describe(reply.item, ctx.lang)
-    return [
-        Message(
-            _resumed(reply.resumed, ctx) + t(ctx, "subscribed", id=reply.item.id, summary=summary)
-        )
-    ]
+    summary = t(ctx, "subscribed", id=reply.item.id, summary=describe(reply.item, ctx.lang))
+    return [Message(_resumed(reply.resumed, ctx) + summary)]
 
 
 def render_subscribe_menu(reply: SubscribeMenu, ctx: RenderContext) -> list[Message]:

@@ -10,20 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast, get_args
 from urllib.parse import unquote
 
 from bot.services.replies import ListKind, PageQuery
 
 MAX_CALLBACK_BYTES = 64
-_KINDS: dict[str, ListKind] = {
-    "latest": "latest",
-    "category": "category",
-    "tag": "tag",
-    "search": "search",
-}
+_KINDS: tuple[ListKind, ...] = get_args(ListKind)
 MenuName = Literal["latest", "categories", "tags", "trending", "help"]
-_MENUS: tuple[MenuName, ...] = ("latest", "categories", "tags", "trending", "help")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +124,7 @@ def _parse_page(payload: str) -> PageQuery | None:
     if not (offset.isdigit() and limit.isdigit()) or len(offset) > 7 or len(limit) > 3:
         return None
     return PageQuery(
-        kind=_KINDS[parts[1]],
+        kind=parts[1],
         offset=int(offset),
         limit=max(1, int(limit)),
         category=fields.get("c"),
@@ -157,7 +151,7 @@ def parse_callback(data: str, store: CallbackStore) -> Action | None:
     if kind == "a":
         return OpenArticle(rest)
     if kind == "m":
-        return next((OpenMenu(name) for name in _MENUS if name == rest), None)
+        return OpenMenu(cast(MenuName, rest)) if rest in get_args(MenuName) else None
     return None
 
 
@@ -175,11 +169,3 @@ def tag_button(text: str, name: str, store: CallbackStore) -> Button:
 
 def menu_button(text: str, name: MenuName) -> Button:
     return Button(text, callback_data=f"m:{name}")
-
-
-def url_button(text: str, url: str) -> Button:
-    return Button(text, url=url)
-
-
-def inline_search_button(text: str, query: str = "") -> Button:
-    return Button(text, switch_inline_query_current_chat=query)

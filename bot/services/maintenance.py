@@ -45,12 +45,8 @@ async def run_newsbot(db: Database, arguments: Sequence[str]) -> MaintenanceResu
     return MaintenanceResult(process.returncode == 0, text.splitlines()[-1] if text else "")
 
 
-async def reindex(db: Database, *, index_only: bool = False) -> MaintenanceResult:
+async def reindex(db: Database) -> MaintenanceResult:
     """Rebuild the search index, story groups and trending counts off the event loop."""
-    result = await run_newsbot(db, ["reindex", *(["--index-only"] if index_only else [])])
+    result = await run_newsbot(db, ["reindex"])
     trending.forget(db)
     return result
-
-
-async def resummarize(db: Database, *, everything: bool = False) -> MaintenanceResult:
-    return await run_newsbot(db, ["resummarize", *(["--all"] if everything else [])])

@@ -213,16 +213,11 @@ async def ingest_targets(
         return refusal(exc)
 
 
-async def due_locations(db: Database, now: datetime | None = None) -> tuple[str, ...]:
-    async with db.session() as session:
-        rows = await SourceRepository(session).due(now or datetime.now(UTC))
-        return tuple(row.location for row in rows)
-
-
 async def run_due(db: Database, settings: Settings, gate: IngestGate) -> IngestSummary | None:
     """Ingest the scheduled sources whose next run has come; None when nothing ran (none due,
     or another ingest holds the gate)."""
-    due = await due_locations(db)
+    async with db.session() as session:
+        due = tuple(row.location for row in await SourceRepository(session).due(datetime.now(UTC)))
     if not due:
         return None
     return await gate.run(db, due, settings)

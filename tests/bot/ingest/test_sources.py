@@ -26,13 +26,14 @@ from feedserver import (
 )
 from markdown_it import MarkdownIt
 
+from bot.ingest.feed import entry_html
+from bot.ingest.feeds import entry_post_text, parse_feed
 from bot.ingest.parser import parse_post
 from bot.ingest.sources import (
     RawPost,
     RetryPolicy,
     Validators,
     classify_source,
-    feed_entries_to_posts,
     fetch_url,
     make_client,
     read_folder,
@@ -45,6 +46,23 @@ QUICK_RETRY = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.05)
 ETAG = '"feed-v1"'
 LAST_MODIFIED = "Wed, 25 May 2022 01:10:20 GMT"
 MB = 1024 * 1024
+
+
+def feed_entries_to_posts(body: bytes, origin: str) -> tuple[list[RawPost], list[Failure]]:
+    """Each entry of an Atom/RSS feed as post text in the site's format (no page fetches:
+    an entry with only a description gives that description)."""
+    document = parse_feed(body, origin, None)
+    failures = [Failure(o, error) for o, error in document.failures]
+    posts = []
+    for entry in document.entries:
+        body_html = entry.html or entry_html(entry.entry)
+        if body_html is None:
+            failures.append(Failure(entry.origin, "feed entry has no content or summary"))
+            continue
+        text = entry_post_text(entry, body_html, jekyll=document.jekyll)
+        posts.append(RawPost(entry.origin, entry.filename, text, key_hint=entry.key_hint))
+    return posts, failures
+
 
 # A handful of real posts, one per variant the feed must carry through: an NW share
 # id with CRLF line ends, a date without offset and a one-paragraph Markdown body, a
