@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import resource
 import sqlite3
@@ -55,7 +56,9 @@ from storage.tokenizer import search_segmenter
 from storage.views import latest_views
 
 REPO = Path(__file__).resolve().parent.parent
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+# A database of its own keeps a large run apart (`--schema public` then makes it the store
+# `newsbot` and bench/load_bench.py open by URL).
+PG_URL = os.environ.get("NEWSBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 COMMON_QUERIES = ["中国", "经济", "发展", "市场", "企业", "人民", "银行", "记者"]
 OTHER_QUERIES = ["央行 降准", "人民币 汇率", "A股", "5G", "猪", "中证500", "量子纠缠", "xyzzy"]
 RARE_PER_KIND = 4
