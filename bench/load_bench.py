@@ -18,12 +18,19 @@ Phases, one after the other on the same store:
 For each phase: p50/p99/max in ms, the p99 ratio to steady, replies and missing replies (none
 within `--reply-timeout`).
 
-`raw_sql` is the floor of those replies, measured on the same store in the same run: each
-command the users send is answered once through the bot's own services (`ConsoleChat`, its
-caches warm, as in steady use) while the SQL statements it runs are recorded; those
-statements are then replayed through the bare driver (sqlite3, asyncpg), one command after
-another in the users' mix, and `steady_p99_to_raw_sql_p99` compares the two. The machine is
-shared: compare ratios, not absolute times.
+Two floors, measured on the same store in the same run. Before the bot starts, each command
+the users send is answered twice through the bot's own services (`ConsoleChat`) and the SQL
+statements of the second answer (its caches warm, as in steady use) are recorded.
+- `raw_bot` (the floor of `steady`): a minimal responder in its own process, without PTB,
+  SQLAlchemy or a rate limiter, long-polls the same fake Bot API with httpx and answers each
+  message by running its command's recorded statements through the bare driver (sqlite3 on
+  its event loop; asyncpg on a pool of 5) and sending the rows' titles with `sendMessage`.
+  The same users, think time and phase length, before the real bot starts (never both at
+  once). `steady_p99_to_raw_bot_p99` is issue 13's "steady p99 ≤ 2× the raw SQL".
+- `raw_sql` (the SQL alone, no transport): the recorded statements replayed in this process
+  through the bare driver, one command after another in the users' mix (`--raw-samples`);
+  `steady_p99_to_raw_sql_p99` compares the two.
+The machine is shared: compare ratios, not absolute times.
 """
 
 from __future__ import annotations
@@ -32,26 +39,27 @@ import argparse
 import asyncio
 import json
 import os
+import pickle
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the repository first: tests/bot is no package
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import SYNTH, percentiles  # noqa: E402
-from fakebotapi import FakeBotAPI  # noqa: E402
-
-from storage.db import Database, normalize_url  # noqa: E402
-from storage.push_repository import PushRepository, SubscriptionSpec  # noqa: E402
+# The project's modules (SQLAlchemy, PTB) load inside the functions that use them: the raw
+# bot runs this file in its own process and must load neither.
+if TYPE_CHECKING:
+    from fakebotapi import FakeBotAPI
 
 TOKEN = "123456:LOAD-BENCH"
 ADMIN_ID = 777
@@ -84,6 +92,8 @@ def fresh_posts(source: Path, count: int, folder: Path, rng: random.Random) -> P
 
 
 def synth_posts(count: int, folder: Path, seed: int) -> Path:
+    from common import SYNTH
+
     subprocess.run(
         [
             sys.executable,
@@ -148,6 +158,7 @@ async def record_statements(url: str) -> dict[str, list[Statement]]:
 
     from bot.cli.console import ConsoleChat
     from bot.settings import load_settings
+    from storage.db import Database
 
     recorded: list[Statement] | None = None
 
@@ -171,22 +182,31 @@ async def record_statements(url: str) -> dict[str, list[Statement]]:
         await db.dispose()
 
 
+def bare_target(url: str) -> tuple[str, str]:
+    """("sqlite", the file) or ("postgresql", asyncpg's DSN): what the bare drivers connect to."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return "sqlite", parsed.database or ""
+    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    return "postgresql", dsn
+
+
 async def raw_sql_times(
     url: str, statements: dict[str, list[Statement]], samples: int, seed: int
 ) -> list[float]:
     """Seconds per command of the users' mix, its recorded statements run and fetched through
     the bare driver, one after another."""
-    from sqlalchemy.engine import make_url
-
     rng = random.Random(f"{seed}-raw")
     mix = [user_command(rng) for _ in range(samples)]
     times: list[float] = []
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    backend, target = bare_target(url)
+    if backend == "sqlite":
         import sqlite3
 
         def replay() -> None:
-            conn = sqlite3.connect(parsed.database or "", check_same_thread=False)
+            conn = sqlite3.connect(target, check_same_thread=False)
             conn.execute("PRAGMA query_only=ON")  # as the bot's reader connections
             try:
                 for command in mix:
@@ -201,8 +221,7 @@ async def raw_sql_times(
         return times
     import asyncpg
 
-    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(target)
     try:
         for command in mix:
             started = time.perf_counter()
@@ -212,6 +231,144 @@ async def raw_sql_times(
     finally:
         await conn.close()
     return times
+
+
+RAW_BOT_POLL_SECONDS = 10  # getUpdates' long-poll timeout, PTB's default in run_polling
+RAW_BOT_PG_CONNECTIONS = 5  # the size of SQLAlchemy's default pool, which the bot's engine has
+NO_ROWS = "没有结果"
+
+Labels = Callable[[list[Statement]], Awaitable[list[str]]]
+
+
+def label_column(names: list[str]) -> str:
+    """What names a row in a reply: its title, else its key (a warm listing's only statement
+    asks for its stories' keys), else its first column."""
+    return next((name for name in ("title", "key") if name in names), names[0])
+
+
+def labels_of_rows(found: list[tuple[list[str], list[Any]]]) -> list[str]:
+    """The labels of the last statement's rows that have titles, else of the last one's."""
+    chosen = next((f for f in reversed(found) if "title" in f[0]), found[-1] if found else None)
+    if chosen is None:
+        return []
+    names, rows = chosen
+    at = names.index(label_column(names))
+    return [str(row[at]) for row in rows]
+
+
+async def bare_reader(backend: str, target: str) -> tuple[Labels, Callable[[], Awaitable[None]]]:
+    """Runs a command's statements and gives the labels of the rows they returned
+    (`labels_of_rows`), and a close. SQLite runs on the event loop itself, as the cheapest a reply
+    can get (a whole command is ~0.3 ms); PostgreSQL on a pool of asyncpg connections."""
+    if backend == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(target)
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA query_only=ON")
+
+        async def sqlite_labels(batch: list[Statement]) -> list[str]:
+            found = []
+            for statement, parameters in batch:
+                cursor = conn.execute(statement, parameters or ())
+                rows = cursor.fetchall()
+                if rows:
+                    found.append(([column[0] for column in cursor.description], rows))
+            return labels_of_rows(found)
+
+        async def sqlite_close() -> None:
+            conn.close()
+
+        return sqlite_labels, sqlite_close
+    import asyncpg
+
+    pool = await asyncpg.create_pool(
+        target, min_size=RAW_BOT_PG_CONNECTIONS, max_size=RAW_BOT_PG_CONNECTIONS
+    )
+
+    async def pg_labels(batch: list[Statement]) -> list[str]:
+        found = []
+        async with pool.acquire() as conn:
+            for statement, parameters in batch:
+                rows = await conn.fetch(statement, *(parameters or ()))
+                if rows:
+                    found.append((list(rows[0].keys()), rows))
+        return labels_of_rows(found)
+
+    return pg_labels, pool.close
+
+
+def reply_text(command: str, labels: list[str]) -> str:
+    return "\n".join(labels[:10])[:4000] or f"{command}: {NO_ROWS}"
+
+
+async def raw_bot(api: str, backend: str, target: str, statements: dict[str, Any]) -> None:
+    """The floor of a reply over the same transport: long-polls `getUpdates` as PTB does,
+    answers each message (concurrently, as the bot does) by running the statements recorded
+    for its text on the bare driver, and sends the rows' titles (or keys) with `sendMessage`.
+    No PTB, no SQLAlchemy, no rate limiter. On SIGTERM it finishes its answers and confirms the
+    updates it took, so the real bot started next is not offered them again."""
+    import httpx
+
+    labels_of, close = await bare_reader(backend, target)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    answering: set[asyncio.Task[None]] = set()
+    offset = 0
+    limits = httpx.Timeout(RAW_BOT_POLL_SECONDS + 10.0)
+    async with httpx.AsyncClient(timeout=limits) as polls, httpx.AsyncClient() as sends:
+
+        async def answer(chat_id: int, text: str) -> None:
+            labels = await labels_of(statements.get(text, []))
+            reply = {"chat_id": chat_id, "text": reply_text(text, labels)}
+            (await sends.post(f"{api}/sendMessage", data=reply)).raise_for_status()
+
+        stopping = asyncio.create_task(stop.wait())
+        while not stop.is_set():
+            asked = {"offset": offset, "timeout": RAW_BOT_POLL_SECONDS}
+            poll = asyncio.create_task(polls.post(f"{api}/getUpdates", data=asked))
+            await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not poll.done():
+                poll.cancel()
+                break
+            for update in poll.result().raise_for_status().json()["result"]:
+                offset = update["update_id"] + 1
+                message = update.get("message") or {}
+                if "text" in message:
+                    task = asyncio.create_task(answer(message["chat"]["id"], message["text"]))
+                    answering.add(task)
+                    task.add_done_callback(answering.discard)
+        await asyncio.gather(*answering)
+        await polls.post(f"{api}/getUpdates", data={"offset": offset, "timeout": 0})
+    await close()
+
+
+def raw_bot_main(argv: list[str]) -> None:
+    api, setup = argv
+    with open(setup, "rb") as file:
+        found = pickle.load(file)
+    asyncio.run(raw_bot(api, found["backend"], found["target"], found["statements"]))
+
+
+def start_raw_bot(
+    url: str, fake: FakeBotAPI, statements: dict[str, list[Statement]], work: Path
+) -> subprocess.Popen[bytes]:
+    """The raw bot in its own process, like the real bot: not sharing the users' GIL."""
+    setup = work / "raw-bot.pickle"
+    backend, target = bare_target(url)
+    with setup.open("wb") as file:
+        pickle.dump({"backend": backend, "target": target, "statements": statements}, file)
+    api = f"{fake.base_url}{TOKEN}"
+    command = [sys.executable, str(Path(__file__).resolve()), "raw-bot", api, str(setup)]
+    return subprocess.Popen(command, cwd=tempfile.gettempdir())
+
+
+async def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        await asyncio.to_thread(process.wait, 30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 class Users:
@@ -261,6 +418,8 @@ class Users:
 
 
 def figures(times: list[float], missing: int) -> dict[str, Any]:
+    from common import percentiles
+
     if not times:
         return {"replies": 0, "missing": missing}
     return {
@@ -315,6 +474,33 @@ async def phase(
     }
 
 
+async def raw_bot_phase(
+    fake: FakeBotAPI,
+    replies: Replies,
+    args: argparse.Namespace,
+    url: str,
+    statements: dict[str, list[Statement]],
+    work: Path,
+) -> dict[str, Any]:
+    """The users against the raw bot alone (the real bot is not started yet), each warmed by one
+    search, for `--phase-seconds`: the same store, transport, users and think time as steady."""
+    polled = fake.polls
+    process = start_raw_bot(url, fake, statements, work)
+    try:
+        started = await wait_until(lambda: fake.polls > polled or process.poll() is not None, 60)
+        if not started or process.poll() is not None:
+            raise RuntimeError(f"the raw bot did not poll (exit code {process.poll()})")
+        warm = Users(fake, replies, args.reply_timeout, tuple(args.think))
+        for n in range(args.users):
+            await warm.ask(USER_BASE + n, f"/search {QUERIES[n % len(QUERIES)]}")
+        result = await phase(fake, replies, args, "raw_bot")
+    finally:
+        await stop_process(process)
+    result.pop("_users")
+    result.pop("phase")
+    return result
+
+
 async def admin_ingest(
     fake: FakeBotAPI, replies: Replies, folder: Path, seconds: float
 ) -> dict[str, Any]:
@@ -327,6 +513,9 @@ async def admin_ingest(
 
 
 async def subscribe_chats(url: str, chats: int) -> None:
+    from storage.db import Database
+    from storage.push_repository import PushRepository, SubscriptionSpec
+
     db = Database(url)
     try:
         async with db.session() as session, session.begin():
@@ -339,6 +528,8 @@ async def subscribe_chats(url: str, chats: int) -> None:
 
 async def unsubscribe_chats(url: str) -> None:
     from sqlalchemy import text
+
+    from storage.db import Database
 
     db = Database(url)
     try:
@@ -368,6 +559,10 @@ def start_bot(url: str, fake: FakeBotAPI, workers: int, work: Path) -> subproces
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from fakebotapi import FakeBotAPI
+
+    from storage.db import normalize_url
+
     url = normalize_url(args.database_url)
     rng = random.Random()  # not `--seed`: the ids of a seeded run are in the store after it
     work = Path(tempfile.mkdtemp(prefix="load-bench-"))
@@ -379,18 +574,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         new = fresh_posts(source, args.new_posts, work / "new", rng)
         pushed = fresh_posts(source, 2, work / "push", rng)
         await unsubscribe_chats(url)
+        statements = await record_statements(url)
         fake = FakeBotAPI(token_required=TOKEN).start()
-        bot = start_bot(url, fake, args.workers, work)
+        replies = Replies(fake, asyncio.get_running_loop())
+        bot: subprocess.Popen[bytes] | None = None
         try:
-            await asyncio.to_thread(fake.wait_for_poll, 120.0)
-            replies = Replies(fake, asyncio.get_running_loop())
+            raw_bot_figures = await raw_bot_phase(fake, replies, args, url, statements, work)
+            polled = fake.polls
+            bot = start_bot(url, fake, args.workers, work)
+            if not await wait_until(lambda: fake.polls > polled, 120.0):
+                raise RuntimeError("the bot did not poll within 120 s")
             warm = Users(fake, replies, args.reply_timeout, tuple(args.think))
             for n in range(args.users):  # the first search loads jieba's dictionary
                 await warm.ask(USER_BASE + n, f"/search {QUERIES[n % len(QUERIES)]}")
             await warm.ask(TRENDING_CHAT, "/trending")
             await asyncio.sleep(args.warm_up)  # the bot's ingest workers start meanwhile
 
-            statements = await record_statements(url)
             raw = figures(await raw_sql_times(url, statements, args.raw_samples, args.seed), 0)
             raw.pop("missing")
             raw["statements_per_command"] = {c: len(s) for c, s in statements.items()}
@@ -436,11 +635,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
             results.append(await phase(fake, replies, args, "push", push))
         finally:
-            bot.terminate()
-            try:
-                await asyncio.to_thread(bot.wait, 30)
-            except subprocess.TimeoutExpired:
-                bot.kill()
+            if bot is not None:
+                await stop_process(bot)
             fake.stop()
             await unsubscribe_chats(url)
     finally:
@@ -462,6 +658,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "reply_timeout_s": args.reply_timeout,
         "phases": phases,
         "raw_sql": raw,
+        "raw_bot": raw_bot_figures,
         "targets": {
             "ingest_p99_to_steady": phases["ingest"].get("p99_ratio_to_steady"),
             "max_reply_ms": max(
@@ -470,6 +667,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "trending_p99_ms": trending_p99,
             "steady_p99_to_raw_sql_p99": round(steady_p99 / raw["p99_ms"], 2)
             if raw.get("p99_ms")
+            else None,
+            "steady_p99_to_raw_bot_p99": round(steady_p99 / raw_bot_figures["p99_ms"], 2)
+            if raw_bot_figures.get("p99_ms")
             else None,
         },
         "missing_replies": sum(p.get("missing", 0) for p in phases.values())
@@ -516,4 +716,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["raw-bot"]:
+        raw_bot_main(sys.argv[2:])
+    else:
+        main()

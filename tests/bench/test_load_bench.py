@@ -1,5 +1,6 @@
 """`bench/load_bench.py` at a small size: every user gets every reply while the bot ingests,
-counts trends and pushes (timings are the benchmark's business, not a test's)."""
+counts trends and pushes, and from the raw bot, its baseline (timings are the benchmark's
+business, not a test's)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ def test_no_reply_goes_missing_in_any_phase(corpus_copy: Path, corpus_dir: Path)
     assert all(phase["replies"] > 0 for phase in phases.values())
     assert phases["ingest"]["ingest_done"] and phases["trending"]["trending_replies"] > 0
     assert phases["push"]["push_chats_reached"] == 10
+    raw_bot = report["raw_bot"]
+    assert raw_bot["replies"] > 0 and raw_bot["missing"] == 0, raw_bot
     raw = report["raw_sql"]
     assert raw["replies"] == 20 and raw["p99_ms"] > 0
     recorded = raw["statements_per_command"]
