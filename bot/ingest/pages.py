@@ -142,7 +142,7 @@ def page_to_post(page: str, url: str, rule: TimeRule | None) -> PagePost | None:
         entry,
         extracted.body_html,
         published=published,
-        category_from_terms=extracted.container is None,
+        category_from_terms=not extracted.container,
     )
     return PagePost(entry_filename(entry), text, canonical, published)
 

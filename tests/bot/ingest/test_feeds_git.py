@@ -255,3 +255,24 @@ def test_a_page_cannot_claim_another_sites_canonical_address() -> None:
     assert foreign is not None and foreign.url == url
     assert record_of(src.RawPost(url, foreign.filename, foreign.text)).key != "202112082206703990"
     assert same_site is not None and same_site.url.endswith("202112082206703990.html")
+
+
+def test_a_page_of_another_site_is_filed_under_its_first_tag() -> None:
+    """A page without Jekyll's post container (read by trafilatura) has no permalink category:
+    its first `article:tag` files it, as a feed entry's first category does."""
+    tags = (
+        '<meta property="article:tag" content="央行"><meta property="article:tag" content="利率">'
+    )
+    page = ARTICLE.format(title="逆回购操作").replace("</head>", tags + "</head>")
+    jekyll = page.replace("<article>", '<article><div class="post-content">').replace(
+        "</article>", "</div></article>"
+    )
+
+    foreign = page_to_post(page, "http://127.0.0.1:8000/news/7.html", None)
+    own = page_to_post(jekyll, "http://127.0.0.1:8000/news/8.html", None)
+
+    assert foreign is not None and own is not None
+    foreign_record = record_of(src.RawPost(foreign.url, foreign.filename, foreign.text))
+    own_record = record_of(src.RawPost(own.url, own.filename, own.text))
+    assert foreign_record.category == "央行"
+    assert own_record.category != "央行"
