@@ -88,7 +88,9 @@ class DatabaseSettings(BaseModel):
             )
         if not self.host:
             raise ValueError("NEWSBOT_DATABASE_HOST is needed with the other database parts")
-        self.url = database_url_from_parts(
+        from storage.db import url_from_parts
+
+        self.url = url_from_parts(
             host=self.host,
             port=self.port,
             user=self.user,
@@ -96,14 +98,6 @@ class DatabaseSettings(BaseModel):
             name=self.name,
         )
         return self
-
-
-def database_url_from_parts(
-    *, host: str, port: int | None, user: str | None, password: str | None, name: str | None
-) -> str:
-    from storage.db import url_from_parts
-
-    return url_from_parts(host=host, port=port, user=user, password=password, name=name)
 
 
 class TelegramSettings(BaseModel):

@@ -13,30 +13,22 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 _TimeoutArg = float | None | object
+CONNECTIONS = 4
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
 
 
 class AiohttpRequest(BaseRequest):
-    def __init__(
-        self,
-        *,
-        connections: int = 4,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 30.0,
-    ) -> None:
-        self._connections = connections
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
+    def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def read_timeout(self) -> float:
-        return self._read_timeout
+        return READ_TIMEOUT
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections)
-            )
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS))
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -61,8 +53,8 @@ class AiohttpRequest(BaseRequest):
         await self.initialize()
         assert self._session is not None
         timeout = aiohttp.ClientTimeout(
-            sock_connect=self._seconds(connect_timeout, self._connect_timeout),
-            sock_read=self._seconds(read_timeout, self._read_timeout),
+            sock_connect=self._seconds(connect_timeout, CONNECT_TIMEOUT),
+            sock_read=self._seconds(read_timeout, READ_TIMEOUT),
         )
         try:
             async with self._session.request(

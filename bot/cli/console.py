@@ -13,7 +13,7 @@ from typing import TextIO
 from bot.i18n import Lang, text
 from bot.push.transport import PRIVATE, ChatInfo, Member
 from bot.render.console import keyboard_lines, to_terminal
-from bot.render.html import Message, RenderContext, render
+from bot.render.html import RenderContext, render
 from bot.render.keyboards import Button, CallbackStore, parse_callback
 from bot.services import admin, articles, browse, search, subscriptions
 from bot.services import sources as source_service
@@ -126,37 +126,28 @@ class ConsoleChat:
         return await command(args)
 
     async def press(self, number: int) -> Reply:
-        if not 1 <= number <= len(self.buttons):
+        data = self.buttons[number - 1].callback_data if 1 <= number <= len(self.buttons) else None
+        if data is None:
             return Notice("console_no_buttons", {"number": number})
-        button = self.buttons[number - 1]
-        if button.callback_data is None:
-            return Notice("console_no_buttons", {"number": number})
-        if button.callback_data.startswith("push:"):  # the subscription buttons
-            pressed = await subscriptions.press(
-                self.db, NoChats(), self.place, button.callback_data
-            )
+        if data.startswith("push:"):  # the subscription buttons
+            pressed = await subscriptions.press(self.db, NoChats(), self.place, data)
             return pressed.edit or pressed.toast or Notice("console_no_buttons", {"number": number})
-        if button.callback_data.startswith("src:"):  # the source buttons under /sources
-            _, verb, source_id = button.callback_data.split(":", 2)
+        if data.startswith("src:"):  # the source buttons under /sources
+            _, verb, source_id = data.split(":", 2)
             if verb == "rm":
                 return await source_service.remove_source(self.db, [source_id])
             return await self.ingest([source_id])
-        action = parse_callback(button.callback_data, self.callbacks)
-        return await reply_for_action(self.db, action, self.viewer)
+        return await reply_for_action(self.db, parse_callback(data, self.callbacks), self.viewer)
 
     def show(self, reply: Reply) -> None:
-        messages = render(reply, RenderContext(self.lang, self.settings.tz, self.callbacks))
         self.buttons = []
-        for message in messages:
-            self._print(message)
-
-    def _print(self, message: Message) -> None:
-        print(to_terminal(message.html, color=self.color), file=self.out)
-        if message.keyboard is not None:
-            for line in keyboard_lines(message.keyboard, len(self.buttons) + 1):
-                print(line, file=self.out)
-            self.buttons.extend(message.keyboard.buttons)
-        print(file=self.out)
+        for message in render(reply, RenderContext(self.lang, self.settings.tz, self.callbacks)):
+            print(to_terminal(message.html, color=self.color), file=self.out)
+            if message.keyboard is not None:
+                for line in keyboard_lines(message.keyboard, len(self.buttons) + 1):
+                    print(line, file=self.out)
+                self.buttons.extend(message.keyboard.buttons)
+            print(file=self.out)
 
 
 async def _ready(reply: Reply) -> Reply:

@@ -77,12 +77,9 @@ def run_with_database(
     try:
         settings = settings_from(args)
         db = open_database(settings)
-    except UsageError as exc:
+    except (UsageError, StoreUnavailable) as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreUnavailable as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
 
     async def _main() -> int:
         try:
@@ -96,12 +93,9 @@ def run_with_database(
         return asyncio.run(_main())
     except BrokenPipeError:
         raise
-    except UsageError as exc:
+    except (UsageError, OSError, RuntimeError) as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (OSError, RuntimeError) as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
     except StoreError as exc:
         print(f"newsbot: database error: {one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
@@ -36,10 +35,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import jieba
-
-    if not args.verbose:
-        jieba.setLogLevel(logging.WARNING)
     if args.jsonl == "-":
         return summarize_lines(sys.stdin, args.max_chars, sys.stdout, sys.stderr)
     try:

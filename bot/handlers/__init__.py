@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from bot.handlers import (
-    admin,
-    browse,
-    callbacks,
-    errors,
-    inline,
-    latest,
-    search,
-    start,
-    trending,
-)
+from bot.handlers import admin, browse, callbacks, errors, inline, search, start
 from bot.handlers.common import App
 
 
 def register_all(application: App) -> None:
-    for feature in (start, latest, search, browse, trending, admin, inline, callbacks):
+    for feature in (start, search, browse, admin, inline, callbacks):
         feature.register(application)
-    errors.register_unknown(application)
+    errors.register(application)
     search.register_plain_text(application)
-    errors.register_error_handler(application)

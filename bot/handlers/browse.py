@@ -1,4 +1,4 @@
-"""`/categories`, `/tags`, `/category SLUG`, `/tag NAME` and `/show KEY`."""
+"""`/latest`, `/categories`, `/tags`, `/category SLUG`, `/tag NAME`, `/show KEY`, `/trending`."""
 
 from __future__ import annotations
 
@@ -7,20 +7,11 @@ import re
 from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot.handlers.common import App, Context, answering, send, state_of, viewer_of
+from bot.handlers.common import App, Command, Context, answering, send, state_of, viewer_of
 from bot.services import articles, browse
+from bot.services.actions import trending_for
 
 SHOW_LINKED = re.compile(r"^/show_(?P<key>[A-Za-z0-9_]+)(?:@(?P<bot>\w+))?$")
-
-
-async def categories(update: Update, context: Context) -> None:
-    viewer = viewer_of(update, context)
-    await send(update, context, await browse.categories(state_of(context).db), viewer)
-
-
-async def tags(update: Update, context: Context) -> None:
-    viewer = viewer_of(update, context)
-    await send(update, context, await browse.tags(state_of(context).db), viewer)
 
 
 async def show_linked(update: Update, context: Context) -> None:
@@ -37,9 +28,15 @@ async def show_linked(update: Update, context: Context) -> None:
 
 
 def register(application: App) -> None:
-    application.add_handler(CommandHandler("categories", categories))
-    application.add_handler(CommandHandler("tags", tags))
-    application.add_handler(CommandHandler("category", answering(articles.category_command)))
-    application.add_handler(CommandHandler("tag", answering(articles.tag_command)))
-    application.add_handler(CommandHandler("show", answering(articles.show_command)))
+    commands: dict[str, Command] = {
+        "latest": articles.latest_command,
+        "categories": lambda db, args, viewer: browse.categories(db),
+        "tags": lambda db, args, viewer: browse.tags(db),
+        "category": articles.category_command,
+        "tag": articles.tag_command,
+        "show": articles.show_command,
+        "trending": lambda db, args, viewer: trending_for(db, viewer),
+    }
+    for name, command in commands.items():
+        application.add_handler(CommandHandler(name, answering(command)))
     application.add_handler(MessageHandler(filters.Regex(SHOW_LINKED), show_linked))

@@ -79,12 +79,7 @@ def viewer_of(update: Update, context: Context) -> Viewer:
 
 def render_context(viewer: Viewer, context: Context) -> RenderContext:
     state = state_of(context)
-    return RenderContext(
-        lang=viewer.lang,
-        tz=state.settings.tz,
-        callbacks=state.callbacks,
-        in_group=viewer.in_group,
-    )
+    return RenderContext(viewer.lang, state.settings.tz, state.callbacks, viewer.in_group)
 
 
 def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:

@@ -35,10 +35,7 @@ async def on_error(update: object, context: Context) -> None:
             log.exception("could not tell the user about the error")
 
 
-def register_unknown(application: App) -> None:
-    """Last among the command handlers, so only commands nobody else took reach it."""
+def register(application: App) -> None:
+    """Last among the command handlers, so only commands nobody else took reach the hint."""
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
-
-
-def register_error_handler(application: App) -> None:
     application.add_error_handler(on_error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import operator
 import os
 import pickle
 import socket
@@ -30,7 +31,7 @@ from bot.summarize import SUMMARIZER_VERSION, summarize
 from bot.summarize.idf import idf_from_documents
 from storage.db import Database, driver_error
 from storage.derive import with_derived
-from storage.models import IngestRun, Source
+from storage.models import IngestRun
 from storage.records import ArticleRecord, Failure, content_hash
 from storage.repository import ArticleRepository, UpsertOutcome
 from storage.runs import mark_interrupted
@@ -247,10 +248,6 @@ class Preparer:
             self._broken = True
             return await asyncio.to_thread(self._prepare_here, chunk)
 
-    @property
-    def broken(self) -> bool:
-        return self._broken
-
     def close(self) -> None:
         if self._pool is not None and not self._shared:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -381,20 +378,13 @@ def _local_posts(
             yield item
 
 
-def cursor_of(row: Source) -> src.SourceCursor:
-    return src.SourceCursor(
-        etag=row.etag,
-        last_modified=row.last_modified,
-        commit=row.commit,
-        newest_item_at=row.newest_item_at,
-    )
-
-
 async def load_source(db: Database, source: str) -> tuple[src.SourceCursor | None, str | None]:
     """The cursor and the time-zone setting on the row of `source` (None, None: no row)."""
     async with db.session() as session:
         row = await SourceRepository(session).by_location(source)
-        return (cursor_of(row), row.tz) if row is not None else (None, None)
+        if row is None:
+            return None, None
+        return src.SourceCursor(row.etag, row.last_modified, row.commit, row.newest_item_at), row.tz
 
 
 async def _read_git(
@@ -497,12 +487,7 @@ async def _record_run(
         items_seen=None if status in ("failed", "not_modified") else run.items,
         cursor=None
         if crash is not None or fetched is None or fetched.cursor is None
-        else (
-            fetched.cursor.etag,
-            fetched.cursor.last_modified,
-            fetched.cursor.commit,
-            fetched.cursor.newest_item_at,
-        ),
+        else dataclasses.astuple(fetched.cursor),
         gap=fetched is not None and fetched.gap,
         at=now,
         name=fetched.name if fetched is not None else None,
@@ -599,12 +584,8 @@ async def ingest(
             # What a failed read left pending is written too, so each source's tally is its own.
             await ingestor.flush()
             after = report.tally()
-            report.by_source[source] = SourceTally(
-                after.added - before.added,
-                after.updated - before.updated,
-                after.unchanged - before.unchanged,
-                after.failed - before.failed,
-            )
+            gained = map(operator.sub, dataclasses.astuple(after), dataclasses.astuple(before))
+            report.by_source[source] = SourceTally(*gained)
         await ingestor.flush()
         status = "finished"
     except asyncio.CancelledError:

@@ -18,9 +18,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +47,13 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="newsbot-parent-watch", daemon=True).start()
 
 
-def _start(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    _die_with_parent(parent)
-    if initializer is not None:
-        initializer(*initargs)
-
-
-def worker_pool(
-    workers: int,
-    initializer: Callable[..., None] | None = None,
-    initargs: tuple[Any, ...] = (),
-) -> ProcessPoolExecutor:
+def worker_pool(workers: int) -> ProcessPoolExecutor:
     """A spawn-context process pool whose workers exit with this process."""
     return ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start,
-        initargs=(os.getpid(), initializer, initargs),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
     )
 
 

@@ -35,7 +35,6 @@ from bot.services.replies import (
     SourceHealth,
     SourceList,
     SourcePreview,
-    Sources,
     Stats,
     Subscribed,
     SubscribeMenu,
@@ -462,13 +461,6 @@ def render_stats(reply: Stats, ctx: RenderContext) -> list[Message]:
     return [Message("\n".join(lines))]
 
 
-def render_sources(reply: Sources, ctx: RenderContext) -> list[Message]:
-    if not reply.sources:
-        return [Message(t(ctx, "sources_none"))]
-    lines = [f"• <code>{escape(source)}</code>" for source in reply.sources]
-    return pack(f"<b>{t(ctx, 'title_sources')}</b>", ["\n".join(lines)])
-
-
 def human_interval(seconds: int) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
@@ -694,7 +686,6 @@ _RENDERERS: dict[type[Any], Callable[[Any, RenderContext], list[Message]]] = {
     Notice: render_notice,
     IngestSummary: render_ingest,
     Stats: render_stats,
-    Sources: render_sources,
     SourceList: render_source_list,
     SourcePreview: render_preview,
     SubscriptionList: render_subscriptions,

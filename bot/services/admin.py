@@ -123,11 +123,4 @@ class IngestGate:
             self._after(browse.count_again(db))
             if self.on_new_articles is not None:
                 self.on_new_articles()
-        return IngestSummary(
-            added=report.added,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            failures=tuple(report.failed),
-            not_modified=tuple(report.not_modified),
-            gaps=tuple(report.gaps),
-        )
+        return copied(IngestSummary, report, failures=tuple(report.failed))

@@ -178,8 +178,12 @@ async def _category_or_tag(db: Database, name: str) -> tuple[str | None, str | N
 
 async def _non_empty(db: Database, page: PageQuery) -> ArticleList | Notice:
     listing = await list_page(db, page)
-    if listing.items or page.offset:
-        return listing
+    return listing if listing.items or page.offset else empty_notice(page)
+
+
+def empty_notice(page: PageQuery) -> Notice:
+    if page.kind == "search":
+        return Notice("empty_search", {"query": (page.query or "")[:60]})
     if page.category:
         return Notice("empty_category", {"category": page.category})
     if page.tag:

@@ -149,11 +149,6 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
-class Sources:
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class SourceHealth:
     """One source row as `/sources` shows it."""
 
@@ -263,7 +258,6 @@ Reply = (
     | Help
     | IngestSummary
     | Stats
-    | Sources
     | SourceList
     | SourcePreview
     | SubscriptionList

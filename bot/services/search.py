@@ -9,6 +9,7 @@ from functools import partial
 from bot.services.articles import (
     GROUP_PAGE,
     article_summary,
+    empty_notice,
     item_from_article,
     list_page,
     page_size,
@@ -133,12 +134,4 @@ async def open_page(db: Database, page: PageQuery, viewer: Viewer) -> ArticleLis
     listing = await search_page(db, page, in_group=viewer.in_group)
     if listing.has_more and page.offset + page.limit > MAX_PAGE_OFFSET:
         listing = replace(listing, has_more=False)
-    if listing.items:
-        return listing
-    if page.kind == "search":
-        return Notice("empty_search", {"query": (page.query or "")[:60]})
-    if page.category:
-        return Notice("empty_category", {"category": page.category})
-    if page.tag:
-        return Notice("empty_tag", {"tag": page.tag})
-    return Notice("empty_latest")
+    return listing if listing.items else empty_notice(page)

@@ -32,12 +32,5 @@ async def trending_terms(db: Database, *, hours: int = TRENDING_HOURS, limit: in
 async def refresh(db: Database) -> None:
     """Compute the answer now (after an ingest), so the next `/trending` does not wait for it
     and shows every story the ingest added."""
-    forget(db)
+    cache_of(db).clear()
     await trending_terms(db)
-
-
-def forget(db: Database) -> None:
-    """Drop the answers kept for `db` (its counts were rebuilt)."""
-    cache = _CACHES.get(db)
-    if cache is not None:
-        cache.clear()

@@ -37,9 +37,7 @@ def adds_to_title(title: str, text: str) -> bool:
         if gathered > enough:
             return True
     body = "".join(pieces)
-    if not body:
-        return False
-    if body in head:
+    if body in head:  # also an empty body
         return False
     head, body = head[:MAX_COMPARED_CHARS], body[:MAX_COMPARED_CHARS]
     matcher = SequenceMatcher(None, head, body, autojunk=False)

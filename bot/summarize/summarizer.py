@@ -291,10 +291,7 @@ def _in_order(scored: Iterable[_Scored]) -> list[str]:
 
 
 def _join_all(sentences: Iterable[str]) -> str:
-    text = ""
-    for sentence in sentences:
-        text = _join(text, sentence)
-    return text
+    return functools.reduce(_join, sentences, "")
 
 
 def _join(text: str, sentence: str) -> str:

@@ -314,7 +314,7 @@ async def test_an_unexpected_error_is_logged_and_the_user_told_politely(
     async def broken(*args: object) -> None:
         raise RuntimeError("the store fell over")
 
-    monkeypatch.setattr("bot.handlers.latest.latest_command", broken)
+    monkeypatch.setattr("bot.services.articles.list_page", broken)
     [sent] = await conversation.say("/latest")
     assert sent.params["text"] == html.escape(text("zh", "error_generic"))
     [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]

@@ -38,7 +38,6 @@ from bot.services.replies import (
     LastIngest,
     Notice,
     PageQuery,
-    Sources,
     Stats,
     Trending,
     Welcome,
@@ -239,7 +238,6 @@ def test_every_catalog_message_and_admin_reply_is_valid_html_in_both_languages()
             Help(("latest", "search"), ("ingest",), "bot"),
             IngestSummary(5, 0, 1, failures),
             Stats(10, 9, 3, 4, last, "sqlite", 123456789, 90061.0),
-            Sources(("/data/<posts>", "https://example.com/feed.xml?a=1&b=2")),
         ]
         for reply in replies:
             for message in render(reply, ctx):

@@ -238,41 +238,6 @@ async def test_migration_0008_counts_the_stories_of_an_existing_store(tmp_path) 
     await db.dispose()
 
 
-async def test_the_bot_reindexes_in_a_child_process_while_its_loop_runs(
-    sqlite_database: Database,
-) -> None:
-    import asyncio
-
-    from bot.services.maintenance import reindex
-
-    async with sqlite_database.session() as session, session.begin():
-        await ArticleRepository(session).upsert_many(
-            [
-                record(f"k{i}", f"芯片短缺第{i}期", NOW - timedelta(hours=i), "日报")
-                for i in range(3)
-            ]
-        )
-        await session.execute(TermBucket.__table__.delete())
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
-    result = await reindex(sqlite_database)
-    ticker.cancel()
-    assert result.ok and "indexed 3 articles" in result.output
-    assert ticks > 10, "the loop kept running"
-    async with sqlite_database.session() as session:
-        chip = await session.scalar(
-            select(func.sum(TermBucket.stories)).where(TermBucket.term == "芯片")
-        )
-    assert chip == 3
-
-
 def test_each_trending_button_opens_a_search_for_its_term() -> None:
     from zoneinfo import ZoneInfo
 
