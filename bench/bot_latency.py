@@ -40,6 +40,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the repository first: tests/b
 from bot_harness import RecordingRequest  # noqa: E402
 from common import percentiles, read_posts, synth_corpus  # noqa: E402
 from fakebotapi import FakeBotAPI  # noqa: E402
+from search_reference import search_sql  # noqa: E402
 
 from bot.app import build_application  # noqa: E402
 from bot.ingest.pipeline import Ingestor, IngestReport, prepare  # noqa: E402
@@ -50,7 +51,6 @@ from storage.search import (  # noqa: E402
     SearchFilters,
     backend_for,
     search,
-    search_sql,
 )
 
 QUERIES = ["中国", "经济", "市场", "银行", "央行 降准", "人民币 汇率", "A股", "5G", "猪", "xyzzy"]

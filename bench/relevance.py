@@ -9,7 +9,8 @@ word. Keys are article keys; two feeds' copies of one story count as one story (
 
 Each backend's store is built from the corpus through the ingest pipeline, then every query runs
 through `storage.search.search` (ours: candidates, then the score of `storage.ranking`) and
-through `search_sql` (the former one-statement bm25 / `ts_rank_cd` ranking) as the baseline.
+through `search_reference.search_sql` (the former one-statement bm25 / `ts_rank_cd` ranking) as
+the baseline.
 nDCG@5 uses gain 2^grade - 1 and the ideal order of the judged stories.
 """
 
@@ -30,11 +31,12 @@ from sqlalchemy import select, text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.search_reference import search_sql  # noqa: E402
 from bot.ingest.pipeline import ingest  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Article  # noqa: E402
-from storage.search import SearchFilters, backend_for, search, search_sql  # noqa: E402
+from storage.search import SearchFilters, backend_for, search  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "finews"
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -36,6 +36,7 @@ from typing import Any
 
 import jieba
 from common import percentiles, read_posts, synth_corpus
+from search_reference import search_sql
 from sqlalchemy import text
 
 from bot.ingest.parser import parse_post
@@ -50,7 +51,6 @@ from storage.search import (
     backend_of_dialect,
     search,
     search_articles,
-    search_sql,
 )
 from storage.tokenizer import search_segmenter
 from storage.views import latest_views

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+
+from storage.sqlite_latest import script_heads
 
 T = TypeVar("T")
 READER_THREADS = 4
@@ -77,9 +78,9 @@ def url_from_parts(
 def sqlite_file(url: str) -> str | None:
     """The file a SQLite URL names; None for memory or another backend."""
     parsed = make_url(normalize_url(url))
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return parsed.database
-    return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return None if "mode=memory" in url else parsed.database
 
 
 StoreError = SQLAlchemyError
@@ -94,21 +95,22 @@ def driver_error(exc: BaseException) -> BaseException:
     return exc
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # The wait first: switching a new file to WAL takes a lock another process may hold.
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _pragmas(*settings: str) -> Callable[[Any, Any], None]:
+
+    def run(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for setting in settings:
+            cursor.execute(f"PRAGMA {setting}")
+        cursor.close()
+
+    return run
 
 
-def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA query_only=ON")
-    cursor.close()
+# The wait first: switching a new file to WAL takes a lock another process may hold.
+_sqlite_pragmas = _pragmas(
+    "busy_timeout=30000", "foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL"
+)
+_sqlite_reader_pragmas = _pragmas("busy_timeout=30000", "query_only=ON")
 
 
 class SqliteReader:
@@ -130,11 +132,6 @@ class SqliteReader:
         self._short_thread = ThreadPoolExecutor(1, thread_name_prefix="newsbot-short-read")
         self._short: sqlalchemy.Connection | None = None
         self._short_lock = threading.Lock()
-
-    @staticmethod
-    def usable(url: str) -> bool:
-        database = make_url(url).database
-        return bool(database) and database != ":memory:" and "mode=memory" not in url
 
     async def run(self, query: Callable[[Session], T], *, short: bool = False) -> T:
         loop = asyncio.get_running_loop()
@@ -213,12 +210,8 @@ MIGRATION_LOCK_KEY = 0x6E657773_626F7401
 
 def migration_lock_path(engine: AsyncEngine) -> Path | None:
     """The lock file beside a SQLite file; None for memory or other backends."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    if "mode=memory" in str(engine.url):
-        return None
-    return Path(database).with_name(Path(database).name + ".migrate.lock")
+    database = sqlite_file(str(engine.url))
+    return Path(database + ".migrate.lock") if database else None
 
 
 @asynccontextmanager
@@ -275,21 +268,13 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(_get)
 
 
-_REVISION_LINE = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]*)"', re.MULTILINE)
-
-
 @cache
 def head_revision() -> str | None:
     """The newest migration, from the scripts' `revision`/`down_revision` lines when they
     form one chain (without importing Alembic and every script), else by Alembic."""
-    revisions: dict[str, str] = {}
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
-        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
-        if "revision" in found and "down_revision" in found:
-            revisions[found["revision"]] = found["down_revision"]
-    heads = set(revisions) - set(revisions.values())
+    heads = script_heads()
     if len(heads) == 1:
-        return heads.pop()
+        return heads[0]
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
@@ -316,7 +301,7 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._lock = asyncio.Lock()
         self._reader: SqliteReader | None = None
-        self._readable = self.dialect == "sqlite" and SqliteReader.usable(self.url)
+        self._readable = sqlite_file(self.url) is not None
         self.read_url = normalize_url(read_url) if read_url else None
         self.read_after_write = read_after_write
         self.replica: AsyncEngine | None = None
@@ -361,17 +346,16 @@ class Database:
                 "run `newsbot db upgrade`"
             )
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session:
-            yield session
+    def session(self) -> AsyncSession:
+        """A new session; `async with` it to close it."""
+        return self.sessionmaker()
 
     async def read(self, query: Callable[[Session], T], *, short: bool = False) -> T:
         """Run a read-only query function on a plain `Session`, the cheapest way per backend:
-        on a SQLite file in a reader thread (`SqliteReader`; when the
-        caller knows it is `short`, such as a page of an index scan, in one thread kept for
-        short reads and their kept connection), elsewhere through the
-        async session's `run_sync`. What it returns is detached: load what you need eagerly."""
+        on a SQLite file in a reader thread (`SqliteReader`; when the caller knows it is `short`,
+        such as a page of an index scan, in one thread kept for short reads and their kept
+        connection), elsewhere through the async session's `run_sync`. What it returns is
+        detached: load what you need eagerly."""
         if self._readable:
             if self._reader is None:
                 self._reader = SqliteReader(self.url)

@@ -87,10 +87,6 @@ class Article(Base):
     """Read-only: `ArticleRepository` writes the links, with the article's date."""
 
     @property
-    def category_slug(self) -> str | None:
-        return self.category.slug if self.category else None
-
-    @property
     def tag_names(self) -> list[str]:
         return [tag.name for tag in self.tags]
 

@@ -12,35 +12,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import TableClause
+
+from storage.models import Article
 
 STAGE_ARTICLES = "newsbot_stage_articles"
 STAGE_INDEX = "newsbot_stage_index"
 STAGE_TERMS = "newsbot_stage_terms"
 
-# Every column of `articles` an ingest writes, in staging order; paragraphs travel as JSON text.
-ARTICLE_COLUMNS = (
-    "id",
-    "key",
-    "title",
-    "published_at",
-    "category_id",
-    "source",
-    "digest",
-    "paragraphs",
-    "summary",
-    "summary_version",
-    "share_url",
-    "file",
-    "content_hash",
-    "story_id",
-    "fingerprint",
-    "created_at",
-    "updated_at",
-)
+# Every column of `articles`, in staging order; paragraphs travel as JSON text.
+ARTICLE_COLUMNS = tuple(cast(Table, Article.__table__).columns.keys())
 # What an update of a stored article leaves alone: its id and when it was first stored.
 _KEPT_ON_UPDATE = {"id", "created_at"}
 
@@ -103,10 +88,13 @@ async def driver_connection(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
-async def _staged(session: AsyncSession) -> Any:
+async def _stage_and_upsert(
+    session: AsyncSession, stage: str, records: Sequence[Any], columns: Sequence[str], upsert: str
+) -> None:
     conn = await driver_connection(session)
     await conn.execute(_CREATE_STAGES)
-    return conn
+    await conn.copy_records_to_table(stage, records=records, columns=columns)
+    await conn.execute(upsert)
 
 
 async def new_article_ids(session: AsyncSession, count: int) -> list[int]:
@@ -127,7 +115,6 @@ async def upsert_articles(session: AsyncSession, rows: Sequence[dict[str, Any]])
     """Insert or update these article rows (every column of `ARTICLE_COLUMNS`) by id."""
     if not rows:
         return
-    conn = await _staged(session)
     records = [
         tuple(
             json.dumps(row[c]) if c == "paragraphs" else row[c]  # as SQLAlchemy's JSON writes it
@@ -135,19 +122,16 @@ async def upsert_articles(session: AsyncSession, rows: Sequence[dict[str, Any]])
         )
         for row in rows
     ]
-    await conn.copy_records_to_table(STAGE_ARTICLES, records=records, columns=ARTICLE_COLUMNS)
-    await conn.execute(_UPSERT_ARTICLES)
+    await _stage_and_upsert(session, STAGE_ARTICLES, records, ARTICLE_COLUMNS, _UPSERT_ARTICLES)
 
 
 async def upsert_index(session: AsyncSession, rows: Sequence[tuple[int, str, str]]) -> None:
     """Index documents `(article_id, title tokens, body tokens)`, replacing older ones."""
     if not rows:
         return
-    conn = await _staged(session)
-    await conn.copy_records_to_table(
-        STAGE_INDEX, records=rows, columns=("article_id", "title", "body")
+    await _stage_and_upsert(
+        session, STAGE_INDEX, rows, ("article_id", "title", "body"), _UPSERT_INDEX
     )
-    await conn.execute(_UPSERT_INDEX)
 
 
 async def copy_rows(
@@ -171,13 +155,8 @@ async def add_term_counts(
     took a sixth of the writer's time)."""
     if not rows:
         return
-    conn = await _staged(session)
-    await conn.copy_records_to_table(
-        STAGE_TERMS,
-        records=rows,
-        columns=("term", "bucket", "stories", "source_lo", "source_hi"),
-    )
-    await conn.execute(_UPSERT_TERMS)
+    columns = ("term", "bucket", "stories", "source_lo", "source_hi")
+    await _stage_and_upsert(session, STAGE_TERMS, rows, columns, _UPSERT_TERMS)
 
 
 async def defer_search_indexes(session: AsyncSession) -> bool:

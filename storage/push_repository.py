@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -111,19 +111,22 @@ class PushRepository:
     async def get(self, subscription_id: int) -> Subscription | None:
         return await self.session.get(Subscription, subscription_id)
 
+    async def _subscriptions(self, *conditions: Any) -> list[Subscription]:
+        stmt = select(Subscription).where(*conditions).order_by(Subscription.id)
+        return list(await self.session.scalars(stmt))
+
     async def for_chat(
         self, chat_id: int, message_thread_id: int | None = None
     ) -> list[Subscription]:
-        stmt = select(Subscription).where(Subscription.chat_id == chat_id)
-        if message_thread_id is not None:
-            stmt = stmt.where(Subscription.message_thread_id == message_thread_id)
-        return list(await self.session.scalars(stmt.order_by(Subscription.id)))
+        thread = Subscription.message_thread_id == message_thread_id
+        return await self._subscriptions(
+            Subscription.chat_id == chat_id, true() if message_thread_id is None else thread
+        )
 
     async def created_by(self, user_id: int, chat_type: str) -> list[Subscription]:
-        stmt = select(Subscription).where(
+        return await self._subscriptions(
             Subscription.created_by == user_id, Subscription.chat_type == chat_type
         )
-        return list(await self.session.scalars(stmt.order_by(Subscription.id)))
 
     async def remove(self, subscription_ids: Iterable[int]) -> int:
         ids = list(subscription_ids)
@@ -134,11 +137,10 @@ class PushRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def due(self, now: datetime) -> list[Subscription]:
-        stmt = select(Subscription).where(
+        return await self._subscriptions(
             Subscription.paused_at.is_(None),
             or_(Subscription.next_due_at.is_(None), Subscription.next_due_at <= now),
         )
-        return list(await self.session.scalars(stmt.order_by(Subscription.id)))
 
     async def newest_article_id(self) -> int:
         return int(await self.session.scalar(select(func.max(Article.id))) or 0)
@@ -181,11 +183,10 @@ class PushRepository:
     async def _tag_names(self, article_ids: Sequence[int]) -> dict[int, list[str]]:
         names: dict[int, list[str]] = {}
         for start in range(0, len(article_ids), 500):
-            chunk = article_ids[start : start + 500]
             rows = await self.session.execute(
                 select(article_tags.c.article_id, Tag.name)
                 .join(Tag, Tag.id == article_tags.c.tag_id)
-                .where(article_tags.c.article_id.in_(chunk))
+                .where(article_tags.c.article_id.in_(article_ids[start : start + 500]))
             )
             for article_id, name in rows:
                 names.setdefault(article_id, []).append(name)
@@ -198,6 +199,7 @@ class PushRepository:
         stories = list(set(story_ids))
         if not subscription_ids or not stories:
             return set()
+        wanted = set(subscription_ids)
         known: set[tuple[int, int]] = set()
         for start in range(0, len(stories), 500):
             rows = await self.session.execute(
@@ -205,9 +207,8 @@ class PushRepository:
                     Delivery.story_id.in_(stories[start : start + 500])
                 )
             )
-            known.update((sub, story) for sub, story in rows if story is not None)
-        wanted = set(subscription_ids)
-        return {pair for pair in known if pair[0] in wanted}
+            known.update((sub, story) for sub, story in rows if story is not None and sub in wanted)
+        return known
 
     async def record_plans(self, plans: Sequence[Plan]) -> int:
         """Queue the picked articles, skip the ones over the cap, move cursors: all or nothing."""
@@ -252,15 +253,10 @@ class PushRepository:
         article_ids = sorted({row.article_id for row in rows})
         articles: dict[int, NewArticle] = {}
         for start in range(0, len(article_ids), 500):
-            chunk = article_ids[start : start + 500]
-            for article in await self._articles(Article.id.in_(chunk)):
-                articles[article.id] = article
+            chunk = Article.id.in_(article_ids[start : start + 500])
+            articles.update((article.id, article) for article in await self._articles(chunk))
         subscription_ids = sorted({row.subscription_id for row in rows})
-        subscriptions = list(
-            await self.session.scalars(
-                select(Subscription).where(Subscription.id.in_(subscription_ids))
-            )
-        )
+        subscriptions = await self._subscriptions(Subscription.id.in_(subscription_ids))
         queued = [
             QueuedDelivery(row.id, row.subscription_id, articles[row.article_id])
             for row in rows
@@ -396,11 +392,8 @@ def _ledger_row(
 
 def _insert_ignoring_duplicates(dialect: str, table: Any = Delivery) -> Any:
     """An INSERT that leaves rows already in the table alone (the ledger, the lease)."""
-    if dialect == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite_insert(table).on_conflict_do_nothing()
-    return insert(table)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing()
 
 
 _BY_IDS = Delivery.id.in_(bindparam("b_ids", expanding=True))
@@ -494,10 +487,6 @@ class Lease(Protocol):
 LEASE_NAME = "push"
 
 
-def _holder_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 _LOCK = "SELECT {}(hashtext('newsbot.' || :name || ':' || current_schema()))"
 
 
@@ -510,9 +499,8 @@ class PostgresLease:
 
     CHECK_EVERY = 5.0
 
-    def __init__(self, db: Database, name: str = LEASE_NAME) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.name = name
         self._conn: AsyncConnection | None = None
         self._checked_at = 0.0
 
@@ -522,7 +510,9 @@ class PostgresLease:
         conn = await self.db.engine.connect()
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         try:
-            got = await conn.scalar(text(_LOCK.format("pg_try_advisory_lock")), {"name": self.name})
+            got = await conn.scalar(
+                text(_LOCK.format("pg_try_advisory_lock")), {"name": LEASE_NAME}
+            )
         except BaseException:
             await conn.close()
             raise
@@ -551,7 +541,7 @@ class PostgresLease:
         if conn is None:
             return
         try:
-            await conn.execute(text(_LOCK.format("pg_advisory_unlock")), {"name": self.name})
+            await conn.execute(text(_LOCK.format("pg_advisory_unlock")), {"name": LEASE_NAME})
         finally:
             await conn.close()
 
@@ -559,13 +549,10 @@ class PostgresLease:
 class RowLease:
     """A lease row with an expiry, renewed while pushing; a dead holder's row simply expires."""
 
-    def __init__(
-        self, db: Database, ttl: timedelta = timedelta(seconds=30), name: str = LEASE_NAME
-    ) -> None:
+    def __init__(self, db: Database, ttl: timedelta = timedelta(seconds=30)) -> None:
         self.db = db
         self.ttl = ttl
-        self.name = name
-        self.holder = _holder_id()
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._valid_until = 0.0
 
     async def acquire(self) -> bool:
@@ -575,31 +562,28 @@ class RowLease:
             taken = await conn.execute(
                 update(PushLease)
                 .where(
-                    PushLease.name == self.name,
+                    PushLease.name == LEASE_NAME,
                     or_(PushLease.holder == self.holder, PushLease.expires_at < now),
                 )
                 .values(holder=self.holder, expires_at=now + self.ttl)
             )
             if not getattr(taken, "rowcount", 0):
                 exists = await conn.scalar(
-                    select(func.count()).select_from(PushLease).where(PushLease.name == self.name)
+                    select(func.count()).select_from(PushLease).where(PushLease.name == LEASE_NAME)
                 )
                 if exists:
                     return False
                 await conn.execute(
                     _insert_ignoring_duplicates(conn.dialect.name, PushLease).values(
-                        name=self.name, holder=self.holder, expires_at=now + self.ttl
+                        name=LEASE_NAME, holder=self.holder, expires_at=now + self.ttl
                     )
                 )
-        got = await self._confirm()
-        if got:
-            self._valid_until = started + self.ttl.total_seconds()
-        return got
-
-    async def _confirm(self) -> bool:
         async with self.db.engine.connect() as conn:
-            holder = await conn.scalar(select(PushLease.holder).where(PushLease.name == self.name))
-        return holder == self.holder
+            holder = await conn.scalar(select(PushLease.holder).where(PushLease.name == LEASE_NAME))
+        if holder != self.holder:
+            return False
+        self._valid_until = started + self.ttl.total_seconds()
+        return True
 
     async def held(self) -> bool:
         """Renew once a third of the lease is used; give up if anyone else has taken it."""
@@ -612,7 +596,7 @@ class RowLease:
         async with self.db.engine.begin() as conn:
             renewed = await conn.execute(
                 update(PushLease)
-                .where(PushLease.name == self.name, PushLease.holder == self.holder)
+                .where(PushLease.name == LEASE_NAME, PushLease.holder == self.holder)
                 .values(expires_at=utcnow() + self.ttl)
             )
         if getattr(renewed, "rowcount", 0):
@@ -626,7 +610,7 @@ class RowLease:
         async with self.db.engine.begin() as conn:
             await conn.execute(
                 delete(PushLease).where(
-                    PushLease.name == self.name, PushLease.holder == self.holder
+                    PushLease.name == LEASE_NAME, PushLease.holder == self.holder
                 )
             )
 

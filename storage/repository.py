@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, cast
@@ -53,6 +53,14 @@ class _Pending:
 ARTICLES = cast(Table, Article.__table__)
 CATEGORIES = cast(Table, Category.__table__)
 TAGS = cast(Table, Tag.__table__)
+_UPDATE_BY_ID = update(ARTICLES).where(ARTICLES.c.id == bindparam("b_id"))
+
+
+def _story_candidates(pending: Sequence[_Pending]) -> list[StoryCandidate]:
+    return [
+        StoryCandidate(p.article_id or 0, p.derived.fingerprint, p.story_id, not p.story_id)
+        for p in pending
+    ]
 
 
 class ArticleRepository:
@@ -146,24 +154,24 @@ class ArticleRepository:
                 p.article_id = ids[p.record.key]
         if old:
             await self.session.execute(
-                update(ARTICLES).where(ARTICLES.c.id == bindparam("b_id")),
-                [{"b_id": p.article_id, **self._values(p)} for p in old],
+                _UPDATE_BY_ID, [{"b_id": p.article_id, **self._values(p)} for p in old]
             )
-        stories = await place_in_stories(
-            self.session,
-            [
-                StoryCandidate(p.article_id or 0, p.derived.fingerprint, p.story_id, not p.story_id)
-                for p in pending
-            ],
-        )
+        stories = await place_in_stories(self.session, _story_candidates(pending))
         placed = [p for p in pending if stories[p.article_id or 0] != p.story_id]
         if placed:
             await self.session.execute(
-                update(ARTICLES).where(ARTICLES.c.id == bindparam("b_id")),
+                _UPDATE_BY_ID,
                 [{"b_id": p.article_id, "story_id": stories[p.article_id or 0]} for p in placed],
             )
         await self._count_new_stories(pending, stories)
-        await self._link_tags(pending, replace=bool(old))
+        if old:
+            linked = [p.article_id for p in pending]
+            await self.session.execute(
+                delete(article_tags).where(article_tags.c.article_id.in_(linked))
+            )
+        links = self._tag_links(pending)
+        if links:
+            await self.session.execute(insert(article_tags), links)
         rows = [
             IndexRow(p.article_id or 0, p.derived.index_title, p.derived.index_body)
             for p in pending
@@ -177,10 +185,7 @@ class ArticleRepository:
         new = [p for p in pending if p.article_id is None]
         for p, id_ in zip(new, await pg_bulk.new_article_ids(self.session, len(new)), strict=True):
             p.article_id = id_
-        candidates = [
-            StoryCandidate(p.article_id or 0, p.derived.fingerprint, p.story_id, not p.story_id)
-            for p in pending
-        ]
+        candidates = _story_candidates(pending)
         stories = await assign_stories(self.session, candidates)
         now = utcnow()
         await pg_bulk.upsert_articles(
@@ -238,18 +243,8 @@ class ArticleRepository:
             "fingerprint": p.derived.fingerprint,
         }
 
-    async def _link_tags(self, pending: Sequence[_Pending], *, replace: bool) -> None:
-        """Write the tag links of these articles, each carrying the article's date."""
-        ids = [p.article_id for p in pending]
-        if replace:
-            await self.session.execute(
-                delete(article_tags).where(article_tags.c.article_id.in_(ids))
-            )
-        links = self._tag_links(pending)
-        if links:
-            await self.session.execute(insert(article_tags), links)
-
     def _tag_links(self, pending: Sequence[_Pending]) -> list[dict[str, object]]:
+        """The tag links of these articles, each carrying the article's date."""
         return [
             {
                 "article_id": p.article_id,
@@ -260,9 +255,8 @@ class ArticleRepository:
             for name in dict.fromkeys(p.record.tags)
         ]
 
-    async def _load_names(self, records: Iterable[ArticleRecord]) -> None:
+    async def _load_names(self, records: Sequence[ArticleRecord]) -> None:
         """Get or create the categories and tags the records name, once per batch."""
-        records = list(records)
         slugs = {r.category for r in records if r.category} - set(self._category_ids)
         names = {t for r in records for t in r.tags} - set(self._tag_ids)
         if slugs:

@@ -1,11 +1,10 @@
 """Full-text search over stored articles: one index per backend behind one interface.
 
 SQLite keeps our pre-segmented tokens in the FTS5 table `article_fts(title, body)` (rowid =
-article id) and ranks with `bm25` (title weighted `TITLE_WEIGHT` times the body). PostgreSQL keeps
-a `tsvector` per article in `article_fts(article_id, document)`, title tokens at weight A and body
-tokens at weight B, from our space-joined tokens through the `simple` configuration (its parser
-keeps a run of letters and digits whole, so it only splits on our spaces), and ranks with
-`ts_rank_cd`. Each backend has its `IndexScheme` of `storage.tokenizer` (SQLite the text as a
+article id). PostgreSQL keeps a `tsvector` per article in `article_fts(article_id, document)`,
+title tokens at weight A and body tokens at weight B, from our space-joined tokens through the
+`simple` configuration (its parser keeps a run of letters and digits whole, so it only splits on
+our spaces). Each backend has its `IndexScheme` of `storage.tokenizer` (SQLite the text as a
 token sequence, PostgreSQL a bag of characters and bigrams), for documents and queries alike.
 
 A query is a list of phrases, AND-ed; they always reach the engine quoted (`"…"` in FTS5, `'…'`
@@ -31,10 +30,7 @@ the boost is at most `1 + RECENCY_WEIGHT` (a fresh article) and halves its exces
 beats a newer one.
 
 Each story (see `storage.dedup`) shows once: its best-scoring candidate, naming the other feeds.
-
-`search_sql` keeps the former one-statement ranking (bm25 / `ts_rank_cd` over the newest
-`BM25_CANDIDATES` matches of an unfiltered query, all of a filtered one) as the benchmarks'
-reference.
+The former one-statement ranking (bm25 / `ts_rank_cd`) is `bench/search_reference.py`.
 """
 
 from __future__ import annotations
@@ -52,8 +48,6 @@ from sqlalchemy.orm import Session
 from storage.derive import index_text
 from storage.models import Article, MetaEntry
 from storage.ranking import (
-    RECENCY_HALF_LIFE_DAYS,
-    RECENCY_WEIGHT,
     SCORED_BODY_TOKENS,
     SCORED_TITLE_CHARS,
     query_needles,
@@ -67,15 +61,11 @@ from storage.views import article_views, other_sources
 
 log = logging.getLogger(__name__)
 
-TITLE_WEIGHT = 3.0
-"""The title's weight in `search_sql`'s bm25."""
 # A longer query is cut to its first phrases: still all AND-ed, so results only widen a little.
 MAX_QUERY_TERMS = 32
 # A query scores at most this many of its newest matches, plus this many newest title matches.
 MAX_CANDIDATES = 150
 MAX_TITLE_CANDIDATES = 50
-# `search_sql` (the former ranking) scores at most this many of an unfiltered query's matches.
-BM25_CANDIDATES = 2000
 TOKENIZER_META = "search.tokenizer"
 NEWEST = "(SELECT max(published_at) FROM articles)"
 
@@ -104,12 +94,9 @@ class IndexRow:
     body: str
 
 
-def article_body(article: Article) -> str:
-    return body_text(article.paragraphs, article.digest)
-
-
 def index_row(article: Article, scheme: IndexScheme) -> IndexRow:
-    return IndexRow(article.id, *index_text(article.title, article_body(article), scheme))
+    body = body_text(article.paragraphs, article.digest)
+    return IndexRow(article.id, *index_text(article.title, body, scheme))
 
 
 def _index_params(rows: Sequence[IndexRow]) -> list[dict[str, Any]]:
@@ -125,14 +112,7 @@ class SearchBackend(Protocol):
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
     ) -> None:
-        """Index these articles, replacing their entries (`new`: they have none yet)."""
-        ...
-
-    async def clear(self, session: AsyncSession) -> None: ...
-
-    def match(self, phrases: Phrases, newest: int | None = None) -> tuple[str, dict[str, Any]]:
-        """SQL yielding `(id, relevance)` of the articles holding every phrase (of the `newest`
-        such articles by id, when given), and its params."""
+        """Index these articles (at least one), replacing their entries (`new`: none yet)."""
         ...
 
     def match_ids(
@@ -141,10 +121,6 @@ class SearchBackend(Protocol):
         """SQL yielding the `id` of the articles holding every phrase (in the title, when
         `title`; of the `newest` such articles by id, when given), and its params named after
         `name`."""
-        ...
-
-    def age_days(self) -> str:
-        """SQL for the age in days of article `a` when the newest article was published."""
         ...
 
     def scored_text(self) -> tuple[str, str, str]:
@@ -157,14 +133,16 @@ class SearchBackend(Protocol):
     def time_param(self, value: datetime) -> Any: ...
 
 
+def _fts5_expression(phrases: Phrases) -> str:
+    return " AND ".join('"' + " ".join(phrase).replace('"', '""') + '"' for phrase in phrases)
+
+
 class Fts5Backend:
     scheme = SEQUENCE
 
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
     ) -> None:
-        if not rows:
-            return
         if not new:
             ids = [{"id": r.article_id} for r in rows]
             await session.execute(text("DELETE FROM article_fts WHERE rowid = :id"), ids)
@@ -173,36 +151,16 @@ class Fts5Backend:
             _index_params(rows),
         )
 
-    async def clear(self, session: AsyncSession) -> None:
-        await session.execute(text("DELETE FROM article_fts"))
-
-    def match(self, phrases: Phrases, newest: int | None = None) -> tuple[str, dict[str, Any]]:
-        expression = " AND ".join(
-            '"' + " ".join(phrase).replace('"', '""') + '"' for phrase in phrases
-        )
-        sql = (
-            f"SELECT rowid AS id, -bm25(article_fts, {TITLE_WEIGHT}, 1.0) AS relevance"
-            " FROM article_fts WHERE article_fts MATCH :match"
-        )
-        if newest is not None:
-            sql += f" ORDER BY rowid DESC LIMIT {int(newest)}"
-        return sql, {"match": expression}
-
     def match_ids(
         self, phrases: Phrases, *, title: bool, newest: int | None, name: str
     ) -> tuple[str, dict[str, Any]]:
-        expression = " AND ".join(
-            '"' + " ".join(phrase).replace('"', '""') + '"' for phrase in phrases
-        )
+        expression = _fts5_expression(phrases)
         if title:
             expression = f"title : ({expression})"
         sql = f"SELECT rowid AS id FROM article_fts WHERE article_fts MATCH :{name}"
         if newest is not None:
             sql += f" ORDER BY rowid DESC LIMIT {int(newest)}"
         return sql, {name: expression}
-
-    def age_days(self) -> str:
-        return f"(julianday({NEWEST}) - julianday(a.published_at))"
 
     def scored_text(self) -> tuple[str, str, str]:
         # the index holds the token text: read its start, no JSON to decode
@@ -227,14 +185,16 @@ def _pg_lexeme(token: str) -> str:
     return lexeme + ":*" if is_prefix_term(token) else lexeme
 
 
+def _tsquery(phrases: Phrases) -> str:
+    return " & ".join("(" + " <-> ".join(map(_pg_lexeme, phrase)) + ")" for phrase in phrases)
+
+
 class TsvectorBackend:
     scheme = BAG
 
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
     ) -> None:
-        if not rows:
-            return
         await session.execute(
             text(
                 "INSERT INTO article_fts (article_id, document) VALUES (:id,"
@@ -245,33 +205,12 @@ class TsvectorBackend:
             _index_params(rows),
         )
 
-    async def clear(self, session: AsyncSession) -> None:
-        await session.execute(text("DELETE FROM article_fts"))
-
-    def match(self, phrases: Phrases, newest: int | None = None) -> tuple[str, dict[str, Any]]:
-        sql = (
-            "SELECT c.article_id AS id,"
-            " ts_rank_cd(f.document, CAST(:match AS tsquery), 1) AS relevance"
-            " FROM article_fts_matches(CAST(:match AS tsquery), :newest) c"
-            " JOIN article_fts f ON f.article_id = c.article_id"
-        )
-        match = " & ".join(
-            "(" + " <-> ".join(_pg_lexeme(token) for token in phrase) + ")" for phrase in phrases
-        )
-        return sql, {"match": match, "newest": newest}
-
     def match_ids(
         self, phrases: Phrases, *, title: bool, newest: int | None, name: str
     ) -> tuple[str, dict[str, Any]]:
         function = "article_title_matches" if title else "article_fts_matches"
-        match = " & ".join(
-            "(" + " <-> ".join(_pg_lexeme(token) for token in phrase) + ")" for phrase in phrases
-        )
         sql = f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery), :{name}_n)"
-        return sql, {name: match, f"{name}_n": newest}
-
-    def age_days(self) -> str:
-        return f"(EXTRACT(EPOCH FROM ({NEWEST} - a.published_at)) / 86400.0)"
+        return sql, {name: _tsquery(phrases), f"{name}_n": newest}
 
     def scored_text(self) -> tuple[str, str, str]:
         # the bag index has no order: read the start of the body itself
@@ -325,58 +264,16 @@ async def _record_tokenizer(session: AsyncSession, *, rebuilt: bool = False) -> 
         )
 
 
-async def index_tokenizer(session: AsyncSession) -> str | None:
-    """The tokenizer the stored index was built with (None before anything was indexed)."""
-    entry = await session.get(MetaEntry, TOKENIZER_META)
-    return entry.value if entry else None
-
-
 async def rebuild_index(session: AsyncSession, batch_size: int = 500) -> int:
     """Drop and rebuild the whole index with the current tokenizer; returns articles indexed."""
     backend = backend_for(session)
-    await backend.clear(session)
+    await session.execute(text("DELETE FROM article_fts"))  # both backends name it so
     done = 0
     async for batch in article_batches(session, batch_size):
         await backend.write(session, [index_row(a, backend.scheme) for a in batch])
         done += len(batch)
     await _record_tokenizer(session, rebuilt=True)
     return done
-
-
-def search_sql(
-    backend: SearchBackend,
-    phrases: Phrases,
-    filters: SearchFilters,
-    *,
-    limit: int,
-    offset: int,
-) -> tuple[str, dict[str, Any]]:
-    """The former one-statement search, bm25 blended with recency, kept as the benchmarks'
-    reference: `(id, score, story_size)` of each story's best."""
-    unfiltered = not (filters.category or filters.tag or filters.since or filters.until)
-    match_sql, params = backend.match(phrases, BM25_CANDIDATES if unfiltered else None)
-    where = _filter_sql(backend, filters, params)
-    params.update(
-        recency_weight=RECENCY_WEIGHT,
-        half_life=RECENCY_HALF_LIFE_DAYS,
-        limit=limit,
-        offset=offset,
-    )
-    sql = (
-        "WITH hits AS ("
-        " SELECT a.id, COALESCE(a.story_id, a.id) AS story,"
-        f" m.relevance * (1 + :recency_weight / (1 + {backend.age_days()} / :half_life)) AS score"
-        f" FROM ({match_sql}) m JOIN articles a ON a.id = m.id"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + "), best AS ("
-        " SELECT id, story, score,"
-        " ROW_NUMBER() OVER (PARTITION BY story ORDER BY score DESC, id DESC) AS place"
-        " FROM hits)"
-        " SELECT id, score, (SELECT count(*) FROM articles s WHERE s.story_id = best.story)"
-        " AS story_size FROM best WHERE place = 1"
-        " ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset"
-    )
-    return sql, params
 
 
 async def search(
@@ -422,14 +319,14 @@ def candidates_sql(
     where = _filter_sql(backend, filters, params)
     newest = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
     name = "title_match" if title else "match"
-    if not where:
-        sql, named = backend.match_ids(phrases, title=title, newest=newest, name=name)
-        return sql, {**params, **named}
-    sql, named = backend.match_ids(phrases, title=title, newest=None, name=name)
-    sql = (
-        f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id"
-        f" WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT {int(newest)}"
+    sql, named = backend.match_ids(
+        phrases, title=title, newest=None if where else newest, name=name
     )
+    if where:
+        sql = (
+            f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id"
+            f" WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT {int(newest)}"
+        )
     return sql, {**params, **named}
 
 
@@ -521,14 +418,3 @@ def search_articles(
     return [
         SearchHit(articles[h.id], h.score, others.get(h.id, ())) for h in page if h.id in articles
     ]
-
-
-async def count_matching(session: AsyncSession, query: str) -> int:
-    """How many articles hold every term of `query` (0 when it has none)."""
-    backend = backend_for(session)
-    phrases = backend.scheme.query(query)
-    if not phrases:
-        return 0
-    match_sql, params = backend.match(phrases)
-    count = await session.scalar(text(f"SELECT count(*) FROM ({match_sql}) m"), params)
-    return int(count or 0)

@@ -97,6 +97,17 @@ def latest_views(
 _REVISION_LINE = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]*)"', re.MULTILINE)
 
 
+def script_heads() -> list[str]:
+    """The heads of the chain the migration scripts' `revision`/`down_revision` lines form,
+    read without importing Alembic and every script."""
+    revisions: dict[str, str] = {}
+    for script in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
+        if "revision" in found and "down_revision" in found:
+            revisions[found["revision"]] = found["down_revision"]
+    return list(set(revisions) - set(revisions.values()))
+
+
 def open_current(url: str) -> sqlite3.Connection | None:
     """The SQLite file of `url`, read-only on the bare driver, if it is at the newest
     migration (the rule of `storage.db.head_revision` without its Alembic fallback); else
@@ -104,17 +115,12 @@ def open_current(url: str) -> sqlite3.Connection | None:
     scheme, _, path = url.partition(":///")
     if scheme not in ("sqlite", "sqlite+aiosqlite", "sqlite+pysqlite") or path in ("", ":memory:"):
         return None
-    revisions: dict[str, str] = {}
-    for script in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
-        found = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
-        if "revision" in found and "down_revision" in found:
-            revisions[found["revision"]] = found["down_revision"]
     try:
         driver = sqlite3.connect(f"file:{quote(path, safe='/')}?mode=ro", uri=True)
         stored = [row[0] for row in driver.execute("SELECT version_num FROM alembic_version")]
     except sqlite3.Error:
         return None
-    if stored == list(set(revisions) - set(revisions.values())):
+    if stored == script_heads():
         return driver
     driver.close()
     return None

@@ -17,12 +17,6 @@ from storage.records import body_text
 from storage.scan import article_batches
 
 
-def article_fingerprint(article: Article) -> int:
-    return to_signed(
-        text_fingerprint(f"{article.title}\n{body_text(article.paragraphs, article.digest)}")
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Fingerprinted:
     id: int
@@ -113,7 +107,10 @@ async def rebuild_stories(session: AsyncSession, batch_size: int = 500) -> int:
     await session.execute(delete(article_bands))
     done = 0
     async for batch in article_batches(session, batch_size):
-        fingerprints = {a.id: article_fingerprint(a) for a in batch}
+        fingerprints = {
+            a.id: to_signed(text_fingerprint(f"{a.title}\n{body_text(a.paragraphs, a.digest)}"))
+            for a in batch
+        }
         stories = await place_in_stories(
             session, [StoryCandidate(a.id, fingerprints[a.id], None, True) for a in batch]
         )

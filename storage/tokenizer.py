@@ -126,17 +126,13 @@ def search_segmenter() -> Callable[[str], list[str]]:
     return lambda text: list(rjieba.cut_for_search(text, False))
 
 
-def _nfkd_full_width(match: re.Match[str]) -> str:
-    return match.group().translate(_FULL_WIDTH_TO_NFKD)
-
-
 def normalize(text: str) -> str:
     """NFKC, lower-cased."""
     if not unicodedata.is_normalized("NFKC", text):
         for form, nfkd in _COMMON_FULL_WIDTH:
             text = text.replace(form, nfkd)
         if not unicodedata.is_normalized("NFKC", text):
-            text = _FULL_WIDTH.sub(_nfkd_full_width, text)
+            text = _FULL_WIDTH.sub(lambda m: m.group().translate(_FULL_WIDTH_TO_NFKD), text)
             if not unicodedata.is_normalized("NFKC", text):
                 text = unicodedata.normalize("NFKC", text)
     return text.lower()
@@ -255,12 +251,13 @@ def tokenize_document(text: str, *, lean: bool = False) -> list[str]:
         glued = [token for _, token in _glued(_runs(text))]
     tokens += glued
     if not lean and _LONG_HAN.search(words):
-        tokens += [
-            word
-            for word in search_segmenter()(text)
-            if len(word) >= 3 and _HAN_ONLY.fullmatch(word)
-        ]
+        tokens += _long_words(text)
     return tokens
+
+
+def _long_words(text: str) -> list[str]:
+    """jieba's `cut_for_search` words of three or more Han characters of normalized text."""
+    return [w for w in search_segmenter()(text) if len(w) >= 3 and _HAN_ONLY.fullmatch(w)]
 
 
 def tokenize_query(text: str) -> list[str]:
@@ -331,16 +328,8 @@ def tokenize_sequence(text: str) -> list[str]:
     `BOUNDARY` where anything else stood, then jieba's words of three or more characters."""
     text = normalize(text)
     tokens = _sequence(text)
-    if _LONG_HAN.search(text):
-        words = [
-            word
-            for word in search_segmenter()(text)
-            if len(word) >= 3 and _HAN_ONLY.fullmatch(word)
-        ]
-        if words:
-            tokens.append(BOUNDARY)
-            tokens += words
-    return tokens
+    words = _long_words(text) if _LONG_HAN.search(text) else []
+    return [*tokens, BOUNDARY, *words] if words else tokens
 
 
 def sequence_query(text: str) -> list[tuple[str, ...]]:

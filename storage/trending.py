@@ -215,9 +215,7 @@ def rank_terms(
     ranked = []
     for item in window:
         k1, k2 = item.stories, background.get(item.term, 0)
-        if k1 < MIN_STORIES:
-            continue
-        if k1 / window_stories <= MIN_LIFT * k2 / background_stories:
+        if k1 < MIN_STORIES or k1 / window_stories <= MIN_LIFT * k2 / background_stories:
             continue
         score = log_likelihood_ratio(k1, window_stories, k2, background_stories)
         ranked.append(TrendingTerm(item.term, k1, k2, score, item.sources))
@@ -241,7 +239,6 @@ def trending_query(
     hours: float = 24.0,
     limit: int = 10,
     now: datetime | None = None,
-    candidates: int = CANDIDATES,
 ) -> list[TrendingTerm]:
     """The terms of the `hours` up to the newest story (not after `now`) that stand out.
 
@@ -266,7 +263,7 @@ def trending_query(
         .group_by(TERM_BUCKETS.c.term)
         .having(stories >= MIN_STORIES)
         .order_by(stories.desc(), TERM_BUCKETS.c.term)
-        .limit(candidates + 1)
+        .limit(CANDIDATES + 1)
     ).all()
     window_stories = next((int(n) for term, n, _, _ in rows if term == ALL_STORIES), 0)
     window = [
@@ -300,16 +297,7 @@ async def trending_terms(
     now: datetime | None = None,
 ) -> list[TrendingTerm]:
     """`trending_query` in an async session."""
-
-    def query(sync: Session) -> list[TrendingTerm]:
-        return trending_query(sync, hours=hours, limit=limit, now=now)
-
-    return await session.run_sync(query)
-
-
-def newest_article_id(session: Session) -> int | None:
-    """The store's newest article id: it changes whenever a story is counted in."""
-    return session.scalar(select(func.max(Article.id)))
+    return await session.run_sync(trending_query, hours=hours, limit=limit, now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,7 +350,8 @@ class TrendingCache:
         if limit > self.depth:
             return trending_query(session, hours=hours, limit=limit, now=now)
         now = now or datetime.now(UTC)
-        stamp = (newest_article_id(session), bucket_of(now))
+        # the newest article id changes whenever a story is counted in
+        stamp = (session.scalar(select(func.max(Article.id))), bucket_of(now))
         with self._lock:
             answer = self._answers.get(hours)
         if answer is not None and self._stands(answer, stamp):

@@ -152,11 +152,8 @@ def latest_views(
 def orm_latest_views(
     session: Session, *, category: str | None, tag: str | None, limit: int, offset: int
 ) -> list[ArticleView]:
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
-    if category:
-        params["category"] = category
-    if tag:
-        params["tag"] = tag
+    # a statement without a filter ignores its parameter
+    params = {"limit": limit, "offset": offset, "category": category, "tag": tag}
     rows = list(_mappings(session, _latest_statement(bool(category), bool(tag)), params))
     return _views(session, rows, paragraphs=False)
 
@@ -169,15 +166,12 @@ def _latest_statement(by_category: bool, by_tag: bool) -> Select[Any]:
         bindparam("category") if by_category else None,
         bindparam("tag") if by_tag else None,
     )
-    order = newest_first(by_tag)
-    return stmt.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
-
-
-def newest_first(by_tag: object) -> tuple[Any, ...]:
     if by_tag:
         # The same order, read off the (tag_id, published_at, article_id) index.
-        return (article_tags.c.published_at.desc(), article_tags.c.article_id.desc())
-    return (Article.published_at.desc(), Article.id.desc())
+        order = (article_tags.c.published_at.desc(), article_tags.c.article_id.desc())
+    else:
+        order = (Article.published_at.desc(), Article.id.desc())
+    return stmt.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 def other_sources(session: Session, articles: Sequence[ArticleView]) -> dict[int, tuple[str, ...]]:

@@ -50,7 +50,7 @@ async def test_corpus_ingests_without_failures_and_reingest_changes_nothing(data
         article = await repo.get("NW202204202349852762")
         assert article is not None
         assert article.title == "广东韶关：老工业基地迈向高质量发展"
-        assert article.category_slug == "kejiribao"
+        assert article.category.slug == "kejiribao"
         assert article.share_url.endswith("infoCode=NW202204202349852762")
         assert article.summary
         counts = dict(await repo.category_counts())

@@ -44,7 +44,7 @@ async def stored(db: Database) -> dict[str, tuple[object, ...]]:
             a.content_hash,
             a.fingerprint,
             key_of[a.story_id or a.id],
-            a.category_slug,
+            a.category.slug if a.category else None,
             tuple(a.tag_names),
             index[a.key],
         )

@@ -234,7 +234,7 @@ async def test_format_characters_are_removed_from_stored_titles_and_text(
     assert article is not None
     assert article.title == f"央行降准 {family}"
     assert article.paragraphs[0][0] == "正文一句，连接。"
-    assert article.category_slug == "x" and article.tag_names == ["标签"]
+    assert article.category.slug == "x" and article.tag_names == ["标签"]
 
 
 # 10: one article id in two files of one run is reported, naming both.
