@@ -106,10 +106,26 @@ def _pragmas(*settings: str) -> Callable[[Any, Any], None]:
     return run
 
 
-# The wait first: switching a new file to WAL takes a lock another process may hold.
-_sqlite_pragmas = _pragmas(
-    "busy_timeout=30000", "foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL"
-)
+_sqlite_settings = _pragmas("busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
+    """The settings, then WAL. Switching a new file to WAL reads its header, then writes it:
+    that upgrade from read to write never waits (busy_timeout is not asked), so while another
+    process writes the new file (its own switch, its migration) it fails at once with
+    "database is locked". Retried here for as long as busy_timeout would have waited."""
+    _sqlite_settings(dbapi_connection, record)
+    deadline = time.monotonic() + 30.0
+    while True:
+        try:
+            _pragmas("journal_mode=WAL")(dbapi_connection, record)
+            return
+        except Exception as exc:
+            if "database is locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
+
+
 _sqlite_reader_pragmas = _pragmas("busy_timeout=30000", "query_only=ON")
 
 

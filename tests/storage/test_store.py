@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, timedelta
@@ -16,7 +17,7 @@ from store_support import BASE, record, upsert
 
 from bot.settings import load_settings
 from storage import sqlite_latest
-from storage.db import DatabaseURLError, head_revision, normalize_url
+from storage.db import Database, DatabaseURLError, head_revision, normalize_url
 from storage.repository import ArticleRepository
 from storage.views import latest_views
 
@@ -172,6 +173,25 @@ async def test_a_failed_short_read_leaves_later_ones_working(sqlite_database):
     await upsert(sqlite_database, [record(2)])
     listed = await sqlite_database.read(latest_views, short=True)
     assert [v.title for v in listed] == ["第2条新闻", "第1条新闻"]
+
+
+async def test_a_new_file_another_connection_is_writing_is_waited_for_not_refused(tmp_path):
+    """Switching a new file to WAL while another process writes it (both newsbot runs at
+    their first use) fails at once in SQLite, whatever busy_timeout says; the store waits."""
+    path = tmp_path / "new.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE other (id INTEGER)")
+    threading.Timer(0.5, writer.execute, ["COMMIT"]).start()
+    database = Database(f"sqlite:///{path}")
+    try:
+        async with database.engine.connect() as conn:
+            mode = await conn.scalar(text("PRAGMA journal_mode"))
+            tables = (await conn.execute(text("SELECT name FROM sqlite_master"))).scalars()
+            assert (mode, list(tables)) == ("wal", ["other"])
+    finally:
+        await database.dispose()
+        writer.close()
 
 
 async def test_reads_cannot_write(sqlite_database):
