@@ -135,7 +135,10 @@ def choose(
 async def plan_due(
     db: Database, *, now: datetime, tz: ZoneInfo, tokenize: Tokenize = tokenize_document
 ) -> int:
-    """Queue what every due subscription should get now; returns how many rows were queued."""
+    """Queue what every due subscription should get now; returns how many rows were queued.
+
+    The SQL runs on the loop; choosing (every due subscription against every new article,
+    with tokenizing for keyword filters) runs in a thread, so replies are not held up."""
     async with db.session() as session, session.begin():
         repo = PushRepository(session)
         subscriptions = await repo.due(now)
@@ -144,50 +147,65 @@ async def plan_due(
         newest = await repo.newest_article_id()
         lowest = min(sub.cursor_article_id for sub in subscriptions)
         late_since = utcnow() - LATE_COMMITS.window
-        articles = await repo.articles_between(lowest, newest, late_since)
+        # an article stored before every due subscription began is late for none of them
+        oldest_sub = min(sub.created_at for sub in subscriptions)
+        articles = await repo.articles_between(lowest, newest, max(late_since, oldest_sub))
         known = await repo.known_stories(
             [sub.id for sub in subscriptions], (article.story_id for article in articles)
         )
-        cache: dict[tuple[int, bool], ArticleFacts] = {}
-
-        def facts(article: NewArticle, with_tokens: bool) -> ArticleFacts:
-            key = (article.id, with_tokens)
-            if key not in cache:
-                cache[key] = ArticleFacts.of(
-                    article.text if with_tokens else "",
-                    article.category,
-                    article.tags,
-                    tokenize,
-                )
-            return cache[key]
-
-        plans: list[Plan] = []
-        for sub in subscriptions:
-            schedule = Schedule.decode(sub.schedule)
-            due_next = next_due(schedule, now, tz)
-            if schedule.is_digest and sub.next_due_at is None:
-                plans.append(Plan(sub.id, sub.cursor_article_id, due_next))
-                continue
-            picked, over_cap = choose(
-                sub.id,
-                sub.cursor_article_id,
-                articles,
-                SubscriptionFilter.build(
-                    categories=sub.categories,
-                    tags=sub.tags,
-                    include=sub.include_keywords,
-                    exclude=sub.exclude_keywords,
-                    tokenize=tokenize_query,
-                ),
-                facts,
-                known,
-                sub.max_items,
-                max(late_since, sub.created_at),
-            )
-            cursor = max(newest, sub.cursor_article_id)
-            if picked or over_cap or cursor != sub.cursor_article_id or schedule.is_digest:
-                plans.append(Plan(sub.id, cursor, due_next, picked, over_cap))
+        plans = await asyncio.to_thread(
+            _plans, subscriptions, articles, known, newest, late_since, now, tz, tokenize
+        )
         return await repo.record_plans(plans)
+
+
+def _plans(
+    subscriptions: Sequence[Subscription],
+    articles: Sequence[NewArticle],
+    known: set[tuple[int, int]],
+    newest: int,
+    late_since: datetime,
+    now: datetime,
+    tz: ZoneInfo,
+    tokenize: Tokenize,
+) -> list[Plan]:
+    cache: dict[tuple[int, bool], ArticleFacts] = {}
+
+    def facts(article: NewArticle, with_tokens: bool) -> ArticleFacts:
+        key = (article.id, with_tokens)
+        if key not in cache:
+            cache[key] = ArticleFacts.of(
+                article.text if with_tokens else "", article.category, article.tags, tokenize
+            )
+        return cache[key]
+
+    plans: list[Plan] = []
+    for sub in subscriptions:
+        schedule = Schedule.decode(sub.schedule)
+        due_next = next_due(schedule, now, tz)
+        if schedule.is_digest and sub.next_due_at is None:
+            plans.append(Plan(sub.id, sub.cursor_article_id, due_next))
+            continue
+        picked, over_cap = choose(
+            sub.id,
+            sub.cursor_article_id,
+            articles,
+            SubscriptionFilter.build(
+                categories=sub.categories,
+                tags=sub.tags,
+                include=sub.include_keywords,
+                exclude=sub.exclude_keywords,
+                tokenize=tokenize_query,
+            ),
+            facts,
+            known,
+            sub.max_items,
+            max(late_since, sub.created_at),
+        )
+        cursor = max(newest, sub.cursor_article_id)
+        if picked or over_cap or cursor != sub.cursor_article_id or schedule.is_digest:
+            plans.append(Plan(sub.id, cursor, due_next, picked, over_cap))
+    return plans
 
 
 def _item(article: NewArticle) -> PushItem:
@@ -230,6 +248,9 @@ class Pusher:
     clock: Callable[[], float] = time.monotonic
     sleep: Sleep = asyncio.sleep
     stopping: bool = field(default=False, init=False)
+    _round: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    """One round at a time: the lease is per process, and a second round started meanwhile
+    (the timer and a push asked for after an ingest) would send the same pending rows again."""
 
     def __post_init__(self, limits: FloodLimits | None) -> None:
         self.governor = SendGovernor(limits or FloodLimits())
@@ -241,6 +262,10 @@ class Pusher:
 
     async def run_once(self, now: datetime | None = None) -> PushReport:
         """Plan and send one round, if this replica holds the lease."""
+        async with self._round:
+            return await self._run_once(now)
+
+    async def _run_once(self, now: datetime | None) -> PushReport:
         if not await self.lease.acquire():
             return PushReport(had_lease=False)
         report = PushReport()
