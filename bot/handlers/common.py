@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import (
+    Bot,
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -43,6 +44,8 @@ class BotState:
     started: float = field(default_factory=time.monotonic)
     pusher: Pusher | None = None
     """Made by the first push round, kept for its flood governor's memory."""
+    push_bot: Bot | None = None
+    """The pushes' own bot and HTTP client (`build_application`); None: the application's."""
 
 
 Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotState]

@@ -20,7 +20,7 @@ async def push_tick(context: Context) -> None:
     """One push round; other replicas skip it while one holds the lease."""
     state = state_of(context)
     if state.pusher is None:
-        messenger = TelegramMessenger(context.bot)
+        messenger = TelegramMessenger(state.push_bot or context.bot)
         state.pusher = Pusher(state.db, messenger, lease_for(state.db), tz=state.settings.tz)
     report = await state.pusher.run_once()
     metrics.observe_push(report)
