@@ -212,13 +212,20 @@ def _item(article: NewArticle) -> PushItem:
     return copied(PushItem, article, article_id=article.id)
 
 
-def compose(subscription: Subscription, queued: Sequence[QueuedDelivery]) -> list[_Outgoing]:
-    """One message per headline, or the digest in as few messages as fit."""
+def compose(
+    subscription: Subscription,
+    queued: Sequence[QueuedDelivery],
+    headlines: dict[tuple[int, str], str] | None = None,
+) -> list[_Outgoing]:
+    """One message per headline (each rendered once per language into `headlines`, for a
+    fan-out of one article to many chats), or the digest in as few messages as fit."""
     lang = language_for(subscription.language)
     if not Schedule.decode(subscription.schedule).is_digest:
-        return [
-            _Outgoing(render_headline(_item(row.article), lang), (row.id,), True) for row in queued
-        ]
+        rendered = {} if headlines is None else headlines
+        for row in queued:
+            if (row.article.id, lang) not in rendered:
+                rendered[row.article.id, lang] = render_headline(_item(row.article), lang)
+        return [_Outgoing(rendered[row.article.id, lang], (row.id,), True) for row in queued]
     ids_by_article = {row.article.id: row.id for row in queued}
     heading = catalog_text(lang, "digest_heading", count=len(queued))
     return [
@@ -290,11 +297,12 @@ class Pusher:
             rows_by_sub.setdefault(row.subscription_id, []).append(row)
         targets: dict[int, _Target] = {}
         queues: dict[int, deque[_Outgoing]] = {}
+        headlines: dict[tuple[int, str], str] = {}
         for sub in subscriptions:
             if sub.id not in rows_by_sub:
                 continue
             targets[sub.id] = _Target(sub.id, sub.chat_id, sub.message_thread_id)
-            queues[sub.id] = deque(compose(sub, rows_by_sub[sub.id]))
+            queues[sub.id] = deque(compose(sub, rows_by_sub[sub.id], headlines))
         order = itertools.count()
         ready: list[tuple[float, int, int]] = [(0.0, next(order), sub_id) for sub_id in queues]
         heapq.heapify(ready)
