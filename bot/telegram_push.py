@@ -3,9 +3,10 @@
 
 One rate limiter governs pushes: the pusher's `SendGovernor`. It schedules chat by chat (a
 group at its 20-a-minute limit waits while other chats keep flowing) and waits out every
-`RetryAfter` for all chats at once. PTB's `AIORateLimiter` stays for command replies, but
-pushes sent through the `Application`'s bot skip it (`ReplyRateLimiter`): it would block the
-send loop inside one request and retry `RetryAfter`s itself, so the governor never saw them.
+`RetryAfter` for all chats at once. PTB's `AIORateLimiter` stays for command replies; pushes
+go through a bot of their own (`bot.app`), or, when the `Application`'s bot sends them (an
+injected transport), skip it (`ReplyRateLimiter`): it would block the send loop inside one
+request and retry `RetryAfter`s itself, so the governor never saw them.
 """
 
 from __future__ import annotations
