@@ -17,6 +17,7 @@ from bot.handlers.common import CONTEXT_TYPES, App, install_state
 from bot.i18n import Lang, text
 from bot.jobs import ingest as ingest_jobs
 from bot.jobs import push as push_jobs
+from bot.push.governor import SendGovernor
 from bot.services.actions import PUBLIC_COMMANDS
 from bot.settings import Settings
 from bot.store import database_of
@@ -82,6 +83,7 @@ def build_application(
         tzinfo=settings.tz,
     )
     processor = telegram_metrics.MeasuredUpdateProcessor(CONCURRENT_UPDATES)
+    governor = SendGovernor()
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request)
@@ -91,13 +93,14 @@ def build_application(
         .base_file_url(file_url(settings.telegram.base_url))
         .defaults(defaults)
         .context_types(CONTEXT_TYPES)
-        .rate_limiter(ReplyRateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(ReplyRateLimiter(governor, max_retries=RATE_LIMIT_RETRIES))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(processor)
         .build()
     )
     state = install_state(application, db or database_of(settings), settings)
+    state.governor = governor
     if request is None:
         # the fan-out's sends over a client of their own (aiohttp: about a quarter of httpx's
         # CPU per request, on the loop that answers people), not in the replies' pool

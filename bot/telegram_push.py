@@ -11,6 +11,7 @@ request and retry `RetryAfter`s itself, so the governor never saw them.
 
 from __future__ import annotations
 
+import time
 import warnings
 from datetime import timedelta
 from functools import partial
@@ -29,6 +30,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.push.governor import SendGovernor
 from bot.push.transport import (
     Blocked,
     ChatInfo,
@@ -45,7 +47,15 @@ UNLIMITED = -1
 
 
 class ReplyRateLimiter(AIORateLimiter):
-    """`AIORateLimiter` for everything but pushes, which the push governor already paces."""
+    """`AIORateLimiter` for everything but pushes, which the push governor already paces.
+
+    Telegram's limits are the bot's, replies and pushes together: each message a reply sends
+    is counted in the push `governor` too, so a fan-out takes what replies leave of them, and
+    a reply never waits for a fan-out (nor for the `RetryAfter` one would provoke)."""
+
+    def __init__(self, governor: SendGovernor | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.governor = governor
 
     async def process_request(
         self,
@@ -58,9 +68,13 @@ class ReplyRateLimiter(AIORateLimiter):
     ) -> Any:
         if rate_limit_args == UNLIMITED:
             return await callback(*args, **kwargs)
-        return await super().process_request(
+        result = await super().process_request(
             callback, args, kwargs, endpoint, data, rate_limit_args
         )
+        chat_id = (data or {}).get("chat_id")
+        if self.governor is not None and endpoint.startswith("send") and type(chat_id) is int:
+            self.governor.record(chat_id, time.monotonic())
+        return result
 
 
 def retry_after(error: RetryAfter) -> float:

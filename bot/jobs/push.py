@@ -21,7 +21,9 @@ async def push_tick(context: Context) -> None:
     state = state_of(context)
     if state.pusher is None:
         messenger = TelegramMessenger(state.push_bot or context.bot)
-        state.pusher = Pusher(state.db, messenger, lease_for(state.db), tz=state.settings.tz)
+        lease = lease_for(state.db)
+        tz, governor = state.settings.tz, state.governor
+        state.pusher = Pusher(state.db, messenger, lease, tz=tz, shared_governor=governor)
     report = await state.pusher.run_once()
     metrics.observe_push(report)
     if report.messages_sent or report.items_failed or report.paused:

@@ -249,6 +249,8 @@ class Pusher:
     _: KW_ONLY
     tz: ZoneInfo
     limits: InitVar[FloodLimits | None] = None
+    shared_governor: InitVar[SendGovernor | None] = None
+    """One that counts the bot's other messages too (its replies), instead of a new one."""
     network_retries: int = 6
     backoff: float = 0.5
     max_backoff: float = 30.0
@@ -259,8 +261,10 @@ class Pusher:
     """One round at a time: the lease is per process, and a second round started meanwhile
     (the timer and a push asked for after an ingest) would send the same pending rows again."""
 
-    def __post_init__(self, limits: FloodLimits | None) -> None:
-        self.governor = SendGovernor(limits or FloodLimits())
+    def __post_init__(
+        self, limits: FloodLimits | None, shared_governor: SendGovernor | None
+    ) -> None:
+        self.governor = shared_governor or SendGovernor(limits or FloodLimits())
         self.ledger = Ledger(self.db)
 
     def stop(self) -> None:

@@ -46,6 +46,8 @@ async def test_a_reply_goes_out_while_a_push_send_hangs(
         replies = await asyncio.wait_for(conversation.say("/latest"), 10)
         assert [c.params["chat_id"] for c in replies if c.method == "sendMessage"] == [USER_ID]
         assert not push.done()  # the reply did not wait for the fan-out
+        # and it is counted in Telegram's limits as the push sees them
+        assert application.bot_data.governor.chat_ready_at(USER_ID) > 0
     finally:
         release.set()
         await asyncio.wait_for(push, 30)
