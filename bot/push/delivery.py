@@ -153,59 +153,49 @@ async def plan_due(
         known = await repo.known_stories(
             [sub.id for sub in subscriptions], (article.story_id for article in articles)
         )
-        plans = await asyncio.to_thread(
-            _plans, subscriptions, articles, known, newest, late_since, now, tz, tokenize
-        )
-        return await repo.record_plans(plans)
+        cache: dict[tuple[int, bool], ArticleFacts] = {}
 
+        def facts(article: NewArticle, with_tokens: bool) -> ArticleFacts:
+            key = (article.id, with_tokens)
+            if key not in cache:
+                cache[key] = ArticleFacts.of(
+                    article.text if with_tokens else "",
+                    article.category,
+                    article.tags,
+                    tokenize,
+                )
+            return cache[key]
 
-def _plans(
-    subscriptions: Sequence[Subscription],
-    articles: Sequence[NewArticle],
-    known: set[tuple[int, int]],
-    newest: int,
-    late_since: datetime,
-    now: datetime,
-    tz: ZoneInfo,
-    tokenize: Tokenize,
-) -> list[Plan]:
-    cache: dict[tuple[int, bool], ArticleFacts] = {}
+        def plan() -> list[Plan]:
+            plans: list[Plan] = []
+            for sub in subscriptions:
+                schedule = Schedule.decode(sub.schedule)
+                due_next = next_due(schedule, now, tz)
+                if schedule.is_digest and sub.next_due_at is None:
+                    plans.append(Plan(sub.id, sub.cursor_article_id, due_next))
+                    continue
+                picked, over_cap = choose(
+                    sub.id,
+                    sub.cursor_article_id,
+                    articles,
+                    SubscriptionFilter.build(
+                        categories=sub.categories,
+                        tags=sub.tags,
+                        include=sub.include_keywords,
+                        exclude=sub.exclude_keywords,
+                        tokenize=tokenize_query,
+                    ),
+                    facts,
+                    known,
+                    sub.max_items,
+                    max(late_since, sub.created_at),
+                )
+                cursor = max(newest, sub.cursor_article_id)
+                if picked or over_cap or cursor != sub.cursor_article_id or schedule.is_digest:
+                    plans.append(Plan(sub.id, cursor, due_next, picked, over_cap))
+            return plans
 
-    def facts(article: NewArticle, with_tokens: bool) -> ArticleFacts:
-        key = (article.id, with_tokens)
-        if key not in cache:
-            cache[key] = ArticleFacts.of(
-                article.text if with_tokens else "", article.category, article.tags, tokenize
-            )
-        return cache[key]
-
-    plans: list[Plan] = []
-    for sub in subscriptions:
-        schedule = Schedule.decode(sub.schedule)
-        due_next = next_due(schedule, now, tz)
-        if schedule.is_digest and sub.next_due_at is None:
-            plans.append(Plan(sub.id, sub.cursor_article_id, due_next))
-            continue
-        picked, over_cap = choose(
-            sub.id,
-            sub.cursor_article_id,
-            articles,
-            SubscriptionFilter.build(
-                categories=sub.categories,
-                tags=sub.tags,
-                include=sub.include_keywords,
-                exclude=sub.exclude_keywords,
-                tokenize=tokenize_query,
-            ),
-            facts,
-            known,
-            sub.max_items,
-            max(late_since, sub.created_at),
-        )
-        cursor = max(newest, sub.cursor_article_id)
-        if picked or over_cap or cursor != sub.cursor_article_id or schedule.is_digest:
-            plans.append(Plan(sub.id, cursor, due_next, picked, over_cap))
-    return plans
+        return await repo.record_plans(await asyncio.to_thread(plan))
 
 
 def _item(article: NewArticle) -> PushItem:
