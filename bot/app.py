@@ -17,10 +17,11 @@ from bot.handlers.common import CONTEXT_TYPES, App, install_state
 from bot.i18n import Lang, text
 from bot.jobs import ingest as ingest_jobs
 from bot.jobs import push as push_jobs
+from bot.push.governor import SendGovernor
 from bot.services.actions import PUBLIC_COMMANDS
 from bot.settings import Settings
 from bot.store import database_of
-from bot.telegram_push import ReplyRateLimiter
+from bot.telegram_push import ReplyRateLimiter, standalone_messenger
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ async def _post_init(application: App) -> None:
     await state.db.ensure_schema()
     if state.settings.sources or state.settings.admin.ids:
         state.ingest_gate.start_pool(state.settings)
+    if state.push_bot is not None:
+        await state.push_bot.initialize()
     for language_code, lang in MENU_LANGUAGES:
         await application.bot.set_my_commands(menu(lang), language_code=language_code)
     gc.collect()
@@ -61,6 +64,8 @@ async def _post_init(application: App) -> None:
 async def _post_shutdown(application: App) -> None:
     state = application.bot_data
     await asyncio.to_thread(state.ingest_gate.close)
+    if state.push_bot is not None:
+        await state.push_bot.shutdown()
     await state.db.dispose()
 
 
@@ -68,7 +73,7 @@ def build_application(
     settings: Settings, db: Database | None = None, *, request: BaseRequest | None = None
 ) -> App:
     """The bot with every handler, the rate limiter, the menu, the push and ingest jobs;
-    `request` replaces the HTTP transport (benchmarks time requests without a network)."""
+    `request` replaces the HTTP transport of replies and pushes alike (tests, benchmarks)."""
     token = settings.telegram.token.get_secret_value() if settings.telegram.token else None
     if not token:
         raise MissingTokenError("NEWSBOT_TELEGRAM_TOKEN is not set")
@@ -78,6 +83,7 @@ def build_application(
         tzinfo=settings.tz,
     )
     processor = telegram_metrics.MeasuredUpdateProcessor(CONCURRENT_UPDATES)
+    governor = SendGovernor()
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request)
@@ -87,13 +93,18 @@ def build_application(
         .base_file_url(file_url(settings.telegram.base_url))
         .defaults(defaults)
         .context_types(CONTEXT_TYPES)
-        .rate_limiter(ReplyRateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(ReplyRateLimiter(governor, max_retries=RATE_LIMIT_RETRIES))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(processor)
         .build()
     )
     state = install_state(application, db or database_of(settings), settings)
+    state.governor = governor
+    if request is None:
+        # the fan-out's sends over a client of their own (aiohttp: about a quarter of httpx's
+        # CPU per request, on the loop that answers people), not in the replies' pool
+        state.push_bot = standalone_messenger(token, settings.telegram.base_url).bot
     state.ingest_gate.on_new_articles = lambda: push_jobs.request_push(application)
     register_all(application)
     subscriptions.register(application)

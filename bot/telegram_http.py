@@ -1,4 +1,4 @@
-"""An aiohttp transport for python-telegram-bot, for the push fan-out (`newsbot push`).
+"""An aiohttp transport for python-telegram-bot, for the push fan-out (the bot's, `newsbot push`).
 
 PTB ships only an httpx transport; aiohttp's C-accelerated client spends about a quarter of
 the CPU per request, which is most of the push's budget per delivered message.

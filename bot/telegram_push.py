@@ -3,13 +3,15 @@
 
 One rate limiter governs pushes: the pusher's `SendGovernor`. It schedules chat by chat (a
 group at its 20-a-minute limit waits while other chats keep flowing) and waits out every
-`RetryAfter` for all chats at once. PTB's `AIORateLimiter` stays for command replies, but
-pushes sent through the `Application`'s bot skip it (`ReplyRateLimiter`): it would block the
-send loop inside one request and retry `RetryAfter`s itself, so the governor never saw them.
+`RetryAfter` for all chats at once. PTB's `AIORateLimiter` stays for command replies; pushes
+go through a bot of their own (`bot.app`), or, when the `Application`'s bot sends them (an
+injected transport), skip it (`ReplyRateLimiter`): it would block the send loop inside one
+request and retry `RetryAfter`s itself, so the governor never saw them.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from datetime import timedelta
 from functools import partial
@@ -28,6 +30,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.push.governor import SendGovernor
 from bot.push.transport import (
     Blocked,
     ChatInfo,
@@ -44,7 +47,15 @@ UNLIMITED = -1
 
 
 class ReplyRateLimiter(AIORateLimiter):
-    """`AIORateLimiter` for everything but pushes, which the push governor already paces."""
+    """`AIORateLimiter` for everything but pushes, which the push governor already paces.
+
+    Telegram's limits are the bot's, replies and pushes together: each message a reply sends
+    is counted in the push `governor` too, so a fan-out takes what replies leave of them, and
+    a reply never waits for a fan-out (nor for the `RetryAfter` one would provoke)."""
+
+    def __init__(self, governor: SendGovernor | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.governor = governor
 
     async def process_request(
         self,
@@ -57,9 +68,13 @@ class ReplyRateLimiter(AIORateLimiter):
     ) -> Any:
         if rate_limit_args == UNLIMITED:
             return await callback(*args, **kwargs)
-        return await super().process_request(
+        result = await super().process_request(
             callback, args, kwargs, endpoint, data, rate_limit_args
         )
+        chat_id = (data or {}).get("chat_id")
+        if self.governor is not None and endpoint.startswith("send") and type(chat_id) is int:
+            self.governor.record(chat_id, time.monotonic())
+        return result
 
 
 def retry_after(error: RetryAfter) -> float:

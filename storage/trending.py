@@ -316,7 +316,8 @@ class TrendingCache:
     a long ingest stores a batch every few seconds, and recounting after each would put the
     whole cost back on every `/trending`. Its words count stories of hours, so a minute late
     changes little; the bot computes the answer again when an ingest ends (`clear`, then a
-    query).
+    query). Such a young answer needs no read at all (`fresh`): on PostgreSQL, where reads run
+    on the event loop, `/trending` then costs no round trip.
 
     Answers are computed for `depth` terms, and a shorter list is their head (the ranking
     sorts, then cuts). Two requests that miss at once both compute: no lock is held across
@@ -331,13 +332,19 @@ class TrendingCache:
         with self._lock:
             self._answers.clear()
 
-    def _stands(self, answer: _Answer, stamp: tuple[int | None, int]) -> bool:
-        if answer.stamp[1] != stamp[1]:
-            return False  # another hour is another window
-        age = time.monotonic() - answer.at
-        if age > self.max_age:
-            return False
-        return answer.stamp == stamp or age <= self.fresh_for
+    def fresh(
+        self, *, hours: float = 24.0, limit: int = 10, now: datetime | None = None
+    ) -> list[TrendingTerm] | None:
+        """The answer of this hour younger than `fresh_for`, which stands whatever the store
+        holds now: no read at all (None: ask `query`)."""
+        with self._lock:
+            answer = self._answers.get(hours)
+        if answer is None or limit > self.depth:
+            return None
+        if answer.stamp[1] != bucket_of(now or datetime.now(UTC)):
+            return None
+        young = time.monotonic() - answer.at <= min(self.fresh_for, self.max_age)
+        return answer.terms[:limit] if young else None
 
     def query(
         self,
@@ -350,11 +357,14 @@ class TrendingCache:
         if limit > self.depth:
             return trending_query(session, hours=hours, limit=limit, now=now)
         now = now or datetime.now(UTC)
+        if (young := self.fresh(hours=hours, limit=limit, now=now)) is not None:
+            return young
         # the newest article id changes whenever a story is counted in
         stamp = (session.scalar(select(func.max(Article.id))), bucket_of(now))
         with self._lock:
             answer = self._answers.get(hours)
-        if answer is not None and self._stands(answer, stamp):
+        # not `fresh`: it stands while no story was added, this hour, up to `max_age`
+        if answer and answer.stamp == stamp and time.monotonic() - answer.at <= self.max_age:
             return answer.terms[:limit]
         terms = trending_query(session, hours=hours, limit=self.depth, now=now)
         with self._lock:

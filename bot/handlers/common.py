@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import (
+    Bot,
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -21,6 +22,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, Job
 
 from bot.i18n import language_for
 from bot.push.delivery import Pusher
+from bot.push.governor import SendGovernor
 from bot.render.html import RenderContext, render
 from bot.render.keyboards import CallbackStore, Keyboard
 from bot.services.admin import IngestGate
@@ -43,6 +45,10 @@ class BotState:
     started: float = field(default_factory=time.monotonic)
     pusher: Pusher | None = None
     """Made by the first push round, kept for its flood governor's memory."""
+    governor: SendGovernor = field(default_factory=SendGovernor)
+    """Telegram's flood limits as the push sees them, replies counted in (`build_application`)."""
+    push_bot: Bot | None = None
+    """The pushes' own bot and HTTP client (`build_application`); None: the application's."""
 
 
 Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotState]

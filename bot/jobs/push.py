@@ -20,8 +20,10 @@ async def push_tick(context: Context) -> None:
     """One push round; other replicas skip it while one holds the lease."""
     state = state_of(context)
     if state.pusher is None:
-        messenger = TelegramMessenger(context.bot)
-        state.pusher = Pusher(state.db, messenger, lease_for(state.db), tz=state.settings.tz)
+        messenger = TelegramMessenger(state.push_bot or context.bot)
+        lease = lease_for(state.db)
+        tz, governor = state.settings.tz, state.governor
+        state.pusher = Pusher(state.db, messenger, lease, tz=tz, shared_governor=governor)
     report = await state.pusher.run_once()
     metrics.observe_push(report)
     if report.messages_sent or report.items_failed or report.paused:

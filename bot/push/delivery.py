@@ -135,7 +135,10 @@ def choose(
 async def plan_due(
     db: Database, *, now: datetime, tz: ZoneInfo, tokenize: Tokenize = tokenize_document
 ) -> int:
-    """Queue what every due subscription should get now; returns how many rows were queued."""
+    """Queue what every due subscription should get now; returns how many rows were queued.
+
+    The SQL runs on the loop; choosing (every due subscription against every new article,
+    with tokenizing for keyword filters) runs in a thread, so replies are not held up."""
     async with db.session() as session, session.begin():
         repo = PushRepository(session)
         subscriptions = await repo.due(now)
@@ -144,7 +147,9 @@ async def plan_due(
         newest = await repo.newest_article_id()
         lowest = min(sub.cursor_article_id for sub in subscriptions)
         late_since = utcnow() - LATE_COMMITS.window
-        articles = await repo.articles_between(lowest, newest, late_since)
+        # an article stored before every due subscription began is late for none of them
+        oldest_sub = min(sub.created_at for sub in subscriptions)
+        articles = await repo.articles_between(lowest, newest, max(late_since, oldest_sub))
         known = await repo.known_stories(
             [sub.id for sub in subscriptions], (article.story_id for article in articles)
         )
@@ -161,46 +166,56 @@ async def plan_due(
                 )
             return cache[key]
 
-        plans: list[Plan] = []
-        for sub in subscriptions:
-            schedule = Schedule.decode(sub.schedule)
-            due_next = next_due(schedule, now, tz)
-            if schedule.is_digest and sub.next_due_at is None:
-                plans.append(Plan(sub.id, sub.cursor_article_id, due_next))
-                continue
-            picked, over_cap = choose(
-                sub.id,
-                sub.cursor_article_id,
-                articles,
-                SubscriptionFilter.build(
-                    categories=sub.categories,
-                    tags=sub.tags,
-                    include=sub.include_keywords,
-                    exclude=sub.exclude_keywords,
-                    tokenize=tokenize_query,
-                ),
-                facts,
-                known,
-                sub.max_items,
-                max(late_since, sub.created_at),
-            )
-            cursor = max(newest, sub.cursor_article_id)
-            if picked or over_cap or cursor != sub.cursor_article_id or schedule.is_digest:
-                plans.append(Plan(sub.id, cursor, due_next, picked, over_cap))
-        return await repo.record_plans(plans)
+        def plan() -> list[Plan]:
+            plans: list[Plan] = []
+            for sub in subscriptions:
+                schedule = Schedule.decode(sub.schedule)
+                due_next = next_due(schedule, now, tz)
+                if schedule.is_digest and sub.next_due_at is None:
+                    plans.append(Plan(sub.id, sub.cursor_article_id, due_next))
+                    continue
+                picked, over_cap = choose(
+                    sub.id,
+                    sub.cursor_article_id,
+                    articles,
+                    SubscriptionFilter.build(
+                        categories=sub.categories,
+                        tags=sub.tags,
+                        include=sub.include_keywords,
+                        exclude=sub.exclude_keywords,
+                        tokenize=tokenize_query,
+                    ),
+                    facts,
+                    known,
+                    sub.max_items,
+                    max(late_since, sub.created_at),
+                )
+                cursor = max(newest, sub.cursor_article_id)
+                if picked or over_cap or cursor != sub.cursor_article_id or schedule.is_digest:
+                    plans.append(Plan(sub.id, cursor, due_next, picked, over_cap))
+            return plans
+
+        return await repo.record_plans(await asyncio.to_thread(plan))
 
 
 def _item(article: NewArticle) -> PushItem:
     return copied(PushItem, article, article_id=article.id)
 
 
-def compose(subscription: Subscription, queued: Sequence[QueuedDelivery]) -> list[_Outgoing]:
-    """One message per headline, or the digest in as few messages as fit."""
+def compose(
+    subscription: Subscription,
+    queued: Sequence[QueuedDelivery],
+    headlines: dict[tuple[int, str], str] | None = None,
+) -> list[_Outgoing]:
+    """One message per headline (each rendered once per language into `headlines`, for a
+    fan-out of one article to many chats), or the digest in as few messages as fit."""
     lang = language_for(subscription.language)
     if not Schedule.decode(subscription.schedule).is_digest:
-        return [
-            _Outgoing(render_headline(_item(row.article), lang), (row.id,), True) for row in queued
-        ]
+        rendered = {} if headlines is None else headlines
+        for row in queued:
+            if (row.article.id, lang) not in rendered:
+                rendered[row.article.id, lang] = render_headline(_item(row.article), lang)
+        return [_Outgoing(rendered[row.article.id, lang], (row.id,), True) for row in queued]
     ids_by_article = {row.article.id: row.id for row in queued}
     heading = catalog_text(lang, "digest_heading", count=len(queued))
     return [
@@ -224,15 +239,22 @@ class Pusher:
     _: KW_ONLY
     tz: ZoneInfo
     limits: InitVar[FloodLimits | None] = None
+    shared_governor: InitVar[SendGovernor | None] = None
+    """One that counts the bot's other messages too (its replies), instead of a new one."""
     network_retries: int = 6
     backoff: float = 0.5
     max_backoff: float = 30.0
     clock: Callable[[], float] = time.monotonic
     sleep: Sleep = asyncio.sleep
     stopping: bool = field(default=False, init=False)
+    _round: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    """One round at a time: the lease is per process, and a second round started meanwhile
+    (the timer and a push asked for after an ingest) would send the same pending rows again."""
 
-    def __post_init__(self, limits: FloodLimits | None) -> None:
-        self.governor = SendGovernor(limits or FloodLimits())
+    def __post_init__(
+        self, limits: FloodLimits | None, shared_governor: SendGovernor | None
+    ) -> None:
+        self.governor = shared_governor or SendGovernor(limits or FloodLimits())
         self.ledger = Ledger(self.db)
 
     def stop(self) -> None:
@@ -241,6 +263,10 @@ class Pusher:
 
     async def run_once(self, now: datetime | None = None) -> PushReport:
         """Plan and send one round, if this replica holds the lease."""
+        async with self._round:
+            return await self._run_once(now)
+
+    async def _run_once(self, now: datetime | None) -> PushReport:
         if not await self.lease.acquire():
             return PushReport(had_lease=False)
         report = PushReport()
@@ -265,11 +291,12 @@ class Pusher:
             rows_by_sub.setdefault(row.subscription_id, []).append(row)
         targets: dict[int, _Target] = {}
         queues: dict[int, deque[_Outgoing]] = {}
+        headlines: dict[tuple[int, str], str] = {}
         for sub in subscriptions:
             if sub.id not in rows_by_sub:
                 continue
             targets[sub.id] = _Target(sub.id, sub.chat_id, sub.message_thread_id)
-            queues[sub.id] = deque(compose(sub, rows_by_sub[sub.id]))
+            queues[sub.id] = deque(compose(sub, rows_by_sub[sub.id], headlines))
         order = itertools.count()
         ready: list[tuple[float, int, int]] = [(0.0, next(order), sub_id) for sub_id in queues]
         heapq.heapify(ready)

@@ -24,8 +24,12 @@ def cache_of(db: Database) -> TrendingCache:
 
 async def trending_terms(db: Database, *, hours: int = TRENDING_HOURS, limit: int = 10) -> Trending:
     """Read from the counts kept at ingest (`storage.trending`), off the event loop on SQLite;
-    while no story was added and the hour is the same, the answer computed before."""
-    terms = await db.read(partial(cache_of(db).query, hours=hours, limit=limit))
+    while no story was added and the hour is the same, the answer computed before, and
+    within its first `fresh_for` seconds without reading the store at all."""
+    cache = cache_of(db)
+    terms = cache.fresh(hours=hours, limit=limit)
+    if terms is None:
+        terms = await db.read(partial(cache.query, hours=hours, limit=limit))
     return Trending(terms=tuple(terms), hours=hours)
 
 

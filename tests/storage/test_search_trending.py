@@ -187,6 +187,8 @@ async def test_the_cache_answers_as_the_query_until_a_story_or_the_hour_is_new(
     assert kept == fresh and [t.term for t in fresh][:1] == ["芯片"]
     kept, fresh = await both(1, NOW)
     assert kept == fresh and len(kept) == 1
+    assert cache.fresh(hours=24, limit=1, now=NOW) == kept, "young: no read needed"
+    assert cache.fresh(hours=24, limit=1, now=NOW + timedelta(hours=1)) is None
 
     async with database.session() as session, session.begin():
         await ArticleRepository(session).upsert_many(
@@ -198,6 +200,7 @@ async def test_the_cache_answers_as_the_query_until_a_story_or_the_hour_is_new(
     kept, fresh = await both(10, NOW)
     assert "港口" in {t.term for t in fresh} and "港口" not in {t.term for t in kept}, "still fresh"
     cache.fresh_for = 0.0
+    assert cache.fresh(hours=24, limit=10, now=NOW) is None
     kept, fresh = await both(10, NOW)
     assert kept == fresh and "港口" in {t.term for t in kept}, "new stories and a stale answer"
     kept, fresh = await both(10, NOW - timedelta(days=30))

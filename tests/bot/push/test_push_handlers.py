@@ -3,6 +3,7 @@ like Telegram and records every call; chat membership decides who is an administ
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -315,3 +316,28 @@ async def test_the_application_push_job_sends_new_headlines_to_subscribers(
     pushed = [m for m in api.sent("sendMessage") if "news.example.org" in m["text"]]
     assert [(m["chat_id"], keys_in(m["text"])) for m in pushed] == [(MEMBER["id"], ["pboc"])]
     assert pushed[0]["text"].startswith("<b>央行下调存款准备金率</b>")
+
+
+async def test_push_rounds_started_together_send_each_headline_once(
+    telegram: tuple[Application, TelegramLike],
+    database: Database,  # type: ignore[type-arg]
+) -> None:
+    """The repeating job and a push requested after an ingest may fire together; the lease is
+    per process, so the rounds themselves must not overlap and send the same rows twice."""
+    application, api = telegram
+    for user in (ADMIN, MEMBER):
+        await feed(application, command("/subscribe +新闻", user, private(user)))
+    await store_articles(
+        database,
+        [article(f"n{n}", f"第{n}条新闻", body=f"正文{n}。") for n in range(5)],
+    )
+
+    context = CallbackContext(application)
+    await asyncio.gather(push_tick(context), push_tick(context), push_tick(context))
+
+    pushed = [
+        (m["chat_id"], *keys_in(m["text"]))
+        for m in api.sent("sendMessage")
+        if "news.example.org" in m["text"]
+    ]
+    assert sorted(pushed) == sorted((u["id"], f"n{n}") for u in (ADMIN, MEMBER) for n in range(5))

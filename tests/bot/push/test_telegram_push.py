@@ -19,6 +19,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.push.governor import SendGovernor
 from bot.push.transport import (
     Blocked,
     ChatMoved,
@@ -112,3 +113,17 @@ def test_members_keep_what_decides_pausing() -> None:
         assert parsed is not None
         member = member_of(parsed)
         assert (member.status, member.can_post_messages) == (status, False)
+
+
+async def test_replies_count_in_the_push_governor_and_pushes_are_left_to_it() -> None:
+    governor = SendGovernor()
+    limiter = ReplyRateLimiter(governor)
+
+    async def sent() -> bool:
+        return True
+
+    await limiter.process_request(sent, (), {}, "sendMessage", {"chat_id": 42}, None)
+    assert governor.chat_ready_at(42) > 0, "the chat's next push waits for Telegram's gap"
+    await limiter.process_request(sent, (), {}, "answerCallbackQuery", {"chat_id": 43}, None)
+    await limiter.process_request(sent, (), {}, "sendMessage", {"chat_id": 44}, UNLIMITED)
+    assert governor.chat_ready_at(43) == governor.chat_ready_at(44) == 0
