@@ -62,6 +62,7 @@ _INLINE_NOISE = re.compile(
         ]
     )
 )
+_INLINE_MARKS = ("<", "[", "http", "www.", "//")
 _LINE_LABEL = re.compile(
     r"^[\s（(【\[]*(?:文章来源|来源|原标题|原题为?|责任编辑|编辑|作者|文|图|图片来源|图片|图源|"
     r"摄影|摄|校对|审校|审核|审稿|实习编译|编译|翻译|译|校|发布日期|发布时间|更新时间|"
@@ -71,9 +72,10 @@ _DROP_ANYWHERE = re.compile(
     r"文章来源|原标题|原题为|责任编辑|图片来源|点击(?:查看|进入|阅读|下载|这里|链接|观看)|"
     r"免责声明|风险提示|投资有风险|不构成(?:任何)?投资建议|仅供参考|转载请注明|版权(?:归|所有)|"
     r"返回(?:首页|顶部|列表|目录|.{0,12}新闻)|\[返回|扫描二维码|长按二维码|关注(?:我们|公众号)|"
-    r"打开APP|下载APP|查看行情|行情图|股吧|"
-    r"^图为|^图[一二三四五六七八九十\d]+[：:\s]|^上图|^下图|^（图"
+    r"打开APP|下载APP|查看行情|行情图|股吧"
 )
+# apart from _DROP_ANYWHERE, whose search then skips to the characters its words start with
+_DROP_AT_START = re.compile(r"图为|图[一二三四五六七八九十\d]+[：:\s]|上图|下图|（图")
 _WHOLE_PARENTHETICAL = re.compile(rf"^{_PAREN_OPEN}[^（）()]{{0,60}}{_PAREN_CLOSE}[。.]?$")
 _FOUR_LETTERS = re.compile(rf"(?:[^{_CJK}A-Za-z]*[{_CJK}A-Za-z]){{4}}")
 _SPACES = re.compile(r"[ \t]+")
@@ -82,7 +84,8 @@ _SPACES = re.compile(r"[ \t]+")
 def normalize_text(text: str) -> str:
     """Plain text: entities decoded, tags and links removed, spaces collapsed."""
     text = html.unescape(text).replace("\u3000", " ").replace("\xa0", " ")
-    text = _INLINE_NOISE.sub(lambda m: m.group(1) or "", text)
+    if any(mark in text for mark in _INLINE_MARKS):  # else _INLINE_NOISE has nothing to find
+        text = _INLINE_NOISE.sub(lambda m: m.group(1) or "", text)
     return _SPACES.sub(" ", text).strip()
 
 
@@ -117,5 +120,6 @@ def _is_furniture(sentence: str) -> bool:
     return bool(
         _LINE_LABEL.match(sentence)
         or _DROP_ANYWHERE.search(sentence)
+        or _DROP_AT_START.match(sentence)
         or _WHOLE_PARENTHETICAL.match(sentence)
     )
