@@ -33,7 +33,7 @@ from storage.db import Database, driver_error
 from storage.derive import with_derived
 from storage.models import IngestRun
 from storage.records import ArticleRecord, Failure, content_hash
-from storage.repository import ArticleRepository, UpsertOutcome
+from storage.repository import ArticleRepository, UpsertOutcome, lead_texts
 from storage.runs import mark_interrupted
 from storage.search import backend_of_dialect
 from storage.sources import RunRecord, SourceRepository
@@ -126,8 +126,7 @@ async def store_idf(
 ) -> dict[str, float] | None:
     """Keyword weights for the summarizer from the newest stored articles (None while few),
     segmented in `pool` (else a thread), not on the event loop."""
-    async with db.session() as session:
-        sample = await ArticleRepository(session).lead_texts(IDF_SAMPLE)
+    sample = await db.read(partial(lead_texts, limit=IDF_SAMPLE))
     return await asyncio.get_running_loop().run_in_executor(pool, idf_from_documents, sample)
 
 
@@ -557,7 +556,9 @@ async def ingest(
         pool=pool,
     )
     own_client = client is None
-    client = client or src.make_client(allow_private=settings.allow_private_sources)
+    if client is None:  # in a thread: loading the CA certificates took 80 ms
+        make = partial(src.make_client, allow_private=settings.allow_private_sources)
+        client = await asyncio.to_thread(make)
     status = "interrupted"
     try:
         for source in sources:
