@@ -118,6 +118,8 @@ class IngestSettings(BaseModel):
     interval: Annotated[timedelta, BeforeValidator(parse_duration)] = timedelta(minutes=15)
     workers: int = Field(default_factory=_default_workers, ge=1, le=64)
     """Processes that parse, summarize and tokenize a large source (1: all in the bot's own)."""
+    nice: int = Field(default=19, ge=0, le=19)
+    """How far below the bot's priority they run, so replies win the CPU (0: the same)."""
     git_dir: Path = Path("data/git")
     """Where git sources are cloned (NEWSBOT_INGEST_GIT_DIR)."""
 

@@ -9,6 +9,7 @@ from typing import Literal, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage import pg_bulk
 from storage.dates import BadDate, date_problem
@@ -383,18 +384,6 @@ class ArticleRepository:
             last_ingest=last,
         )
 
-    async def lead_texts(self, limit: int, paragraphs: int = 3) -> list[str]:
-        """Title and opening paragraphs of the newest articles: a sample of how the store writes."""
-        stmt = (
-            select(Article.title, Article.paragraphs)
-            .order_by(Article.published_at.desc(), Article.id.desc())
-            .limit(limit)
-        )
-        return [
-            "\n".join([title, *(text for text, _ in body[:paragraphs])])
-            for title, body in await self.session.execute(stmt)
-        ]
-
     async def mark_summaries_outdated(self) -> None:
         await self.session.execute(update(Article).values(summary_version=0))
 
@@ -406,3 +395,17 @@ class ArticleRepository:
             .limit(limit)
         )
         return list(await self.session.scalars(stmt))
+
+
+def lead_texts(session: Session, limit: int, paragraphs: int = 3) -> list[str]:
+    """Title and opening paragraphs of the newest articles: a sample of how the store writes.
+    A `Database.read` query (on SQLite it runs off the event loop)."""
+    stmt = (
+        select(Article.title, Article.paragraphs)
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(limit)
+    )
+    return [
+        "\n".join([title, *(text for text, _ in body[:paragraphs])])
+        for title, body in session.execute(stmt)
+    ]

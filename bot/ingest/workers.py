@@ -5,6 +5,9 @@ A `ProcessPoolExecutor` worker waits on its call queue and does not notice its p
 minutes, about 220 MB each. Here each worker asks Linux to kill it when its parent dies
 (`PR_SET_PDEATHSIG`), and elsewhere, or if the parent died before that, a watch thread exits
 it once its parent is gone.
+
+Each worker also runs `nice` steps below its parent: preparing posts is batch work, and on a
+machine with few cores it took the CPU from the bot's replies.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ PR_SET_PDEATHSIG = 1
 PARENT_POLL_SECONDS = 1.0
 
 
-def _die_with_parent(parent: int) -> None:
-    """Run first in every worker: exit when `parent` is gone."""
+def _die_with_parent(parent: int, nice: int = 0) -> None:
+    """Run first in every worker: lower its priority by `nice`, exit when `parent` is gone."""
+    if nice:
+        os.nice(nice)
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -47,13 +52,13 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="newsbot-parent-watch", daemon=True).start()
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
+def worker_pool(workers: int, nice: int = 0) -> ProcessPoolExecutor:
     """A spawn-context process pool whose workers exit with this process."""
     return ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_die_with_parent,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), nice),
     )
 
 

@@ -71,7 +71,7 @@ class IngestGate:
         from bot.ingest.workers import warm_up, worker_pool
 
         if self.pool is None:
-            self.pool = worker_pool(settings.ingest.workers)
+            self.pool = worker_pool(settings.ingest.workers, settings.ingest.nice)
             for _ in range(settings.ingest.workers):
                 self.pool.submit(warm_up)
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
+from store_support import good_posts
 
 from bot.ingest import sources as src
-from bot.ingest.pipeline import Preparer, ingest, prepare
+from bot.ingest.pipeline import SHARED_BATCH_SIZE, Ingestor, Preparer, ingest, prepare
+from bot.services.admin import IngestGate
 from bot.settings import load_settings
 from storage.db import Database
 from storage.models import Article
@@ -131,3 +136,45 @@ async def test_what_a_source_gave_before_breaking_off_is_still_prepared(corpus_f
     finally:
         preparer.close()
     assert len(prepared) == 70
+
+
+async def test_the_bots_workers_run_below_its_priority(monkeypatch):
+    monkeypatch.delenv("NEWSBOT_INGEST_NICE", raising=False)
+    settings = load_settings()
+    assert settings.ingest.nice > 0
+    gate = IngestGate()
+    gate.start_pool(settings)
+    try:
+        assert gate.pool is not None
+        priority = gate.pool.submit(partial(os.getpriority, os.PRIO_PROCESS, 0)).result()
+    finally:
+        gate.close()
+    assert priority == min(19, os.getpriority(os.PRIO_PROCESS, 0) + settings.ingest.nice)
+
+
+async def test_the_bot_reads_posts_off_its_loop_and_writes_small_batches(
+    sqlite_database, tmp_path, monkeypatch
+):
+    good_posts(tmp_path, SHARED_BATCH_SIZE + 20)
+    readers: set[int] = set()
+    batches: list[int] = []
+    read_file, write = src.read_file, Ingestor._write
+
+    def reading(*args: Any, **kwargs: Any) -> src.RawPost | Failure:
+        readers.add(threading.get_ident())
+        return read_file(*args, **kwargs)
+
+    async def writing(self: Ingestor, batch: list[ArticleRecord]) -> Any:
+        batches.append(len(batch))
+        return await write(self, batch)
+
+    monkeypatch.setattr(src, "read_file", reading)
+    monkeypatch.setattr(Ingestor, "_write", writing)
+    gate = IngestGate()
+    try:
+        summary = await gate.run(sqlite_database, [str(tmp_path)], load_settings())
+    finally:
+        gate.close()
+    assert summary is not None and summary.added == SHARED_BATCH_SIZE + 20
+    assert readers and threading.get_ident() not in readers
+    assert batches == [SHARED_BATCH_SIZE, 20]
