@@ -79,10 +79,11 @@ class IngestGate:
         """Stop the workers at once: what they do is pure preparation, and waiting for a
         warm-up or a chunk would hold up the bot's shutdown."""
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            # Taken before `shutdown`, which forgets them: the pool has no public way to stop
+            # a worker in the middle of a task (Python 3.14's `terminate_workers`).
             for process in list((self.pool._processes or {}).values()):
                 process.terminate()
-            self.pool.shutdown(wait=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
     def _after(self, work: Awaitable[None]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -178,3 +179,18 @@ async def test_the_bot_reads_posts_off_its_loop_and_writes_small_batches(
     assert summary is not None and summary.added == SHARED_BATCH_SIZE + 20
     assert readers and threading.get_ident() not in readers
     assert batches == [SHARED_BATCH_SIZE, 20]
+
+
+def test_closing_the_bots_pool_stops_a_worker_in_the_middle_of_a_task(monkeypatch):
+    """A starved nice-19 warm-up held `newsbot run` past SIGTERM for minutes."""
+    monkeypatch.setenv("NEWSBOT_INGEST_WORKERS", "1")
+    gate = IngestGate()
+    gate.start_pool(load_settings())
+    assert gate.pool is not None
+    busy = gate.pool.submit(time.sleep, 120)
+    workers = list((gate.pool._processes or {}).values())
+    started = time.monotonic()
+    gate.close()
+    assert time.monotonic() - started < 10
+    assert workers and not any(worker.is_alive() for worker in workers)
+    assert busy.done()
