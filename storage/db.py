@@ -107,6 +107,7 @@ def _pragmas(*settings: str) -> Callable[[Any, Any], None]:
 
 
 _sqlite_settings = _pragmas("busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL")
+_sqlite_wal = _pragmas("journal_mode=WAL")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
@@ -118,7 +119,7 @@ def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
     deadline = time.monotonic() + 30.0
     while True:
         try:
-            _pragmas("journal_mode=WAL")(dbapi_connection, record)
+            _sqlite_wal(dbapi_connection, record)
             return
         except Exception as exc:
             if "database is locked" not in str(exc) or time.monotonic() > deadline:
