@@ -325,6 +325,12 @@ class ArticleRepository:
             await self.session.scalar(select(Category.id).where(Category.slug == slug)) is not None
         )
 
+    async def tag_used(self, name: str) -> bool:
+        """Whether an article has this tag: what `count(tag=)` tells when it is not 0, without
+        counting a tag of a whole feed (58,000 stories at 100k posts)."""
+        used = select(article_tags.c.article_id).join(Tag, Tag.id == article_tags.c.tag_id)
+        return await self.session.scalar(used.where(Tag.name == name).limit(1)) is not None
+
     async def view(self, key: str) -> ArticleView | None:
         """The article with this key, as listings and search read it (with its paragraphs)."""
         found = await self.session.scalar(select(Article.id).where(Article.key == key))

@@ -120,7 +120,7 @@ class IngestGate:
         if report.added:
             self._after(trending.refresh(db))
         if report.added or report.updated:
-            COUNTS.clear()
+            COUNTS.expire()
             self._after(browse.count_again(db))
             if self.on_new_articles is not None:
                 self.on_new_articles()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,31 +35,62 @@ MAX_ARGUMENT_CHARS = 100
 DETAIL_SUMMARY_CHARS = 300
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Remembered:
     """Counts remembered for a minute: totals shown as "共 N 条" and the `/categories` and
-    `/tags` counts. Counting every story of a large store (over a second at 100k posts on
-    SQLite) on each page turn or each `/tags` would cost more than the reply itself; the bot
-    forgets them when an ingest stores news and counts them again beside the replies."""
+    `/tags` counts. Counting every story of a large store takes 0.2-1 s at 100k posts on
+    SQLite, more than the reply itself, so no reply waits for a recount: a count older than
+    `ttl` (or `expire`d after an ingest stored news) is served while one recount runs beside
+    the replies, and callers asking at once for a count not yet made share its one run (at
+    100k, twenty users each recounting `/tags` on expiry held every reply for 2-4 s)."""
 
     def __init__(self, ttl: float = 60.0) -> None:
         self.ttl = ttl
         self._cache: dict[tuple[object, ...], tuple[float, Any]] = {}
+        self._running: dict[tuple[object, ...], asyncio.Task[Any]] = {}
 
     def clear(self) -> None:
         self._cache.clear()
+        self._running.clear()
+
+    def expire(self) -> None:
+        """Keep serving every count, but count each again on its next ask."""
+        self._cache = {key: (-math.inf, value) for key, (_, value) in self._cache.items()}
 
     async def get(self, key: tuple[object, ...], count: Callable[[], Awaitable[T]]) -> T:
-        now = time.monotonic()
+        """The count under `key`; `count` must open its own session, since a recount may
+        outlive the caller's."""
         cached = self._cache.get(key)
-        if cached is not None and now - cached[0] < self.ttl:
-            return cast(T, cached[1])
+        if cached is None:
+            return cast(T, await asyncio.shield(self._counting(key, count)))
+        if time.monotonic() - cached[0] >= self.ttl:
+            self._counting(key, count)
+        return cast(T, cached[1])
+
+    def _counting(
+        self, key: tuple[object, ...], count: Callable[[], Awaitable[T]]
+    ) -> asyncio.Task[Any]:
+        task = self._running.get(key)
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.ensure_future(self._count(key, count))
+            self._running[key] = task
+            task.add_done_callback(partial(self._done, key))
+        return task
+
+    async def _count(self, key: tuple[object, ...], count: Callable[[], Awaitable[T]]) -> T:
         value = await count()
         if len(self._cache) > 1000:
             self._cache.clear()
-        self._cache[key] = (now, value)
+        self._cache[key] = (time.monotonic(), value)
         return value
+
+    def _done(self, key: tuple[object, ...], task: asyncio.Task[Any]) -> None:
+        if self._running.get(key) is task:
+            del self._running[key]
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("counting %s failed: %s", key[1:], task.exception())
 
 
 COUNTS = Remembered()
@@ -116,14 +150,17 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
     # a story from several feeds names the others, as a search hit does: in a feed's list, the
     # note tells that the story is also listed under another feed's copy
     others = await db.read(partial(other_sources, articles=shown), short=True) if shown else {}
-    async with db.read_session() as session:
-        repo = ArticleRepository(session)
-        total = await COUNTS.get(
-            (db.url, "total", page.category, page.tag),
-            partial(repo.count, category=page.category, tag=page.tag),
-        )
+    total = await COUNTS.get(
+        (db.url, "total", page.category, page.tag),
+        partial(_count, db, category=page.category, tag=page.tag),
+    )
     items = tuple(item_from_article(a, other_sources=others.get(a.id, ())) for a in shown)
     return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)
+
+
+async def _count(db: Database, *, category: str | None, tag: str | None) -> int:
+    async with db.read_session() as session:
+        return await ArticleRepository(session).count(category=category, tag=tag)
 
 
 COUNT = re.compile(r"[+-]?[0-9]+")
@@ -171,7 +208,7 @@ async def _category_or_tag(db: Database, name: str) -> tuple[str | None, str | N
     """A bare word is a category slug, or a tag when no category has that name."""
     async with db.session() as session:
         repo = ArticleRepository(session)
-        if await repo.category_exists(name) or not await repo.count(tag=name):
+        if await repo.category_exists(name) or not await repo.tag_used(name):
             return name, None
     return None, name
 
