@@ -286,3 +286,35 @@ async def test_migration_0009_indexes_the_titles_of_a_stored_index(database: Dat
     )
     await database.upgrade()
     assert keys(await find(database, "央行")) == ["title", "body"]
+
+
+async def test_candidates_are_read_once_and_scored_again_when_they_change(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searches share their candidates' token text (reading and tokenizing it was most of a
+    search's time on PostgreSQL); an updated article is scored on its new text."""
+    tokenized: list[str] = []
+    for backend in (Fts5Backend, TsvectorBackend):
+        original = backend.scored_tokens
+
+        def recording(self: object, title: str, body: str, original=original) -> tuple[str, str]:
+            tokenized.append(title)
+            return original(self, title, body)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(backend, "scored_tokens", recording)
+    await store(
+        database,
+        record("x", "央行宣布降准", f"{FILLER}央行宣布降准。"),
+        record("y", "市场综述", f"{FILLER}分析人士谈降准。"),
+    )
+    assert keys(await find(database, "降准")) == ["x", "y"]
+    assert len(tokenized) == 2
+    assert keys(await find(database, "降准")) == ["x", "y"]
+    assert len(tokenized) == 2
+    await store(
+        database,
+        record("x", "市场综述", f"{FILLER}分析人士谈降准。"),
+        record("y", "央行宣布降准", f"{FILLER}央行宣布降准。"),
+    )
+    assert keys(await find(database, "降准")) == ["y", "x"]
+    assert len(tokenized) == 4
