@@ -18,6 +18,7 @@ from bot.i18n import Lang, text
 from bot.jobs import ingest as ingest_jobs
 from bot.jobs import push as push_jobs
 from bot.push.governor import SendGovernor
+from bot.services import browse
 from bot.services.actions import PUBLIC_COMMANDS
 from bot.settings import Settings
 from bot.store import database_of
@@ -51,6 +52,7 @@ async def _post_init(application: App) -> None:
     objects startup leaves took 130-190 ms, a pause that every reply in flight waited out."""
     state = application.bot_data
     await state.db.ensure_schema()
+    state.ingest_gate.beside(browse.count_again(state.db))  # `/tags` must not wait for it
     if state.settings.sources or state.settings.admin.ids:
         state.ingest_gate.start_pool(state.settings)
     if state.push_bot is not None:
@@ -63,6 +65,7 @@ async def _post_init(application: App) -> None:
 
 async def _post_shutdown(application: App) -> None:
     state = application.bot_data
+    await state.ingest_gate.stop_beside()
     await asyncio.to_thread(state.ingest_gate.close)
     if state.push_bot is not None:
         await state.push_bot.shutdown()

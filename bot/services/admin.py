@@ -86,18 +86,25 @@ class IngestGate:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
-    def _after(self, work: Awaitable[None]) -> None:
+    def beside(self, work: Awaitable[None]) -> None:
         """Run `work` beside the replies, kept referenced until done; a failure is logged."""
 
         async def guarded() -> None:
             try:
                 await work
             except Exception:
-                log.exception("work after an ingest failed")
+                log.exception("work beside the replies failed")
 
         task = asyncio.get_running_loop().create_task(guarded())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def stop_beside(self) -> None:
+        """Cancel what runs beside the replies (before the store it reads is closed)."""
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await COUNTS.stop()
 
     @property
     def busy(self) -> bool:
@@ -118,10 +125,10 @@ class IngestGate:
         if self.on_report is not None:
             await self.on_report(report)
         if report.added:
-            self._after(trending.refresh(db))
+            self.beside(trending.refresh(db))
         if report.added or report.updated:
             COUNTS.expire()
-            self._after(browse.count_again(db))
+            self.beside(browse.count_again(db))
             if self.on_new_articles is not None:
                 self.on_new_articles()
         return copied(IngestSummary, report, failures=tuple(report.failed))

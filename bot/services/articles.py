@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 from bot.services.replies import (
     ArticleDetail,
@@ -33,6 +33,8 @@ MAX_PAGE = 10
 GROUP_MAX_PAGE = 5
 MAX_ARGUMENT_CHARS = 100
 DETAIL_SUMMARY_CHARS = 300
+TOTAL_WAIT = 0.5
+"""Seconds a list waits for its first count of "共 N 条"; a list shown sooner has none."""
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -55,16 +57,45 @@ class Remembered:
         self._cache.clear()
         self._running.clear()
 
+    async def stop(self) -> None:
+        """Cancel the counts running on this loop (before the store they read is closed)."""
+        loop = asyncio.get_running_loop()
+        running = [task for task in self._running.values() if task.get_loop() is loop]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
     def expire(self) -> None:
         """Keep serving every count, but count each again on its next ask."""
         self._cache = {key: (-math.inf, value) for key, (_, value) in self._cache.items()}
 
-    async def get(self, key: tuple[object, ...], count: Callable[[], Awaitable[T]]) -> T:
+    @overload
+    async def get(self, key: tuple[object, ...], count: Callable[[], Awaitable[T]]) -> T: ...
+
+    @overload
+    async def get(
+        self, key: tuple[object, ...], count: Callable[[], Awaitable[T]], *, wait: float
+    ) -> T | None: ...
+
+    async def get(
+        self,
+        key: tuple[object, ...],
+        count: Callable[[], Awaitable[T]],
+        *,
+        wait: float | None = None,
+    ) -> T | None:
         """The count under `key`; `count` must open its own session, since a recount may
-        outlive the caller's."""
+        outlive the caller's. A count never made is waited for, at most `wait` seconds when
+        given (then None, and it is remembered for the next ask when done)."""
         cached = self._cache.get(key)
         if cached is None:
-            return cast(T, await asyncio.shield(self._counting(key, count)))
+            counting = asyncio.shield(self._counting(key, count))
+            if wait is None:
+                return cast(T, await counting)
+            try:
+                return cast(T, await asyncio.wait_for(counting, wait))
+            except TimeoutError:
+                return None
         if time.monotonic() - cached[0] >= self.ttl:
             self._counting(key, count)
         return cast(T, cached[1])
@@ -153,6 +184,7 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
     total = await COUNTS.get(
         (db.url, "total", page.category, page.tag),
         partial(_count, db, category=page.category, tag=page.tag),
+        wait=TOTAL_WAIT,
     )
     items = tuple(item_from_article(a, other_sources=others.get(a.id, ())) for a in shown)
     return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)

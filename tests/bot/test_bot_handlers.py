@@ -197,6 +197,34 @@ async def test_categories_and_tags_come_as_buttons_that_open_lists(
     assert numbered_titles(by_tag.params["text"]) == [SHAOGUAN_TITLE]
 
 
+async def test_the_bot_counts_tags_at_start_so_no_tags_reply_waits_for_a_count(
+    api: FakeBotAPI, store_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted: list[int | None] = []
+    original = ArticleRepository.tag_counts
+
+    async def counting(self: ArticleRepository, limit: int | None = None) -> list[tuple[str, int]]:
+        counted.append(limit)
+        return await original(self, limit)
+
+    monkeypatch.setattr(ArticleRepository, "tag_counts", counting)
+    application = build_application(bot_settings(api, f"sqlite+aiosqlite:///{store_copy}"))
+    async with application:
+        assert application.post_init is not None and application.post_shutdown is not None
+        await application.post_init(application)
+        await application.start()
+        for _ in range(100):
+            if counted:
+                break
+            await asyncio.sleep(0.05)
+        assert counted, "no count at start"
+        [tags] = await Conversation(api, application).say("/tags")
+        assert "t:科技日报新闻" in button_data(tags)
+        assert len(counted) == 1
+        await application.stop()
+        await application.post_shutdown(application)
+
+
 async def test_category_tag_and_show_commands(conversation: Conversation) -> None:
     [category] = await conversation.say("/category kejiribao")
     assert numbered_titles(category.params["text"]) == [SHAOGUAN_TITLE]

@@ -98,3 +98,17 @@ async def test_category_and_tag_counts_are_remembered_until_news_is_stored(datab
     await browse.count_again(database)
     again = await browse.categories(database)
     assert [(e.name, e.count) for e in again.entries] != [(e.name, e.count) for e in first.entries]
+
+
+async def test_a_list_waits_a_little_for_a_count_never_made_then_shows_it_next_time():
+    totals = Remembered(ttl=60)
+    release = asyncio.Event()
+
+    async def slow_count() -> int:
+        await release.wait()
+        return 42
+
+    assert await totals.get(("emnews",), slow_count, wait=0.05) is None
+    release.set()
+    await asyncio.sleep(0.05)
+    assert await totals.get(("emnews",), slow_count, wait=0.05) == 42
