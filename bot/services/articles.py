@@ -65,6 +65,10 @@ class Remembered:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
 
+    def put(self, key: tuple[object, ...], value: object) -> None:
+        """Remember a count made by another: a category's in `/categories` is its list's total."""
+        self._cache[key] = (time.monotonic(), value)
+
     def expire(self) -> None:
         """Keep serving every count, but count each again on its next ask."""
         self._cache = {key: (-math.inf, value) for key, (_, value) in self._cache.items()}
@@ -182,12 +186,16 @@ async def list_page(db: Database, page: PageQuery) -> ArticleList:
     # note tells that the story is also listed under another feed's copy
     others = await db.read(partial(other_sources, articles=shown), short=True) if shown else {}
     total = await COUNTS.get(
-        (db.url, "total", page.category, page.tag),
+        total_key(db, page.category, page.tag),
         partial(_count, db, category=page.category, tag=page.tag),
         wait=TOTAL_WAIT,
     )
     items = tuple(item_from_article(a, other_sources=others.get(a.id, ())) for a in shown)
     return ArticleList(page=page, items=items, total=total, has_more=len(articles) > page.limit)
+
+
+def total_key(db: Database, category: str | None, tag: str | None) -> tuple[object, ...]:
+    return (db.url, "total", category, tag)
 
 
 async def _count(db: Database, *, category: str | None, tag: str | None) -> int:

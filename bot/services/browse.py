@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services.articles import COUNTS
+from bot.services.articles import COUNTS, total_key
 from bot.services.replies import CountEntry, CountList
 from storage.db import Database
 from storage.repository import ArticleRepository
@@ -11,13 +11,21 @@ TAGS_SHOWN = 30
 
 
 async def _category_counts(db: Database) -> list[tuple[str, int]]:
+    """Also each category list's total (one story rule: the same count), so that opening a
+    category does not count it again."""
     async with db.read_session() as session:
-        return await ArticleRepository(session).category_counts()
+        counts = await ArticleRepository(session).category_counts()
+    for name, count in counts:
+        COUNTS.put(total_key(db, name, None), count)
+    return counts
 
 
 async def _tag_counts(db: Database, limit: int) -> list[tuple[str, int]]:
     async with db.read_session() as session:
-        return await ArticleRepository(session).tag_counts(limit)
+        counts = await ArticleRepository(session).tag_counts(limit)
+    for name, count in counts:
+        COUNTS.put(total_key(db, None, name), count)
+    return counts
 
 
 async def categories(db: Database) -> CountList:

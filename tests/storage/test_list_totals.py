@@ -8,7 +8,8 @@ from functools import partial
 from store_support import record, upsert
 
 from bot.services import browse
-from bot.services.articles import COUNTS, Remembered
+from bot.services.articles import COUNTS, Remembered, list_page
+from bot.services.replies import PageQuery
 from storage.repository import ArticleRepository
 
 
@@ -112,3 +113,16 @@ async def test_a_list_waits_a_little_for_a_count_never_made_then_shows_it_next_t
     release.set()
     await asyncio.sleep(0.05)
     assert await totals.get(("emnews",), slow_count, wait=0.05) == 42
+
+
+async def test_a_category_list_takes_its_total_from_the_categories_count(database, monkeypatch):
+    COUNTS.clear()
+    await upsert(database, [record(1), record(2)])
+    [entry] = (await browse.categories(database)).entries
+
+    async def no_count(*args, **kwargs):
+        raise AssertionError("counted again")
+
+    monkeypatch.setattr(ArticleRepository, "count", no_count)
+    listing = await list_page(database, PageQuery("category", limit=5, category=entry.name))
+    assert listing.total == entry.count == 2
