@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import sqlite3
 import threading
+import time
 from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, timedelta
@@ -160,6 +163,32 @@ async def test_listings_on_the_sqlite_driver_equal_those_through_sqlalchemy(data
         assert len(plain_calls) == 17  # each case twice on the driver, and `everything`
     else:
         assert not plain_calls
+
+
+async def test_a_slow_read_leaves_the_event_loop_free(database):
+    """A query function's own Python (a search scoring its candidates) runs off the caller's
+    event loop on both backends: the chats the bot serves meanwhile are not held up."""
+    await upsert(database, [record(1)])
+
+    def slow_keys(session: Session) -> list[str]:
+        time.sleep(0.4)  # stands for CPU work: it holds its thread, not the loop
+        return list(session.scalars(text("SELECT key FROM articles")))
+
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.05)
+    try:
+        assert await database.read(slow_keys) == [record(1).key]
+        await asyncio.sleep(0.05)
+    finally:
+        ticker.cancel()
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.2
 
 
 async def test_a_failed_short_read_leaves_later_ones_working(sqlite_database):
