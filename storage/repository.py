@@ -294,6 +294,11 @@ class ArticleRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             await pg_bulk.build_search_indexes(self.session)
 
+    async def analyze_if_grown(self, added: int) -> None:
+        """Table statistics after a large load, on PostgreSQL (`pg_bulk.analyze_if_grown`)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await pg_bulk.analyze_if_grown(self.session, added)
+
     async def get(self, key: str) -> Article | None:
         return await self.session.scalar(select(Article).where(Article.key == key))
 

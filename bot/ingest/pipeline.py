@@ -370,9 +370,12 @@ class Ingestor:
                 self.report.changed_ids.append(outcome.article_id)
 
     async def finish(self) -> None:
-        """Build the search index if a first load deferred it (after the last `flush`)."""
+        """Build the search index if a first load deferred it (after the last `flush`), and
+        the tables' statistics after a large load."""
         async with self.db.session() as session, session.begin():
-            await ArticleRepository(session).build_search_index()
+            repository = ArticleRepository(session)
+            await repository.build_search_index()
+            await repository.analyze_if_grown(self.report.added)
 
     async def _write(self, batch: list[ArticleRecord]) -> list[UpsertOutcome]:
         async with self.db.session() as session, session.begin():
