@@ -300,10 +300,6 @@ class Ingestor:
     A first load (a full batch into a store with nothing indexed) leaves the search index to be
     built once at `finish`, where the store builds it faster from all the rows than row by row
     (PostgreSQL's GIN indexes); `finish` also builds one a crashed load left out.
-
-    A full batch is written in a task while `add` takes the next one (the writer waits on the
-    database, the caller on its workers: both keep going); batches are written one at a time,
-    in order, and `flush` returns once everything added is written.
     """
 
     def __init__(self, db: Database, report: IngestReport, batch_size: int = BATCH_SIZE) -> None:
@@ -311,7 +307,6 @@ class Ingestor:
         self.report = report
         self.batch_size = batch_size
         self._first_flush = True
-        self._writing: asyncio.Future[None] | None = None
         self.pending: list[ArticleRecord] = []
         self.keep_times: set[int] = set()
         self.origins: dict[str, str] = {}
@@ -335,31 +330,13 @@ class Ingestor:
             self.keep_times.add(len(self.pending))
         self.pending.append(record)
         if len(self.pending) >= self.batch_size:
-            await self._written()
-            batch, keep = self._take()
-            self._writing = asyncio.ensure_future(self._write_batch(batch, keep))
+            await self.flush()
 
     async def flush(self) -> None:
-        await self._written()
-        batch, keep = self._take()
-        if batch:
-            await self._write_batch(batch, keep)
-
-    async def _written(self) -> None:
-        """Wait for the batch being written (a cancelled caller leaves it to finish)."""
-        if self._writing is not None:
-            try:
-                await asyncio.shield(self._writing)
-            finally:
-                if self._writing.done():  # a failed write raises once
-                    self._writing = None
-
-    def _take(self) -> tuple[list[ArticleRecord], set[int]]:
+        if not self.pending:
+            return
         batch, self.pending = self.pending, []
         keep, self.keep_times = self.keep_times, set()
-        return batch, keep
-
-    async def _write_batch(self, batch: list[ArticleRecord], keep: set[int]) -> None:
         if self._first_flush:
             self._first_flush = False
             if len(batch) >= self.batch_size:
@@ -394,7 +371,6 @@ class Ingestor:
 
     async def finish(self) -> None:
         """Build the search index if a first load deferred it (after the last `flush`)."""
-        await self._written()
         async with self.db.session() as session, session.begin():
             await ArticleRepository(session).build_search_index()
 

@@ -121,36 +121,6 @@ async def test_a_database_error_in_a_batch_loses_only_that_post(database: Databa
         assert (report.added, stored, report.failed) == (3, 3, [])
 
 
-async def test_a_batch_is_written_while_the_next_is_added_in_order(
-    database: Database, tmp_path: Path
-) -> None:
-    """`add` hands a full batch to the writer and returns: the caller keeps preparing while it
-    is written. Batches still go in one at a time, in order, and `flush` waits for them all."""
-    good_posts(tmp_path, 5)
-    records = records_of(tmp_path)
-    report = IngestReport()
-    ingestor = Ingestor(database, report, batch_size=2)
-    write, release, written = ingestor._write, asyncio.Event(), []
-
-    async def slow_write(batch: list[Any]) -> Any:
-        await release.wait()
-        written.append([r.key for r in batch])
-        return await write(batch)
-
-    ingestor._write = slow_write  # type: ignore[method-assign]
-    for record in records[:3]:
-        await asyncio.wait_for(ingestor.add(record), 5)  # the first batch is being written
-    waiting = asyncio.ensure_future(ingestor.add(records[3]))  # the second waits for it
-    await asyncio.sleep(0.05)
-    assert not waiting.done() and not written
-    release.set()
-    await waiting
-    await ingestor.add(records[4])
-    await ingestor.flush()
-    assert written == [[r.key for r in records[i : i + 2]] for i in (0, 2, 4)]
-    assert report.added == 5 and await stored_count(database) == 5
-
-
 # 3: two processes doing the first ingest into a new SQLite file at once both succeed.
 def _ingest_at_once(barrier: Any, folder: str, url: str, log_path: str) -> None:
     """A child process: `newsbot ingest` as soon as its sibling is ready too."""
