@@ -86,7 +86,8 @@ def _stories_json(stories: Iterable[NewStory]) -> str:
 # some forty terms per story in Python, then binding each increment, cost more than the writing.
 _SUM_OF_STORIES = {
     "sqlite": (
-        " SELECT t.value, s.value ->> 0, count(*), min(s.value ->> 1), max(s.value ->> 1)"
+        " SELECT t.value, json_extract(s.value, '$[0]'), count(*),"
+        " min(json_extract(s.value, '$[1]')), max(json_extract(s.value, '$[1]'))"
         " FROM json_each(:stories) AS s, json_each(s.value, '$[2]') AS t WHERE true"
     ),
     "postgresql": (
