@@ -22,7 +22,6 @@ from storage.models import Article
 
 STAGE_ARTICLES = "newsbot_stage_articles"
 STAGE_INDEX = "newsbot_stage_index"
-STAGE_TERMS = "newsbot_stage_terms"
 INGESTED_TABLES = (
     "articles",
     "article_tags",
@@ -45,10 +44,7 @@ _CREATE_STAGES = (
     " share_url text, file text, content_hash text, story_id bigint, fingerprint bigint,"
     " created_at timestamptz, updated_at timestamptz) ON COMMIT DELETE ROWS;"
     f" CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_INDEX} ("
-    " article_id bigint, title text, body text) ON COMMIT DELETE ROWS;"
-    f" CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TERMS} ("
-    " term text, bucket integer, stories integer, source_lo integer, source_hi integer)"
-    " ON COMMIT DELETE ROWS"
+    " article_id bigint, title text, body text) ON COMMIT DELETE ROWS"
 )
 
 _UPSERT_ARTICLES = (
@@ -67,16 +63,6 @@ _UPSERT_INDEX = (
     " ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document"
 )
 
-
-_UPSERT_TERMS = (
-    "INSERT INTO term_buckets (term, bucket, stories, source_lo, source_hi)"
-    f" SELECT term, bucket, stories, source_lo, source_hi FROM {STAGE_TERMS}"
-    " ORDER BY term, bucket"
-    " ON CONFLICT (term, bucket) DO UPDATE SET"
-    " stories = term_buckets.stories + EXCLUDED.stories,"
-    " source_lo = least(term_buckets.source_lo, EXCLUDED.source_lo),"
-    " source_hi = greatest(term_buckets.source_hi, EXCLUDED.source_hi)"
-)
 
 # The GIN indexes of the search (migrations 0002 and 0009), which an ingest into an empty store
 # builds once after the data instead of entry by entry (`defer_search_indexes`).
@@ -154,18 +140,6 @@ async def copy_rows(
     await conn.copy_records_to_table(
         table.name, records=[tuple(row[c] for c in columns) for row in rows], columns=columns
     )
-
-
-async def add_term_counts(
-    session: AsyncSession, rows: Sequence[tuple[str, int, int, int, int]]
-) -> None:
-    """Add `(term, bucket, stories, source_lo, source_hi)` increments to `term_buckets`: COPY
-    into a staging table, then one upsert (some forty rows per story: an executemany of them
-    took a sixth of the writer's time)."""
-    if not rows:
-        return
-    columns = ("term", "bucket", "stories", "source_lo", "source_hi")
-    await _stage_and_upsert(session, STAGE_TERMS, rows, columns, _UPSERT_TERMS)
 
 
 async def defer_search_indexes(session: AsyncSession) -> bool:

@@ -22,6 +22,7 @@ keyed on the newest article id and the hour, so a repeated `/trending` is one in
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -31,12 +32,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from storage import pg_bulk
 from storage.derive import story_terms
 from storage.models import Article, TermBucket
 from storage.records import TrendingTerm
@@ -71,82 +70,52 @@ class NewStory:
     terms: Sequence[str]
 
 
-BucketRow = tuple[str, int, int, int, int]
-"""(term, bucket, stories, source_lo, source_hi): one increment of `term_buckets`."""
-
-
-def bucket_increments(stories: Iterable[NewStory]) -> list[BucketRow]:
-    """The increments these stories make, one per term and hour, in key order (which keeps
-    the upsert's B-tree writes local)."""
-    rows: dict[tuple[str, int], list[int]] = {}
-    for story in stories:
-        bucket = bucket_of(story.published_at)
-        code = source_hash(story.source)
-        for term in (ALL_STORIES, *story.terms):
-            row = rows.get((term, bucket))
-            if row is None:
-                rows[term, bucket] = [1, code, code]
-            else:
-                row[0] += 1
-                if code < row[1]:
-                    row[1] = code
-                elif code > row[2]:
-                    row[2] = code
-    return [(term, bucket, n, lo, hi) for (term, bucket), (n, lo, hi) in sorted(rows.items())]
-
-
-_COLUMNS = ("term", "bucket", "stories", "source_lo", "source_hi")
-
-
-def bucket_rows(stories: Iterable[NewStory]) -> list[dict[str, Any]]:
-    """`bucket_increments` as rows by column name."""
-    return [dict(zip(_COLUMNS, row, strict=True)) for row in bucket_increments(stories)]
-
-
-def _upsert(dialect: str) -> Any:
-    """INSERT … ON CONFLICT that adds to a term's hour, in the dialect's own words."""
-    least: Any
-    greatest: Any
-    if dialect == "sqlite":
-        stmt: Any = sqlite.insert(TERM_BUCKETS)
-        least, greatest = func.min, func.max  # SQLite's two-argument min/max are scalar
-    else:
-        stmt = postgresql.insert(TERM_BUCKETS)
-        least, greatest = func.least, func.greatest
-    new = stmt.excluded
-    return stmt.on_conflict_do_update(
-        index_elements=[TERM_BUCKETS.c.term, TERM_BUCKETS.c.bucket],
-        set_={
-            "stories": TERM_BUCKETS.c.stories + new.stories,
-            "source_lo": least(TERM_BUCKETS.c.source_lo, new.source_lo),
-            "source_hi": greatest(TERM_BUCKETS.c.source_hi, new.source_hi),
-        },
+def _stories_json(stories: Iterable[NewStory]) -> str:
+    """Each story as [hour, source hash, [ALL_STORIES, *terms]], for `_COUNT_SQL` to unpack."""
+    return json.dumps(
+        [
+            [bucket_of(s.published_at), source_hash(s.source), [ALL_STORIES, *s.terms]]
+            for s in stories
+        ],
+        ensure_ascii=False,
     )
 
 
-# `_upsert` for SQLite as the driver takes it: a batch holds some forty increments per story,
-# and SQLAlchemy's per-row parameter processing of them cost more than SQLite's own writing.
-# PostgreSQL's go in by COPY (`pg_bulk.add_term_counts`).
-_SQLITE_UPSERT = (
-    "INSERT INTO term_buckets (term, bucket, stories, source_lo, source_hi)"
-    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (term, bucket) DO UPDATE SET"
-    " stories = stories + excluded.stories,"
-    " source_lo = min(source_lo, excluded.source_lo),"
-    " source_hi = max(source_hi, excluded.source_hi)"
-)
+# The increments of a batch's stories, one per term and hour, added set-based by the database
+# from one JSON parameter, in key order (which keeps the upsert's B-tree writes local): counting
+# some forty terms per story in Python, then binding each increment, cost more than the writing.
+_SUM_OF_STORIES = {
+    "sqlite": (
+        " SELECT t.value, json_extract(s.value, '$[0]'), count(*),"
+        " min(json_extract(s.value, '$[1]')), max(json_extract(s.value, '$[1]'))"
+        " FROM json_each(:stories) AS s, json_each(s.value, '$[2]') AS t WHERE true"
+    ),
+    "postgresql": (
+        " SELECT t.term, (s.value ->> 0)::int, count(*), min((s.value ->> 1)::int),"
+        " max((s.value ->> 1)::int) FROM json_array_elements(CAST(:stories AS json)) AS s,"
+        " json_array_elements_text(s.value -> 2) AS t(term)"
+    ),
+}
+_LEAST = {"sqlite": "min", "postgresql": "least"}
+_GREATEST = {"sqlite": "max", "postgresql": "greatest"}
+
+
+def _count_sql(dialect: str) -> Any:
+    return text(
+        "INSERT INTO term_buckets (term, bucket, stories, source_lo, source_hi)"
+        + _SUM_OF_STORIES[dialect]
+        + " GROUP BY 1, 2 ORDER BY 1, 2 ON CONFLICT (term, bucket) DO UPDATE SET"
+        " stories = term_buckets.stories + excluded.stories,"
+        f" source_lo = {_LEAST[dialect]}(term_buckets.source_lo, excluded.source_lo),"
+        f" source_hi = {_GREATEST[dialect]}(term_buckets.source_hi, excluded.source_hi)"
+    )
 
 
 async def add_stories(session: AsyncSession, stories: Sequence[NewStory]) -> None:
     """Count new stories in, in the caller's transaction."""
-    rows = bucket_increments(stories)
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        connection = await session.connection()
-        await connection.exec_driver_sql(_SQLITE_UPSERT, rows)
-    else:
-        await pg_bulk.add_term_counts(session, rows)
+    if stories:
+        dialect = session.get_bind().dialect.name
+        await session.execute(_count_sql(dialect), {"stories": _stories_json(stories)})
 
 
 def rebuild_term_counts_sync(connection: Connection | Session, batch_size: int = 2000) -> int:
@@ -169,7 +138,7 @@ def rebuild_term_counts_sync(connection: Connection | Session, batch_size: int =
             NewStory(row.published_at, row.source, story_terms(row.title, row.summary or ""))
             for row in batch
         ]
-        connection.execute(_upsert(dialect), bucket_rows(stories))
+        connection.execute(_count_sql(dialect), {"stories": _stories_json(stories)})
         after, done = batch[-1].id, done + len(batch)
 
 

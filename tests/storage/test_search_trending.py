@@ -17,7 +17,7 @@ from storage.trending import (
     NewStory,
     TrendingCache,
     WindowCount,
-    bucket_rows,
+    add_stories,
     log_likelihood_ratio,
     rank_terms,
     rebuild_term_counts,
@@ -48,25 +48,30 @@ def test_stop_words_numbers_and_single_characters_are_not_trends() -> None:
     assert story_terms("芯片短缺", "芯片短缺影响生产。")[:2] == ("芯片", "短缺")
 
 
-def test_bucket_rows_count_stories_per_hour_with_their_source_range() -> None:
+async def test_new_stories_count_per_hour_with_their_source_range(database: Database) -> None:
     hour = datetime(2024, 3, 1, 10, 5, tzinfo=UTC)
-    rows = bucket_rows(
-        [
-            NewStory(hour, "甲", ("芯片", "短缺")),
-            NewStory(hour + timedelta(minutes=30), "乙", ("芯片",)),
-            NewStory(hour + timedelta(hours=1), "甲", ("芯片",)),
-        ]
-    )
-    by_key = {(r["term"], r["bucket"]): r for r in rows}
-    first = rows[0]["bucket"]
+    async with database.session() as session, session.begin():
+        await add_stories(
+            session,
+            [
+                NewStory(hour, "甲", ("芯片", "短缺")),
+                NewStory(hour + timedelta(minutes=30), "乙", ("芯片",)),
+                NewStory(hour + timedelta(hours=1), "甲", ("芯片",)),
+            ],
+        )
+        await add_stories(session, [NewStory(hour, "丙", ("短缺",))])
+        rows = (await session.execute(select(TermBucket))).scalars().all()
+    by_key = {(r.term, r.bucket): r for r in rows}
+    first = min(r.bucket for r in rows)
+    assert len(rows) == 5
     chip = by_key["芯片", first]
-    assert chip["stories"] == 2
-    assert (chip["source_lo"], chip["source_hi"]) == tuple(
-        sorted((source_hash("甲"), source_hash("乙")))
-    )
-    assert by_key[ALL_STORIES, first]["stories"] == 2
-    assert by_key["芯片", first + 1]["stories"] == 1
-    assert by_key["短缺", first]["source_lo"] == by_key["短缺", first]["source_hi"]
+    assert chip.stories == 2
+    assert (chip.source_lo, chip.source_hi) == tuple(sorted((source_hash("甲"), source_hash("乙"))))
+    assert by_key[ALL_STORIES, first].stories == 3
+    assert by_key["芯片", first + 1].stories == 1
+    shortage = by_key["短缺", first]
+    codes = sorted((source_hash("甲"), source_hash("丙")))
+    assert (shortage.stories, shortage.source_lo, shortage.source_hi) == (2, *codes)
 
 
 def test_a_burst_beats_a_common_word_and_one_story_is_not_a_trend() -> None:
