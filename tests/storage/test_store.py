@@ -191,6 +191,19 @@ async def test_a_slow_read_leaves_the_event_loop_free(database):
     assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.2
 
 
+async def test_a_short_postgresql_read_stays_on_the_loop_a_long_one_leaves_it(database):
+    """Two hops between threads cost a page of `/latest` more than its own Python."""
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite runs every read in a reader thread")
+
+    def thread_of(session: Session) -> int:
+        session.execute(text("SELECT 1"))
+        return threading.get_ident()
+
+    assert await database.read(thread_of, short=True) == threading.get_ident()
+    assert await database.read(thread_of) != threading.get_ident()
+
+
 async def test_a_failed_short_read_leaves_later_ones_working(sqlite_database):
     await upsert(sqlite_database, [record(1)])
 
