@@ -171,14 +171,12 @@ async def build_search_indexes(session: AsyncSession) -> None:
             await conn.execute(statement)
 
 
-async def analyze_if_grown(session: AsyncSession, added: int) -> bool:
+async def analyze_if_grown(session: AsyncSession, added: int) -> None:
     """ANALYZE the store's tables after a load that grew it past autovacuum's own rule (50 rows
     plus a tenth), or into tables never analyzed: without statistics PostgreSQL planned the
     story-rule counts of `/tags` and a category's total as nested loops, 11-19 s at 100k posts
     against 0.1-0.3 s after ANALYZE, and autovacuum may be off or run much later."""
     conn = await driver_connection(session)
     rows = await conn.fetchval("SELECT reltuples FROM pg_class WHERE oid = 'articles'::regclass")
-    if rows is not None and rows >= 0 and added <= 50 + rows / 10:
-        return False
-    await conn.execute(f"ANALYZE {', '.join(INGESTED_TABLES)}")
-    return True
+    if rows is None or rows < 0 or added > 50 + rows / 10:
+        await conn.execute(f"ANALYZE {', '.join(INGESTED_TABLES)}")

@@ -66,7 +66,10 @@ class Remembered:
         await asyncio.gather(*running, return_exceptions=True)
 
     def put(self, key: tuple[object, ...], value: object) -> None:
-        """Remember a count made by another: a category's in `/categories` is its list's total."""
+        """Remember a count, also one made by another: a category's in `/categories` is its
+        list's total."""
+        if len(self._cache) > 1000:
+            self._cache.clear()
         self._cache[key] = (time.monotonic(), value)
 
     def expire(self) -> None:
@@ -116,9 +119,7 @@ class Remembered:
 
     async def _count(self, key: tuple[object, ...], count: Callable[[], Awaitable[T]]) -> T:
         value = await count()
-        if len(self._cache) > 1000:
-            self._cache.clear()
-        self._cache[key] = (time.monotonic(), value)
+        self.put(key, value)
         return value
 
     def _done(self, key: tuple[object, ...], task: asyncio.Task[Any]) -> None:
