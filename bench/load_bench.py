@@ -377,6 +377,7 @@ class Users:
     ) -> None:
         self.fake, self.replies, self.timeout, self.think = fake, replies, timeout, think
         self.times: list[float] = []
+        self.by_command: dict[str, list[float]] = {}
         self.missing = 0
         self.trending_times: list[float] = []
         self.trending_missing = 0
@@ -398,11 +399,13 @@ class Users:
         chat_id = USER_BASE + n
         await asyncio.sleep(rng.uniform(0, self.think[1]))
         while not stop.is_set():
-            took = await self.ask(chat_id, user_command(rng))
+            command = user_command(rng)
+            took = await self.ask(chat_id, command)
             if took is None:
                 self.missing += 1
             else:
                 self.times.append(took)
+                self.by_command.setdefault(command, []).append(took)
             await asyncio.sleep(rng.uniform(*self.think))
 
     async def trending(self, stop: asyncio.Event, interval: float) -> None:
@@ -461,6 +464,8 @@ async def phase(
     stop.set()
     await asyncio.gather(*tasks)
     seconds = time.monotonic() - started
+    from common import percentiles
+
     sent = len(users.times) + len(users.trending_times)
     return {
         "phase": name,
@@ -470,6 +475,11 @@ async def phase(
         "sends_per_second": round(sent / seconds, 1),
         **figures(users.times, users.missing),
         **result,
+        # where a phase's p99 comes from: each command's own p99
+        "p99_ms_by_command": {
+            command: percentiles(times)["p99_ms"]
+            for command, times in sorted(users.by_command.items())
+        },
         "_users": users,
     }
 

@@ -135,6 +135,11 @@ class SearchBackend(Protocol):
 
     def time_param(self, value: datetime) -> Any: ...
 
+    age_days: str
+    """SQL of `a.published_at`'s age in days (a float) when the newest article was published:
+    the engine's date arithmetic, as turning two timestamps a candidate into Python datetimes
+    took half the SQL time of scoring."""
+
 
 def _fts5_expression(phrases: Phrases) -> str:
     return " AND ".join('"' + " ".join(phrase).replace('"', '""') + '"' for phrase in phrases)
@@ -142,6 +147,7 @@ def _fts5_expression(phrases: Phrases) -> str:
 
 class Fts5Backend:
     scheme = SEQUENCE
+    age_days = f"julianday({NEWEST}) - julianday(a.published_at)"
 
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
@@ -194,6 +200,7 @@ def _tsquery(phrases: Phrases) -> str:
 
 class TsvectorBackend:
     scheme = BAG
+    age_days = f"CAST(EXTRACT(EPOCH FROM {NEWEST} - a.published_at) AS float8) / 86400"
 
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
@@ -408,35 +415,20 @@ def _score_candidates(
     """Stage 2: each candidate's score (see `storage.ranking`), from its title and the start of
     its body."""
     needles = query_needles(query, MAX_QUERY_TERMS)
-    when = Article.published_at.type
-    statement = (
-        text(
-            "SELECT a.id, a.story_id, a.published_at, a.content_hash,"
-            f" {NEWEST} AS newest FROM articles a WHERE a.id IN :ids"
-        )
-        .bindparams(bindparam("ids", expanding=True))
-        .columns(published_at=when, newest=when)
-    )
+    statement = text(
+        "SELECT a.id, a.story_id, a.content_hash,"
+        f" {backend.age_days} AS age FROM articles a WHERE a.id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
     rows = session.execute(statement, {"ids": list(ids)}).all()
-    if not rows:
-        return []
     scheme = backend.scheme.id
     texts = _candidate_texts(session, backend, [(scheme, row.id, row.content_hash) for row in rows])
-    newest = _aware(rows[0].newest)
     return [
         _Scored(
-            row.id,
-            row.story_id or row.id,
-            relevance(needles, *texts[row.id])
-            * recency((newest - _aware(row.published_at)).total_seconds() / 86400),
+            row.id, row.story_id or row.id, relevance(needles, *texts[row.id]) * recency(row.age)
         )
         for row in rows
         if row.id in texts
     ]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def search_articles(
