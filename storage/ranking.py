@@ -21,6 +21,7 @@ so a long article whose lead is about the query is not buried. Only the body's f
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from storage.tokenizer import sequence_query
@@ -47,15 +48,29 @@ def query_needles(query: str, max_phrases: int) -> tuple[str, ...]:
     return tuple(f" {' '.join(phrase)} " for phrase in sequence_query(query)[:max_phrases])
 
 
-def relevance(needles: Sequence[str], title: str, body: str) -> float:
-    """See the module doc: `title` and `body` are token text; 0 when no phrase is found (a bag
-    match of scattered characters)."""
+@dataclass(frozen=True, slots=True)
+class ScoredText:
+    """A candidate's token text as `relevance` reads it, made once and kept with the text (see
+    `storage.search`): padded with spaces so every phrase is found whole, with its body's
+    length factor, which counting the body's tokens on every search cost a tenth of scoring."""
+
+    title: str
+    body: str
+    length: float
+
+    @classmethod
+    def of(cls, title: str, body: str) -> ScoredText:
+        """From space-joined token text."""
+        body = f" {body} "
+        tokens = body.count(" ") - 1
+        return cls(f" {title} ", body, 1 - LENGTH_B + LENGTH_B * tokens / LENGTH_TOKENS)
+
+
+def relevance(needles: Sequence[str], text: ScoredText) -> float:
+    """See the module doc; 0 when no phrase is found (a bag match of scattered characters)."""
     if not needles:
         return 0.0
-    title = f" {title} "
-    body = f" {body} "
-    tokens = body.count(" ") - 1
-    length = 1 - LENGTH_B + LENGTH_B * tokens / LENGTH_TOKENS
+    title, body, length = text.title, text.body, text.length
     total = 0.0
     for needle in needles:
         found = title.find(needle)

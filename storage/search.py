@@ -52,6 +52,7 @@ from storage.models import Article, MetaEntry
 from storage.ranking import (
     SCORED_BODY_TOKENS,
     SCORED_TITLE_CHARS,
+    ScoredText,
     query_needles,
     recency,
     relevance,
@@ -371,17 +372,17 @@ class _ScoredTexts:
 
     def __init__(self, kept: int) -> None:
         self.kept = kept
-        self._texts: OrderedDict[tuple[str, int, str], tuple[str, str]] = OrderedDict()
+        self._texts: OrderedDict[tuple[str, int, str], ScoredText] = OrderedDict()
         self._lock = threading.Lock()  # reads run in several threads on SQLite
 
-    def get(self, key: tuple[str, int, str]) -> tuple[str, str] | None:
+    def get(self, key: tuple[str, int, str]) -> ScoredText | None:
         with self._lock:
             found = self._texts.get(key)
             if found is not None:
                 self._texts.move_to_end(key)
             return found
 
-    def put(self, key: tuple[str, int, str], texts: tuple[str, str]) -> None:
+    def put(self, key: tuple[str, int, str], texts: ScoredText) -> None:
         with self._lock:
             self._texts[key] = texts
             while len(self._texts) > self.kept:
@@ -393,7 +394,7 @@ SCORED_TEXTS = _ScoredTexts(SCORED_TEXTS_KEPT)
 
 def _candidate_texts(
     session: Session, backend: SearchBackend, keys: Sequence[tuple[str, int, str]]
-) -> dict[int, tuple[str, str]]:
+) -> dict[int, ScoredText]:
     """Each candidate's title and body start as token text, read only for those not kept."""
     texts = {key[1]: found for key in keys if (found := SCORED_TEXTS.get(key)) is not None}
     missing = {key[1]: key for key in keys if key[1] not in texts}
@@ -404,7 +405,7 @@ def _candidate_texts(
             " WHERE a.id IN :ids"
         ).bindparams(bindparam("ids", expanding=True))
         for row in session.execute(statement, {"ids": list(missing)}):
-            texts[row.id] = backend.scored_tokens(row.title, row.body)
+            texts[row.id] = ScoredText.of(*backend.scored_tokens(row.title, row.body))
             SCORED_TEXTS.put(missing[row.id], texts[row.id])
     return texts
 
@@ -419,15 +420,13 @@ def _score_candidates(
         "SELECT a.id, a.story_id, a.content_hash,"
         f" {backend.age_days} AS age FROM articles a WHERE a.id IN :ids"
     ).bindparams(bindparam("ids", expanding=True))
-    rows = session.execute(statement, {"ids": list(ids)}).all()
+    rows = session.execute(statement, {"ids": list(ids)}).tuples().all()
     scheme = backend.scheme.id
-    texts = _candidate_texts(session, backend, [(scheme, row.id, row.content_hash) for row in rows])
+    texts = _candidate_texts(session, backend, [(scheme, id_, hash_) for id_, _, hash_, _ in rows])
     return [
-        _Scored(
-            row.id, row.story_id or row.id, relevance(needles, *texts[row.id]) * recency(row.age)
-        )
-        for row in rows
-        if row.id in texts
+        _Scored(id_, story or id_, relevance(needles, texts[id_]) * recency(age))
+        for id_, story, _, age in rows
+        if id_ in texts
     ]
 
 

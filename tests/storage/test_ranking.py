@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from storage.ranking import TITLE_WEIGHT, query_needles, recency, relevance
+from storage.ranking import TITLE_WEIGHT, ScoredText, query_needles, recency, relevance
 from storage.tokenizer import sequence_text
 
 FILLER = "市场人士普遍认为后续走势仍有待观察，投资者需关注政策变化与资金流向。"
 
 
 def score(query: str, title: str, body: str) -> float:
-    return relevance(query_needles(query, 32), sequence_text(title), sequence_text(body))
+    return relevance(
+        query_needles(query, 32), ScoredText.of(sequence_text(title), sequence_text(body))
+    )
 
 
 def test_a_title_match_beats_any_body_only_match_even_a_fresher_one() -> None:
