@@ -127,6 +127,24 @@ async def upsert_index(session: AsyncSession, rows: Sequence[tuple[int, str, str
     await _stage_and_upsert(
         session, STAGE_INDEX, rows, ("article_id", "title", "body"), _UPSERT_INDEX
     )
+    await clean_pending_lists(session)
+
+
+async def clean_pending_lists(session: AsyncSession) -> None:
+    """Move the documents just indexed from each search index's pending list into the index
+    proper. A GIN index takes new entries into a pending list (`fastupdate`), which every
+    search reads whole, document by document: 150 pending documents made a search for 中国
+    over 30,000 take 190-375 ms instead of 4-6 ms, and a list only empties itself past 4 MB
+    (some 220 documents here) or when autovacuum reaches it (perhaps never, in a store that
+    grows by an ingest a day). This is the same bulk work as that flush, done each batch: 150
+    documents took 44 ms to insert and 240-270 ms to clean, against 1,000 ms to insert with
+    `fastupdate` off. Only the owner of an index may clean it; another role leaves it be."""
+    conn = await driver_connection(session)
+    await conn.execute(
+        "SELECT gin_clean_pending_list(c.oid) FROM unnest($1::text[]) AS n(name)"
+        " JOIN pg_class c ON c.oid = to_regclass(n.name) WHERE pg_has_role(c.relowner, 'USAGE')",
+        list(SEARCH_INDEXES),
+    )
 
 
 async def copy_rows(

@@ -47,6 +47,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from storage import pg_bulk
 from storage.derive import index_text
 from storage.models import Article, MetaEntry
 from storage.ranking import (
@@ -215,6 +216,7 @@ class TsvectorBackend:
             ),
             _index_params(rows),
         )
+        await pg_bulk.clean_pending_lists(session)
 
     def match_ids(
         self, phrases: Phrases, *, title: bool, newest: int | None, name: str
