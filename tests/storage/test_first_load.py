@@ -148,8 +148,8 @@ async def test_a_large_load_leaves_postgresql_statistics_and_a_small_one_costs_n
 async def test_an_ingest_leaves_nothing_pending_in_the_search_indexes(
     database: Database, tmp_path: Path
 ) -> None:
-    """A search reads a GIN index's pending list whole, document by document: each batch moves
-    its documents into the index proper (a list of 150 made a search 40 times slower)."""
+    """A search reads a GIN index's pending list whole, and the insert that fills it pays for
+    the whole flush: each batch moves its documents into the index proper."""
     if database.dialect != "postgresql":
         pytest.skip("pending lists are PostgreSQL's GIN indexes'")
     good_posts(tmp_path, 30)
