@@ -349,11 +349,13 @@ def candidate_ids(
     """The newest matches, and the newest title matches when the first were cut short (else
     every title match is among them already)."""
     sql, params = candidates_sql(backend, phrases, filters, title=False)
-    ids = [int(id_) for id_ in session.execute(text(sql), params).scalars()]
+    ids = [int(id_) for id_ in session.connection().execute(text(sql), params).scalars()]
     if len(ids) >= MAX_CANDIDATES:
         sql, params = candidates_sql(backend, phrases, filters, title=True)
         ids = list(
-            dict.fromkeys([*ids, *(int(i) for i in session.execute(text(sql), params).scalars())])
+            dict.fromkeys(
+                [*ids, *(int(i) for i in session.connection().execute(text(sql), params).scalars())]
+            )
         )
     return ids
 
@@ -406,7 +408,7 @@ def _candidate_texts(
             f"SELECT a.id, {title} AS title, {body} AS body FROM articles a{joined}"
             " WHERE a.id IN :ids"
         ).bindparams(bindparam("ids", expanding=True))
-        for row in session.execute(statement, {"ids": list(missing)}):
+        for row in session.connection().execute(statement, {"ids": list(missing)}):
             texts[row.id] = ScoredText.of(*backend.scored_tokens(row.title, row.body))
             SCORED_TEXTS.put(missing[row.id], texts[row.id])
     return texts
@@ -422,7 +424,7 @@ def _score_candidates(
         "SELECT a.id, a.story_id, a.content_hash,"
         f" {backend.age_days} AS age FROM articles a WHERE a.id IN :ids"
     ).bindparams(bindparam("ids", expanding=True))
-    rows = session.execute(statement, {"ids": list(ids)}).tuples().all()
+    rows = session.connection().execute(statement, {"ids": list(ids)}).tuples().all()
     scheme = backend.scheme.id
     texts = _candidate_texts(session, backend, [(scheme, id_, hash_) for id_, _, hash_, _ in rows])
     return [
