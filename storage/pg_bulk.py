@@ -72,6 +72,11 @@ SEARCH_INDEXES = {
     "ix_article_fts_title": "CREATE INDEX IF NOT EXISTS ix_article_fts_title"
     " ON article_fts USING gin (ts_filter(document, '{a}'))",
 }
+PENDING_LIST_LIMIT = "64MB"
+"""How far an ingest lets a search index's pending list grow (see `clean_pending_lists`):
+room for `CLEAN_EVERY` documents (1,000 synthetic posts took 17.5 MB), so that it is not
+flushed in the middle of a batch."""
+CLEAN_EVERY = 1000
 INDEX_BUILD_MEMORY = "256MB"
 """`maintenance_work_mem` of a build: a GIN build sorts its entries in this much memory."""
 
@@ -124,22 +129,26 @@ async def upsert_index(session: AsyncSession, rows: Sequence[tuple[int, str, str
     """Index documents `(article_id, title tokens, body tokens)`, replacing older ones."""
     if not rows:
         return
+    conn = await driver_connection(session)
+    await conn.execute(f"SET LOCAL gin_pending_list_limit = '{PENDING_LIST_LIMIT}'")
     await _stage_and_upsert(
         session, STAGE_INDEX, rows, ("article_id", "title", "body"), _UPSERT_INDEX
     )
-    await clean_pending_lists(session)
 
 
 async def clean_pending_lists(session: AsyncSession) -> None:
-    """Move the documents just indexed from each search index's pending list into the index
-    proper. A GIN index takes new entries into a pending list (`fastupdate`) that every search
-    reads whole, and that empties itself only past 4 MB or when autovacuum reaches it (off, or
-    far behind, in a store that grows by a batch at a time). At 100k posts, with the 3,002
-    title entries one load left pending, a title match took 1.2-7.7 ms instead of 0.2-0.6 ms;
-    and the insert that crossed 4 MB paid the whole flush inside its batch (327 pages: 0.77 s).
-    Cleaning every batch spreads that same bulk work (`fastupdate` off cost 1,000 ms per 150
-    documents against 290 ms inserted and cleaned). Only an index's owner may clean it; another
-    role leaves it to the flush."""
+    """Move what an ingest wrote from each search index's pending list into the index proper.
+
+    A GIN index takes new entries into a pending list (`fastupdate`), which every search reads
+    whole, and which by default empties itself past 4 MB (some 220 documents here) inside
+    whichever insert crosses it, or when autovacuum reaches it. The merge costs per distinct
+    lexeme, not per document, so larger merges cost less a document: at 100k posts, merging
+    every 50 documents cost 5.4 ms a document of server CPU, the 4 MB flush about 5, merging
+    1,000 at once 1.7 (plus 2.0 to insert them). An ingest therefore lets the lists grow to
+    `PENDING_LIST_LIMIT` (`upsert_index`) and has them merged every `CLEAN_EVERY` documents
+    and when it ends (`bot.ingest.pipeline.Ingestor`): searches meanwhile read up to that many
+    pending documents (1,000 made a search 4-7 ms slower). Only an index's owner may merge it;
+    another role leaves it to the 4 MB flush."""
     conn = await driver_connection(session)
     await conn.execute(
         "SELECT gin_clean_pending_list(c.oid) FROM unnest($1::text[]) AS n(name)"

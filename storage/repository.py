@@ -294,6 +294,12 @@ class ArticleRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             await pg_bulk.build_search_indexes(self.session)
 
+    async def merge_search_index(self) -> None:
+        """Merge what was written into the search index proper, on PostgreSQL (see
+        `pg_bulk.clean_pending_lists`); SQLite's FTS5 merges as it goes."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await pg_bulk.clean_pending_lists(self.session)
+
     async def analyze_if_grown(self, added: int) -> None:
         """Table statistics after a large load, on PostgreSQL (`pg_bulk.analyze_if_grown`)."""
         if self.session.get_bind().dialect.name == "postgresql":

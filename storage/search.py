@@ -216,7 +216,6 @@ class TsvectorBackend:
             ),
             _index_params(rows),
         )
-        await pg_bulk.clean_pending_lists(session)
 
     def match_ids(
         self, phrases: Phrases, *, title: bool, newest: int | None, name: str
@@ -285,6 +284,8 @@ async def rebuild_index(session: AsyncSession, batch_size: int = 500) -> int:
     async for batch in article_batches(session, batch_size):
         await backend.write(session, [index_row(a, backend.scheme) for a in batch])
         done += len(batch)
+    if session.get_bind().dialect.name == "postgresql":
+        await pg_bulk.clean_pending_lists(session)
     await _record_tokenizer(session, rebuilt=True)
     return done
 

@@ -32,6 +32,7 @@ from bot.summarize.idf import idf_from_documents
 from storage.db import Database, driver_error
 from storage.derive import with_derived
 from storage.models import IngestRun
+from storage.pg_bulk import CLEAN_EVERY
 from storage.records import ArticleRecord, Failure, content_hash
 from storage.repository import ArticleRepository, UpsertOutcome, lead_texts
 from storage.runs import mark_interrupted
@@ -307,6 +308,7 @@ class Ingestor:
         self.report = report
         self.batch_size = batch_size
         self._first_flush = True
+        self._unmerged = 0
         self.pending: list[ArticleRecord] = []
         self.keep_times: set[int] = set()
         self.origins: dict[str, str] = {}
@@ -368,10 +370,22 @@ class Ingestor:
             setattr(self.report, outcome.status, getattr(self.report, outcome.status) + 1)
             if outcome.status != "unchanged":
                 self.report.changed_ids.append(outcome.article_id)
+                self._unmerged += 1
+        if self._unmerged >= CLEAN_EVERY:
+            await self._merge()
+
+    async def _merge(self) -> None:
+        """Merge the documents written since the last time into the search index proper
+        (`storage.pg_bulk.clean_pending_lists`: a merge of many costs less a document)."""
+        async with self.db.session() as session, session.begin():
+            await ArticleRepository(session).merge_search_index()
+        self._unmerged = 0
 
     async def finish(self) -> None:
-        """Build the search index if a first load deferred it (after the last `flush`), and
-        the tables' statistics after a large load."""
+        """Merge what is left into the search index, build it if a first load deferred it
+        (after the last `flush`), and the tables' statistics after a large load."""
+        if self._unmerged:
+            await self._merge()
         async with self.db.session() as session, session.begin():
             repository = ArticleRepository(session)
             await repository.build_search_index()
