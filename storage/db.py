@@ -378,6 +378,8 @@ class Database:
         self._last_commit = -float("inf")
         self._engine_kwargs = engine_kwargs
         self._pg_reader: PgReader | None = None
+        self.last_read = -float("inf")
+        """When a `read` last started (monotonic): an ingest beside the replies yields to them."""
         if self.read_url:
             self.replica = create_engine(self.read_url, **engine_kwargs)
             self._replica_sessions = async_sessionmaker(self.replica, expire_on_commit=False)
@@ -426,6 +428,7 @@ class Database:
         connection), on PostgreSQL on the reader loop (`PgReader`; a `short` one on this loop),
         else through the async session's `run_sync`. What it returns is detached: load what
         you need eagerly."""
+        self.last_read = time.monotonic()
         if self._readable:
             if self._reader is None:
                 self._reader = SqliteReader(self.url)
@@ -449,6 +452,7 @@ class Database:
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only: on the replica when `reads_replica`, else the primary."""
+        self.last_read = time.monotonic()
         if self._replica_sessions is not None and self.reads_replica():
             async with self._replica_sessions() as session:
                 yield session

@@ -46,6 +46,12 @@ BATCH_SIZE = 200
 # The bot's batches: each one's write holds the event loop (SQL building, story placement,
 # term counts) for about 0.3 ms a post, which its replies wait out.
 SHARED_BATCH_SIZE = 50
+# While users are reading (a read began within READ_QUIET_SECONDS), the bot's ingest rests
+# after each batch for YIELD_SHARE times as long as the batch took to write: it then holds the
+# store's CPU at most half the time. PostgreSQL's server spends 4-7 ms on a post (index
+# entries, merges), and on two cores replies to 20 users waited out whole batches.
+YIELD_SHARE = 1.0
+READ_QUIET_SECONDS = 1.0
 # A worker process costs about a second to start (imports, jieba's dictionary), so a source is
 # prepared in this process until it has shown this many posts.
 POOL_THRESHOLD = 256
@@ -303,8 +309,17 @@ class Ingestor:
     (PostgreSQL's GIN indexes); `finish` also builds one a crashed load left out.
     """
 
-    def __init__(self, db: Database, report: IngestReport, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        db: Database,
+        report: IngestReport,
+        batch_size: int = BATCH_SIZE,
+        *,
+        yield_to_reads: bool = False,
+    ) -> None:
         self.db = db
+        self.yield_to_reads = yield_to_reads
+        """Rest after each batch while users read (see `YIELD_SHARE`): the bot's ingests."""
         self.report = report
         self.batch_size = batch_size
         self._first_flush = True
@@ -351,6 +366,7 @@ class Ingestor:
                 )
             for index in keep:
                 batch[index] = _keep_stored(batch[index], stored.get(batch[index].key))
+        started = time.monotonic()
         try:
             outcomes = await self._write(batch)
         except Exception as exc:
@@ -373,6 +389,8 @@ class Ingestor:
                 self._unmerged += 1
         if self._unmerged >= CLEAN_EVERY:
             await self._merge()
+        if self.yield_to_reads and time.monotonic() - self.db.last_read < READ_QUIET_SECONDS:
+            await asyncio.sleep(YIELD_SHARE * (time.monotonic() - started))
 
     async def _merge(self) -> None:
         """Merge the documents written since the last time into the search index proper
@@ -563,7 +581,11 @@ async def ingest(
         await mark_interrupted(session)
         run = IngestRun(sources=list(sources), pid=os.getpid(), host=socket.gethostname())
         session.add(run)
-    ingestor = Ingestor(db, report, BATCH_SIZE if pool is None else SHARED_BATCH_SIZE)
+    ingestor = (
+        Ingestor(db, report)
+        if pool is None
+        else Ingestor(db, report, SHARED_BATCH_SIZE, yield_to_reads=True)
+    )
     preparer = Preparer(
         settings.tz,
         await store_idf(db, pool),

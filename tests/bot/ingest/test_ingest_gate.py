@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from store_support import write_good_posts
+from functools import partial
 
+from store_support import good_posts, records_of, write_good_posts
+
+from bot.ingest import pipeline
+from bot.ingest.pipeline import Ingestor, IngestReport
 from bot.services.admin import IngestGate
 from bot.settings import load_settings
 
@@ -21,3 +25,39 @@ async def test_new_articles_wake_the_push_job_and_a_rerun_does_not(sqlite_databa
     again = await gate.run(sqlite_database, [str(tmp_path)], settings)
     assert again is not None and (again.added, again.unchanged) == (0, 2)
     assert woken == ["push"]
+
+
+async def test_the_bots_ingest_rests_after_each_batch_only_while_users_read(
+    sqlite_database, tmp_path, monkeypatch
+):
+    """An ingest beside the replies writes at most about half the time while users read, and
+    at full speed when nobody does."""
+    from storage.views import latest_views
+
+    rests: list[float] = []
+    real_sleep = pipeline.asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        rests.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(pipeline.asyncio, "sleep", sleep)
+    good_posts(tmp_path, 6)
+    records = records_of(tmp_path)
+
+    async def write(first: int, *, reading: bool) -> None:
+        if reading:
+            await sqlite_database.read(partial(latest_views, limit=1))
+        ingestor = Ingestor(sqlite_database, IngestReport(), 2, yield_to_reads=True)
+        for record in records[first : first + 3]:
+            await ingestor.add(record)
+        await ingestor.flush()
+
+    monkeypatch.setattr(pipeline, "READ_QUIET_SECONDS", 3600.0)
+    await write(0, reading=True)
+    assert len(rests) == 2 and all(rest > 0 for rest in rests)  # a batch of 2, then of 1
+
+    rests.clear()
+    monkeypatch.setattr(pipeline, "READ_QUIET_SECONDS", 0.0)
+    await write(3, reading=True)
+    assert rests == []
