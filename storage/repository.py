@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -144,10 +146,16 @@ class ArticleRepository:
             await self._write_by_copy(pending)
             return
         cache = await self.session.scalar(text("PRAGMA cache_size"))
+        restore = text(f"PRAGMA cache_size = {int(cache)}")
         await self.session.execute(text(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}"))
-        await self._write_sqlite(pending)
+        try:
+            await self._write_sqlite(pending)
+        except BaseException:
+            with suppress(SQLAlchemyError):  # a connection that no longer answers is dropped
+                await self.session.execute(restore)
+            raise
         # before the commit: its dirty pages stay cached until it has written them
-        await self.session.execute(text(f"PRAGMA cache_size = {int(cache)}"))
+        await self.session.execute(restore)
 
     async def _write_sqlite(self, pending: list[_Pending]) -> None:
         new = [p for p in pending if p.article_id is None]

@@ -74,6 +74,20 @@ async def test_a_sqlite_batch_write_leaves_the_connection_page_cache_as_it_found
         assert await session.scalar(text("PRAGMA cache_size")) == -3000
 
 
+async def test_a_failed_sqlite_batch_write_also_sets_the_page_cache_back(
+    sqlite_database, monkeypatch
+):
+    async def fail(self, pending):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ArticleRepository, "_write_sqlite", fail)
+    async with sqlite_database.session() as session, session.begin():
+        await session.execute(text("PRAGMA cache_size = -3000"))
+        with pytest.raises(RuntimeError, match="disk full"):
+            await ArticleRepository(session).upsert_many([record(1)])
+        assert await session.scalar(text("PRAGMA cache_size")) == -3000
+
+
 async def test_latest_is_newest_first_and_filters_by_category_and_tag(database):
     await upsert(
         database,
