@@ -13,7 +13,7 @@ from datetime import UTC, timedelta
 from functools import partial
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from store_support import BASE, record, upsert
@@ -21,7 +21,7 @@ from store_support import BASE, record, upsert
 from bot.settings import load_settings
 from storage import sqlite_latest
 from storage.db import Database, DatabaseURLError, head_revision, normalize_url
-from storage.repository import ArticleRepository
+from storage.repository import WRITE_CACHE_KIB, ArticleRepository
 from storage.views import latest_views
 
 
@@ -49,6 +49,43 @@ async def test_changed_post_is_updated_in_place(database):
 
 async def test_same_key_twice_in_one_batch_counts_once_as_added(database):
     assert await upsert(database, [record(1), record(1)]) == ["added", "unchanged"]
+
+
+async def test_a_sqlite_batch_write_leaves_the_connection_page_cache_as_it_found_it(
+    sqlite_database,
+):
+    """The write raises SQLite's page cache for the batch only: a pooled connection keeps
+    whatever size it had, not the batch's."""
+    async with sqlite_database.session() as session, session.begin():
+        await session.execute(text("PRAGMA cache_size = -3000"))
+        seen: list[int] = []
+
+        def watch(conn, cursor, statement, *_):  # type: ignore[no-untyped-def]
+            if statement.startswith("PRAGMA cache_size = "):
+                seen.append(int(statement.rsplit(" ", 1)[1]))
+
+        engine = sqlite_database.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", watch)
+        try:
+            await ArticleRepository(session).upsert_many([record(n) for n in range(3)])
+        finally:
+            event.remove(engine, "before_cursor_execute", watch)
+        assert seen == [-WRITE_CACHE_KIB, -3000]
+        assert await session.scalar(text("PRAGMA cache_size")) == -3000
+
+
+async def test_a_failed_sqlite_batch_write_also_sets_the_page_cache_back(
+    sqlite_database, monkeypatch
+):
+    async def fail(self, pending):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ArticleRepository, "_write_sqlite", fail)
+    async with sqlite_database.session() as session, session.begin():
+        await session.execute(text("PRAGMA cache_size = -3000"))
+        with pytest.raises(RuntimeError, match="disk full"):
+            await ArticleRepository(session).upsert_many([record(1)])
+        assert await session.scalar(text("PRAGMA cache_size")) == -3000
 
 
 async def test_latest_is_newest_first_and_filters_by_category_and_tag(database):
