@@ -143,7 +143,7 @@ async def clean_pending_lists(session: AsyncSession) -> None:
     whole, and which by default empties itself past 4 MB (some 220 documents here) inside
     whichever insert crosses it, or when autovacuum reaches it. The merge costs per distinct
     lexeme, not per document, so larger merges cost less a document: at 100k posts, merging
-    every 50 documents cost 5.4 ms a document of server CPU, the 4 MB flush about 5, merging
+    every 50 documents took 5.4 ms a document, the 4 MB flush about 5, merging
     1,000 at once 1.7 (plus 2.0 to insert them). An ingest therefore lets the lists grow to
     `PENDING_LIST_LIMIT` (`upsert_index`) and has them merged every `CLEAN_EVERY` documents
     and when it ends (`bot.ingest.pipeline.Ingestor`): searches meanwhile read up to that many
