@@ -149,7 +149,7 @@ async def test_an_ingest_leaves_nothing_pending_in_the_search_indexes(
     database: Database, tmp_path: Path
 ) -> None:
     """A search reads a GIN index's pending list whole, and the insert that fills it pays for
-    the whole flush: each batch moves its documents into the index proper."""
+    the whole flush: an ingest merges what it wrote into the index proper by its end."""
     if database.dialect != "postgresql":
         pytest.skip("pending lists are PostgreSQL's GIN indexes'")
     good_posts(tmp_path, 30)
