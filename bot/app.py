@@ -22,6 +22,7 @@ from bot.services import browse
 from bot.services.actions import PUBLIC_COMMANDS
 from bot.settings import Settings
 from bot.store import database_of
+from bot.telegram_http import AiohttpRequest
 from bot.telegram_push import ReplyRateLimiter, standalone_messenger
 from storage.db import Database
 
@@ -90,6 +91,12 @@ def build_application(
     builder = ApplicationBuilder()
     if request is not None:
         builder = builder.request(request)
+    else:
+        # replies and the long poll over aiohttp (`bot.telegram_http`): a `/latest` reply cost
+        # the bot 3.0 ms of CPU instead of 4.0-4.2 over httpx
+        builder = builder.request(AiohttpRequest(CONCURRENT_UPDATES)).get_updates_request(
+            AiohttpRequest(1)
+        )
     application = (
         builder.token(token)
         .base_url(settings.telegram.base_url)

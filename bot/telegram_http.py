@@ -1,7 +1,9 @@
-"""An aiohttp transport for python-telegram-bot, for the push fan-out (the bot's, `newsbot push`).
+"""An aiohttp transport for python-telegram-bot: the bot's replies, its long poll and the push
+fan-out (the bot's, `newsbot push`).
 
 PTB ships only an httpx transport; aiohttp's C-accelerated client spends about a quarter of
-the CPU per request, which is most of the push's budget per delivered message.
+the CPU per request, which is most of the push's budget per delivered message and a large
+part of a short reply's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ READ_TIMEOUT = 30.0
 
 
 class AiohttpRequest(BaseRequest):
-    def __init__(self) -> None:
+    def __init__(self, connections: int = CONNECTIONS) -> None:
+        self.connections = connections
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -28,7 +31,9 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS))
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections)
+            )
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:

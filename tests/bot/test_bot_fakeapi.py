@@ -1,6 +1,7 @@
 """The fake Bot API misbehaves like Telegram when told to, and python-telegram-bot reads its
 answers as the matching exceptions: flood control, a bot kicked from a group, a migrated chat,
-a rejected request, a wrong token. Accepted messages are recorded with when they arrived."""
+a rejected request, a wrong token. Accepted messages are recorded with when they arrived.
+Each runs over PTB's own transport (httpx) and over the bot's (`AiohttpRequest`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from fakebotapi import TOKEN, FakeBotAPI
 from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
+from telegram.request import BaseRequest
+
+from bot.telegram_http import AiohttpRequest
 
 GROUP = -100555
 
@@ -21,10 +32,40 @@ def api() -> Iterator[FakeBotAPI]:
         yield fake
 
 
-@pytest.fixture
-async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=api.base_url) as plain_bot:
+def transport(name: str, connections: int = 4) -> BaseRequest | None:
+    return AiohttpRequest(connections) if name == "aiohttp" else None
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def bot(api: FakeBotAPI, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    over = request.param
+    async with Bot(
+        TOKEN,
+        base_url=api.base_url,
+        request=transport(over),
+        get_updates_request=transport(over, connections=1),
+    ) as plain_bot:
         yield plain_bot
+
+
+async def test_a_long_poll_waits_for_an_update_and_takes_it(api: FakeBotAPI, bot: Bot) -> None:
+    assert await bot.get_updates(timeout=0) == ()
+    polling = asyncio.create_task(bot.get_updates(timeout=5))
+    await asyncio.sleep(0.3)
+    assert not polling.done()
+    api.push_update(api.message_update(42, api.user(42), "/latest"))
+    [update] = await asyncio.wait_for(polling, 5)
+    assert update.message is not None and update.message.text == "/latest"
+
+
+async def test_a_bot_api_that_is_down_is_a_network_error() -> None:
+    request = AiohttpRequest()
+    offline = Bot(TOKEN, base_url="http://127.0.0.1:9/bot", request=request)
+    try:
+        with pytest.raises(NetworkError, match=r"aiohttp\.ClientConnectorError"):
+            await offline.send_message(42, "hello")
+    finally:
+        await request.shutdown()
 
 
 async def test_flood_limits_are_off_by_default(api: FakeBotAPI, bot: Bot) -> None:
