@@ -22,7 +22,8 @@ Two floors, measured on the same store in the same run. Before the bot starts, e
 the users send is answered twice through the bot's own services (`ConsoleChat`) and the SQL
 statements of the second answer (its caches warm, as in steady use) are recorded.
 - `raw_bot` (the floor of `steady`): a minimal responder in its own process, without PTB,
-  SQLAlchemy or a rate limiter, long-polls the same fake Bot API with httpx and answers each
+  SQLAlchemy or a rate limiter, long-polls the same fake Bot API over aiohttp (the bot's
+  transport, `bot.telegram_http`) and answers each
   message by running its command's recorded statements through the bare driver (sqlite3 on
   its event loop; asyncpg on a pool of 5) and sending the rows' titles with `sendMessage`.
   The same users, think time and phase length, before the real bot starts (never both at
@@ -308,30 +309,39 @@ async def raw_bot(api: str, backend: str, target: str, statements: dict[str, Any
     for its text on the bare driver, and sends the rows' titles (or keys) with `sendMessage`.
     No PTB, no SQLAlchemy, no rate limiter. On SIGTERM it finishes its answers and confirms the
     updates it took, so the real bot started next is not offered them again."""
-    import httpx
+    import aiohttp
 
     labels_of, close = await bare_reader(backend, target)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     answering: set[asyncio.Task[None]] = set()
     offset = 0
-    limits = httpx.Timeout(RAW_BOT_POLL_SECONDS + 10.0)
-    async with httpx.AsyncClient(timeout=limits) as polls, httpx.AsyncClient() as sends:
+    limits = aiohttp.ClientTimeout(sock_read=RAW_BOT_POLL_SECONDS + 10.0)
+    async with (
+        aiohttp.ClientSession(timeout=limits, raise_for_status=True) as polls,
+        aiohttp.ClientSession(raise_for_status=True) as sends,
+    ):
 
         async def answer(chat_id: int, text: str) -> None:
             labels = await labels_of(statements.get(text, []))
             reply = {"chat_id": chat_id, "text": reply_text(text, labels)}
-            (await sends.post(f"{api}/sendMessage", data=reply)).raise_for_status()
+            async with sends.post(f"{api}/sendMessage", data=reply) as sent:
+                await sent.read()
+
+        async def updates(asked: dict[str, int]) -> list[dict[str, Any]]:
+            async with polls.post(f"{api}/getUpdates", data=asked) as answered:
+                found: list[dict[str, Any]] = (await answered.json())["result"]
+                return found
 
         stopping = asyncio.create_task(stop.wait())
         while not stop.is_set():
             asked = {"offset": offset, "timeout": RAW_BOT_POLL_SECONDS}
-            poll = asyncio.create_task(polls.post(f"{api}/getUpdates", data=asked))
+            poll = asyncio.create_task(updates(asked))
             await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not poll.done():
                 poll.cancel()
                 break
-            for update in poll.result().raise_for_status().json()["result"]:
+            for update in poll.result():
                 offset = update["update_id"] + 1
                 message = update.get("message") or {}
                 if "text" in message:
@@ -339,7 +349,7 @@ async def raw_bot(api: str, backend: str, target: str, statements: dict[str, Any
                     answering.add(task)
                     task.add_done_callback(answering.discard)
         await asyncio.gather(*answering)
-        await polls.post(f"{api}/getUpdates", data={"offset": offset, "timeout": 0})
+        await updates({"offset": offset, "timeout": 0})
     await close()
 
 
