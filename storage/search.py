@@ -16,7 +16,9 @@ A search runs in two stages, so its cost follows the answer rather than the stor
    and when there are that many, the newest `MAX_TITLE_CANDIDATES` holding every phrase in the
    title (FTS5's column filter `title : (…)`; on PostgreSQL the GIN index over the title
    lexemes of migration 0009), so a title match is never left out by the recency cut. Filters
-   (category, tag, dates) apply before the cut.
+   (category, tag, dates) apply before the cut. On SQLite they are read back from the newest
+   article in `CANDIDATE_WINDOWS` (see there): past the last window only while fewer than
+   `FEW_CANDIDATES` matched, and title matches never.
 2. Scores, in Python over those candidates only (`storage.ranking`): no per-phrase count over
    the whole index (bm25's idf) is needed. Relevance comes from where the phrases stand (title
    first, then the lead) and how often they recur, and is blended with recency::
@@ -70,6 +72,16 @@ MAX_QUERY_TERMS = 32
 # A query scores at most this many of its newest matches, plus this many newest title matches.
 MAX_CANDIDATES = 150
 MAX_TITLE_CANDIDATES = 50
+# FTS5 reads matches newest first (ORDER BY rowid DESC) without stopping at a lower rowid
+# bound, so a phrase of common characters that few articles hold was looked for in the whole
+# index (at 1M posts: 35 ms for its newest matches, 48 ms more for its title matches). Read
+# oldest first within a range of ids, it stops at the range's end: candidates are read in
+# ranges back from the newest article, each ending where the last began (the newest 1,000
+# articles, then the 9,000 before, …) until there are enough. Past the last, only a query that
+# found fewer than `FEW_CANDIDATES` reads on, to the oldest article, and a title match never:
+# a search then costs the same at 1M posts as at 100k, unless it finds almost nothing.
+CANDIDATE_WINDOWS = (1_000, 10_000, 100_000)
+FEW_CANDIDATES = 20
 SCORED_TEXTS_KEPT = 2048
 TOKENIZER_META = "search.tokenizer"
 NEWEST = "(SELECT max(published_at) FROM articles)"
@@ -113,6 +125,8 @@ Phrases = Sequence[tuple[str, ...]]
 
 class SearchBackend(Protocol):
     scheme: IndexScheme
+    windowed: bool
+    """Whether `match_ids` takes `within`: candidates are then read by `CANDIDATE_WINDOWS`."""
 
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
@@ -121,11 +135,17 @@ class SearchBackend(Protocol):
         ...
 
     def match_ids(
-        self, phrases: Phrases, *, title: bool, newest: int | None, name: str
+        self,
+        phrases: Phrases,
+        *,
+        title: bool,
+        newest: int | None,
+        name: str,
+        within: tuple[int, int] | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """SQL yielding the `id` of the articles holding every phrase (in the title, when
-        `title`; of the `newest` such articles by id, when given), and its params named after
-        `name`."""
+        `title`; of the `newest` such articles by id, when given; with ids from `within[0]`
+        up to but not including `within[1]`, when given), and its params named after `name`."""
         ...
 
     def scored_text(self) -> tuple[str, str, str]:
@@ -149,6 +169,7 @@ def _fts5_expression(phrases: Phrases) -> str:
 
 class Fts5Backend:
     scheme = SEQUENCE
+    windowed = True
     age_days = f"julianday({NEWEST}) - julianday(a.published_at)"
 
     async def write(
@@ -163,15 +184,25 @@ class Fts5Backend:
         )
 
     def match_ids(
-        self, phrases: Phrases, *, title: bool, newest: int | None, name: str
+        self,
+        phrases: Phrases,
+        *,
+        title: bool,
+        newest: int | None,
+        name: str,
+        within: tuple[int, int] | None = None,
     ) -> tuple[str, dict[str, Any]]:
         expression = _fts5_expression(phrases)
         if title:
             expression = f"title : ({expression})"
         sql = f"SELECT rowid AS id FROM article_fts WHERE article_fts MATCH :{name}"
+        params: dict[str, Any] = {name: expression}
+        if within is not None:
+            sql += f" AND rowid >= :{name}_from AND rowid < :{name}_to"
+            params[f"{name}_from"], params[f"{name}_to"] = within
         if newest is not None:
             sql += f" ORDER BY rowid DESC LIMIT {int(newest)}"
-        return sql, {name: expression}
+        return sql, params
 
     def scored_text(self) -> tuple[str, str, str]:
         # the index holds the token text: read its start, no JSON to decode
@@ -202,6 +233,7 @@ def _tsquery(phrases: Phrases) -> str:
 
 class TsvectorBackend:
     scheme = BAG
+    windowed = False
     age_days = f"CAST(EXTRACT(EPOCH FROM {NEWEST} - a.published_at) AS float8) / 86400"
 
     async def write(
@@ -218,8 +250,16 @@ class TsvectorBackend:
         )
 
     def match_ids(
-        self, phrases: Phrases, *, title: bool, newest: int | None, name: str
+        self,
+        phrases: Phrases,
+        *,
+        title: bool,
+        newest: int | None,
+        name: str,
+        within: tuple[int, int] | None = None,
     ) -> tuple[str, dict[str, Any]]:
+        if within is not None:
+            raise NotImplementedError("the GIN index reads no range of ids")
         function = "article_title_matches" if title else "article_fts_matches"
         sql = f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery), :{name}_n)"
         return sql, {name: _tsquery(phrases), f"{name}_n": newest}
@@ -325,23 +365,63 @@ def _filter_sql(
 
 
 def candidates_sql(
-    backend: SearchBackend, phrases: Phrases, filters: SearchFilters, *, title: bool
+    backend: SearchBackend,
+    phrases: Phrases,
+    filters: SearchFilters,
+    *,
+    title: bool,
+    within: tuple[int, int] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Stage 1: the ids of the newest `MAX_CANDIDATES` matches (of the newest
-    `MAX_TITLE_CANDIDATES` title matches, when `title`), within the filters."""
+    `MAX_TITLE_CANDIDATES` title matches, when `title`), within the filters; or, `within` a
+    range of ids, all its matches, in no order."""
     params: dict[str, Any] = {}
     where = _filter_sql(backend, filters, params)
     newest = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
     name = "title_match" if title else "match"
-    sql, named = backend.match_ids(
-        phrases, title=title, newest=None if where else newest, name=name
-    )
+    cut = None if where or within else newest
+    sql, named = backend.match_ids(phrases, title=title, newest=cut, name=name, within=within)
     if where:
         sql = (
-            f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id"
-            f" WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT {int(newest)}"
+            f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id WHERE {' AND '.join(where)}"
         )
+        if within is None:
+            sql += f" ORDER BY a.id DESC LIMIT {int(newest)}"
     return sql, {**params, **named}
+
+
+def _newest_matches(
+    session: Session,
+    backend: SearchBackend,
+    phrases: Phrases,
+    filters: SearchFilters,
+    *,
+    title: bool,
+) -> list[int]:
+    """The newest matches (`candidates_sql`), newest first; on a `windowed` backend read range
+    by range back from the newest article (`CANDIDATE_WINDOWS`)."""
+    connection = session.connection()
+    if not backend.windowed:
+        sql, params = candidates_sql(backend, phrases, filters, title=title)
+        return [int(id_) for id_ in connection.execute(text(sql), params).scalars()]
+    newest = connection.execute(text("SELECT max(id) FROM articles")).scalar()
+    if newest is None:
+        return []
+    wanted = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
+    found: list[int] = []
+    end = int(newest) + 1
+    for span in (*CANDIDATE_WINDOWS, None):
+        if span is None and (title or len(found) >= FEW_CANDIDATES):
+            break
+        start = 0 if span is None else max(int(newest) + 1 - span, 0)
+        sql, params = candidates_sql(backend, phrases, filters, title=title, within=(start, end))
+        found += sorted(
+            (int(i) for i in connection.execute(text(sql), params).scalars()), reverse=True
+        )
+        if len(found) >= wanted or start == 0:
+            break
+        end = start
+    return found[:wanted]
 
 
 def candidate_ids(
@@ -349,15 +429,10 @@ def candidate_ids(
 ) -> list[int]:
     """The newest matches, and the newest title matches when the first were cut short (else
     every title match is among them already)."""
-    sql, params = candidates_sql(backend, phrases, filters, title=False)
-    ids = [int(id_) for id_ in session.connection().execute(text(sql), params).scalars()]
+    ids = _newest_matches(session, backend, phrases, filters, title=False)
     if len(ids) >= MAX_CANDIDATES:
-        sql, params = candidates_sql(backend, phrases, filters, title=True)
-        ids = list(
-            dict.fromkeys(
-                [*ids, *(int(i) for i in session.connection().execute(text(sql), params).scalars())]
-            )
-        )
+        titles = _newest_matches(session, backend, phrases, filters, title=True)
+        ids = list(dict.fromkeys([*ids, *titles]))
     return ids
 
 

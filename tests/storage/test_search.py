@@ -22,6 +22,7 @@ from storage.search import (
     SearchFilters,
     SearchHit,
     TsvectorBackend,
+    candidate_ids,
     index_scheme,
     rebuild_index,
     search,
@@ -243,6 +244,49 @@ async def test_a_word_in_too_many_articles_ranks_the_newest_of_them_and_its_titl
     assert keys(await find(database, "央行")) == ["old-title", "k2", "k1"]
     assert keys(await find(database, "央行", category="emnews")) == ["old-title", "k2", "k1"]
     assert await find(database, "央行", category="other") == []
+
+
+async def test_sqlite_reads_candidates_back_from_the_newest_range_by_range(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranges of 2, then 2 more ids (8 articles); past them only while under 2 matched."""
+    monkeypatch.setattr("storage.search.CANDIDATE_WINDOWS", (2, 4))
+    monkeypatch.setattr("storage.search.FEW_CANDIDATES", 2)
+    monkeypatch.setattr("storage.search.MAX_CANDIDATES", 3)
+    monkeypatch.setattr("storage.search.MAX_TITLE_CANDIDATES", 1)
+    bodies = {
+        1: ("央行公开市场", "降准", "other"),
+        2: ("新闻二", "降准", "emnews"),
+        3: ("新闻三", "操作", "emnews"),
+        4: ("新闻四", "央行", "other"),
+        5: ("央行表态", "消息", "emnews"),
+        6: ("新闻六", "央行", "emnews"),
+        7: ("新闻七", "央行操作", "emnews"),
+        8: ("新闻八", "央行公开操作", "emnews"),
+    }
+    await store(
+        sqlite_database,
+        *(record(f"k{n}", title, f"{FILLER}{body}。", category=category,
+                 published=DAY - timedelta(days=9 - n))
+          for n, (title, body, category) in bodies.items()),
+    )  # fmt: skip
+
+    async def candidates(query: str, **filters: str) -> list[int]:
+        phrases = SEQUENCE.query(query)
+        async with sqlite_database.session() as session:
+            return await session.run_sync(
+                candidate_ids, Fts5Backend(), phrases, SearchFilters(**filters)
+            )
+
+    # the newest three, then the newest title match of the last range (5, not 1)
+    assert await candidates("央行") == [8, 7, 6, 5]
+    # two matches in the ranges are enough: 3 is not read
+    assert await candidates("操作") == [8, 7]
+    # one is not: on to the oldest
+    assert await candidates("公开") == [8, 1]
+    assert await candidates("降准") == [2, 1]
+    assert await candidates("央行", category="other") == [4, 1]
+    assert await candidates("xyzzy") == []
 
 
 async def test_a_huge_article_is_indexed_by_its_start(database: Database) -> None:
