@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from storage.db import Database
@@ -14,10 +15,12 @@ from storage.records import ArticleRecord
 from storage.repository import ArticleRepository
 from storage.trending import (
     ALL_STORIES,
+    KEPT_HOURS,
     NewStory,
     TrendingCache,
     WindowCount,
     add_stories,
+    bucket_of,
     log_likelihood_ratio,
     rank_terms,
     rebuild_term_counts,
@@ -46,6 +49,55 @@ def test_stop_words_numbers_and_single_characters_are_not_trends() -> None:
     assert "芯片" in terms
     assert not {"记者", "表示", "2022", "的", "年"} & terms
     assert story_terms("芯片短缺", "芯片短缺影响生产。")[:2] == ("芯片", "短缺")
+
+
+async def hours_counted(database: Database) -> list[int]:
+    async with database.session() as session:
+        found = await session.execute(
+            select(TermBucket.bucket).where(TermBucket.term == ALL_STORIES).order_by("bucket")
+        )
+        return [int(hour) for hour in found.scalars()]
+
+
+async def test_only_the_newest_kept_hours_are_counted(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An archive loaded oldest first keeps the counts of its last `KEPT_HOURS`, or of its
+    newest `KEPT_STORIES` stories when they reach further back; a story dated years ahead does
+    not make today's too old; a reindex keeps what an ingest does."""
+    monkeypatch.setattr("storage.trending.KEPT_STORIES", 2)
+    newest = datetime.now(UTC) - timedelta(hours=3)
+    days = [newest - timedelta(days=d) for d in (40, 31, 29, 1, 0)]
+    for when in days:
+        async with database.session() as session, session.begin():
+            await add_stories(session, [NewStory(when, "甲", ("芯片",))])
+    kept = [bucket_of(when) for when in days[2:]]
+    assert await hours_counted(database) == kept
+    assert bucket_of(newest) - bucket_of(days[2]) < KEPT_HOURS
+    async with database.session() as session, session.begin():
+        await add_stories(
+            session,
+            [
+                NewStory(datetime.now(UTC) + timedelta(days=3 * 365), "乙", ("芯片",)),
+                NewStory(days[0], "甲", ("芯片",)),  # too old: dropped again
+            ],
+        )
+    ahead = await hours_counted(database)
+    assert ahead[:3] == kept and len(ahead) == 4
+
+    async with database.session() as session, session.begin():
+        await ArticleRepository(session).upsert_many(
+            [
+                record(f"k{n}", f"{TOPICS[n]}消息：{SHORTAGE[n * 9 : n * 9 + 12]}", when, "甲")
+                for n, when in enumerate(days)
+            ]
+        )
+        assert await rebuild_term_counts(session) == 3
+    assert await hours_counted(database) == kept
+    monkeypatch.setattr("storage.trending.KEPT_STORIES", 4)
+    async with database.session() as session, session.begin():
+        assert await rebuild_term_counts(session) == 4
+    assert await hours_counted(database) == [bucket_of(days[1]), *kept]
 
 
 async def test_new_stories_count_per_hour_with_their_source_range(database: Database) -> None:
