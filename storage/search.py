@@ -121,12 +121,14 @@ def _index_params(rows: Sequence[IndexRow]) -> list[dict[str, Any]]:
 
 
 Phrases = Sequence[tuple[str, ...]]
+IdRange = tuple[int, int] | None
+"""Article ids from the first up to but not including the second."""
 
 
 class SearchBackend(Protocol):
     scheme: IndexScheme
     windowed: bool
-    """Whether `match_ids` takes `within`: candidates are then read by `CANDIDATE_WINDOWS`."""
+    """Whether `match_ids` takes `span`: candidates are then read by `CANDIDATE_WINDOWS`."""
 
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
@@ -135,17 +137,11 @@ class SearchBackend(Protocol):
         ...
 
     def match_ids(
-        self,
-        phrases: Phrases,
-        *,
-        title: bool,
-        newest: int | None,
-        name: str,
-        within: tuple[int, int] | None = None,
+        self, phrases: Phrases, *, title: bool, newest: int | None, name: str, span: IdRange = None
     ) -> tuple[str, dict[str, Any]]:
         """SQL yielding the `id` of the articles holding every phrase (in the title, when
-        `title`; of the `newest` such articles by id, when given; with ids from `within[0]`
-        up to but not including `within[1]`, when given), and its params named after `name`."""
+        `title`; of the `newest` such articles by id, when given; with ids in the `span`, when
+        given), and its params named after `name`."""
         ...
 
     def scored_text(self) -> tuple[str, str, str]:
@@ -184,22 +180,16 @@ class Fts5Backend:
         )
 
     def match_ids(
-        self,
-        phrases: Phrases,
-        *,
-        title: bool,
-        newest: int | None,
-        name: str,
-        within: tuple[int, int] | None = None,
+        self, phrases: Phrases, *, title: bool, newest: int | None, name: str, span: IdRange = None
     ) -> tuple[str, dict[str, Any]]:
         expression = _fts5_expression(phrases)
         if title:
             expression = f"title : ({expression})"
         sql = f"SELECT rowid AS id FROM article_fts WHERE article_fts MATCH :{name}"
         params: dict[str, Any] = {name: expression}
-        if within is not None:
+        if span is not None:
             sql += f" AND rowid >= :{name}_from AND rowid < :{name}_to"
-            params[f"{name}_from"], params[f"{name}_to"] = within
+            params[f"{name}_from"], params[f"{name}_to"] = span
         if newest is not None:
             sql += f" ORDER BY rowid DESC LIMIT {int(newest)}"
         return sql, params
@@ -250,15 +240,9 @@ class TsvectorBackend:
         )
 
     def match_ids(
-        self,
-        phrases: Phrases,
-        *,
-        title: bool,
-        newest: int | None,
-        name: str,
-        within: tuple[int, int] | None = None,
+        self, phrases: Phrases, *, title: bool, newest: int | None, name: str, span: IdRange = None
     ) -> tuple[str, dict[str, Any]]:
-        if within is not None:
+        if span is not None:
             raise NotImplementedError("the GIN index reads no range of ids")
         function = "article_title_matches" if title else "article_fts_matches"
         sql = f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery), :{name}_n)"
@@ -370,22 +354,22 @@ def candidates_sql(
     filters: SearchFilters,
     *,
     title: bool,
-    within: tuple[int, int] | None = None,
+    span: IdRange = None,
 ) -> tuple[str, dict[str, Any]]:
     """Stage 1: the ids of the newest `MAX_CANDIDATES` matches (of the newest
-    `MAX_TITLE_CANDIDATES` title matches, when `title`), within the filters; or, `within` a
+    `MAX_TITLE_CANDIDATES` title matches, when `title`), within the filters; or, in a `span`
     range of ids, all its matches, in no order."""
     params: dict[str, Any] = {}
     where = _filter_sql(backend, filters, params)
     newest = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
     name = "title_match" if title else "match"
-    cut = None if where or within else newest
-    sql, named = backend.match_ids(phrases, title=title, newest=cut, name=name, within=within)
+    cut = None if where or span else newest
+    sql, named = backend.match_ids(phrases, title=title, newest=cut, name=name, span=span)
     if where:
         sql = (
             f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id WHERE {' AND '.join(where)}"
         )
-        if within is None:
+        if span is None:
             sql += f" ORDER BY a.id DESC LIMIT {int(newest)}"
     return sql, {**params, **named}
 
@@ -410,11 +394,11 @@ def _newest_matches(
     wanted = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
     found: list[int] = []
     end = int(newest) + 1
-    for span in (*CANDIDATE_WINDOWS, None):
-        if span is None and (title or len(found) >= FEW_CANDIDATES):
+    for size in (*CANDIDATE_WINDOWS, None):
+        if size is None and (title or len(found) >= FEW_CANDIDATES):
             break
-        start = 0 if span is None else max(int(newest) + 1 - span, 0)
-        sql, params = candidates_sql(backend, phrases, filters, title=title, within=(start, end))
+        start = 0 if size is None else max(int(newest) + 1 - size, 0)
+        sql, params = candidates_sql(backend, phrases, filters, title=title, span=(start, end))
         found += sorted(
             (int(i) for i in connection.execute(text(sql), params).scalars()), reverse=True
         )
