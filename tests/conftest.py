@@ -136,6 +136,18 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
     await db.dispose()
 
 
+@pytest.fixture
+async def postgres_database() -> AsyncIterator[Database]:
+    """A migrated, empty PostgreSQL store in a schema of its own, dropped after."""
+    db, schema = await _fresh_postgres()
+    await db.upgrade()
+    try:
+        yield db
+    finally:
+        await db.dispose()
+        await _drop_schema(schema)
+
+
 @pytest_asyncio.fixture(
     scope="module",
     loop_scope="module",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from store_support import DAY, FILLER, store
 from store_support import text_record as record
@@ -246,6 +247,19 @@ async def test_a_word_in_too_many_articles_ranks_the_newest_of_them_and_its_titl
     assert await find(database, "央行", category="other") == []
 
 
+RANGED_BODIES = {
+    1: ("央行公开市场", "降准", "other"),
+    2: ("新闻二", "降准", "emnews"),
+    3: ("新闻三", "操作", "emnews"),
+    4: ("新闻四", "央行", "other"),
+    5: ("央行表态", "消息", "emnews"),
+    6: ("新闻六", "央行", "emnews"),
+    7: ("新闻七", "央行操作", "emnews"),
+    8: ("新闻八", "央行公开操作", "emnews"),
+}
+"""Eight articles, ids 1 to 8, oldest first: (title, body, category)."""
+
+
 async def test_sqlite_reads_candidates_back_from_the_newest_range_by_range(
     sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -254,21 +268,11 @@ async def test_sqlite_reads_candidates_back_from_the_newest_range_by_range(
     monkeypatch.setattr("storage.search.FEW_CANDIDATES", 2)
     monkeypatch.setattr("storage.search.MAX_CANDIDATES", 3)
     monkeypatch.setattr("storage.search.MAX_TITLE_CANDIDATES", 1)
-    bodies = {
-        1: ("央行公开市场", "降准", "other"),
-        2: ("新闻二", "降准", "emnews"),
-        3: ("新闻三", "操作", "emnews"),
-        4: ("新闻四", "央行", "other"),
-        5: ("央行表态", "消息", "emnews"),
-        6: ("新闻六", "央行", "emnews"),
-        7: ("新闻七", "央行操作", "emnews"),
-        8: ("新闻八", "央行公开操作", "emnews"),
-    }
     await store(
         sqlite_database,
         *(record(f"k{n}", title, f"{FILLER}{body}。", category=category,
                  published=DAY - timedelta(days=9 - n))
-          for n, (title, body, category) in bodies.items()),
+          for n, (title, body, category) in RANGED_BODIES.items()),
     )  # fmt: skip
 
     async def candidates(query: str, **filters: str) -> list[int]:
@@ -287,6 +291,67 @@ async def test_sqlite_reads_candidates_back_from_the_newest_range_by_range(
     assert await candidates("降准") == [2, 1]
     assert await candidates("央行", category="other") == [4, 1]
     assert await candidates("xyzzy") == []
+
+
+@pytest.mark.postgres
+async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
+    postgres_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walks of the newest 2, then 4 ids (8 articles); on to the GIN index when the walks found
+    too few. Either way the candidates are the newest matches, as the index alone finds them."""
+    monkeypatch.setattr("storage.search.WALKED_WINDOWS", (2, 4))
+    monkeypatch.setattr("storage.search.MAX_CANDIDATES", 3)
+    monkeypatch.setattr("storage.search.MAX_TITLE_CANDIDATES", 1)
+    await store(
+        postgres_database,
+        *(record(f"k{n}", title, f"{FILLER}{body}。", category=category,
+                 published=DAY - timedelta(days=9 - n))
+          for n, (title, body, category) in RANGED_BODIES.items()),
+    )  # fmt: skip
+    functions: list[str] = []
+
+    def record_function(conn: object, cursor: object, statement: str, *args: object) -> None:
+        functions.extend(re.findall(r"article_\w+_(?:walk|matches)", statement))
+
+    event.listen(postgres_database.engine.sync_engine, "before_cursor_execute", record_function)
+
+    async def candidates(query: str, **filters: str) -> tuple[list[int], list[str]]:
+        functions.clear()
+        phrases = BAG.query(query)
+        async with postgres_database.session() as session:
+            found = await session.run_sync(
+                candidate_ids, TsvectorBackend(), phrases, SearchFilters(**filters)
+            )
+        called = list(functions)
+        with monkeypatch.context() as index_only:
+            index_only.setattr("storage.search.WALKED_WINDOWS", ())
+            async with postgres_database.session() as session:
+                assert found == await session.run_sync(
+                    candidate_ids, TsvectorBackend(), phrases, SearchFilters(**filters)
+                )
+        return found, called
+
+    walk, title_walk = "article_fts_walk", "article_title_walk"
+    index, title_index = "article_fts_matches", "article_title_matches"
+    # two of two walked promise enough in four: the next walk finds the third; no title is
+    # walked in 7 and 8, so the index finds the newest title match
+    assert await candidates("央行") == ([8, 7, 6, 5], [walk, walk, title_walk, title_index])
+    assert await candidates("央行", category="emnews") == (
+        [8, 7, 6, 5],
+        [walk, walk, title_walk, title_index],
+    )
+    # two in two promise enough, but the next walk finds none: the index finds 3 (and, three
+    # being as many as are scored, looks for title matches: there are none)
+    assert await candidates("操作") == ([8, 7, 3], [walk, walk, index, title_walk, title_index])
+    # one in two promises too few to walk on
+    assert await candidates("公开") == ([8, 1], [walk, index])
+    assert await candidates("降准") == ([2, 1], [walk, index])
+    assert await candidates("央行", category="other") == ([4, 1], [walk, index])
+    assert await candidates("xyzzy") == ([], [walk, index])
+    # a walk that reaches the oldest article has seen every match
+    monkeypatch.setattr("storage.search.WALKED_WINDOWS", (9,))
+    assert await candidates("操作") == ([8, 7, 3], [walk, title_walk])
+    assert await candidates("公开") == ([8, 1], [walk])
 
 
 async def test_a_huge_article_is_indexed_by_its_start(database: Database) -> None:
