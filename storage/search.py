@@ -19,7 +19,7 @@ A search runs in two stages, so its cost follows the answer rather than the stor
    (category, tag, dates) apply before the cut. On SQLite they are read back from the newest
    article in `CANDIDATE_WINDOWS` (see there): past the last window only while fewer than
    `FEW_CANDIDATES` matched, and title matches never. On PostgreSQL the newest rows are walked
-   first (`WALKED_WINDOWS`, see there), and the GIN index finds the matches of a rarer query.
+   first (`FIRST_WALK`, see there), and the GIN index finds the matches of a rarer query.
 2. Scores, in Python over those candidates only (`storage.ranking`): no per-phrase count over
    the whole index (bm25's idf) is needed. Relevance comes from where the phrases stand (title
    first, then the lead) and how often they recur, and is blended with recency::
@@ -39,6 +39,7 @@ The former one-statement ranking (bm25 / `ts_rank_cd`) is `bench/search_referenc
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -84,11 +85,16 @@ MAX_TITLE_CANDIDATES = 50
 CANDIDATE_WINDOWS = (1_000, 10_000, 100_000)
 FEW_CANDIDATES = 20
 # PostgreSQL's GIN index hands back every match before the newest are picked: at 1M posts a
-# common word (中国, 690,000 matches) took 250 ms. Testing each of the newest rows (migration
-# 0011's walks, about 6 µs a row) finds the newest matches of a common word in a few hundred
-# rows: the newest 256 ids are walked, then the rest of the newest 2,048 when the matches so far
-# promise enough there, and only a rarer query goes to the index, whose cost follows its matches.
-WALKED_WINDOWS = (256, 2_048)
+# common word (中国, 690,000 matches) took 250 ms, about 0.36 µs a match. Testing each of the
+# newest rows instead (migration 0011's walks) costs about 6 µs a row (10 for titles), and finds
+# the newest matches of a common word in a few hundred rows. So the newest `FIRST_WALK` ids are
+# walked; from the share of them that matched, the rows still to walk are weighed against the
+# index reading every match in the store once per lexeme of the query (each lexeme's list is at
+# least as long as the answer, a prefix's several lists `PREFIX_LEXEMES`), at `WALKED_ROW_COST`
+# matches a row, and the cheaper is taken: the walk wins for ever rarer words as the store grows.
+FIRST_WALK = 256
+WALKED_ROW_COST = 16
+PREFIX_LEXEMES = 4
 SCORED_TEXTS_KEPT = 2048
 TOKENIZER_META = "search.tokenizer"
 NEWEST = "(SELECT max(published_at) FROM articles)"
@@ -138,8 +144,8 @@ class SearchBackend(Protocol):
     """Whether candidates are read by `CANDIDATE_WINDOWS` (`match_ids` with a `span`, its
     matches in no order)."""
     walked: bool
-    """Whether candidates are read by `WALKED_WINDOWS` first (`match_ids` with a `span` walks
-    the span's rows newest first and takes its `newest`), then through the index."""
+    """Whether the newest rows are walked for candidates first (`FIRST_WALK`; `match_ids` with
+    a `span` tests the span's rows newest first and takes its `newest`), then the index."""
 
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
@@ -407,7 +413,7 @@ def _newest_matches(
 ) -> list[int]:
     """The newest matches (`candidates_sql`), newest first; on a `windowed` backend read range
     by range back from the newest article (`CANDIDATE_WINDOWS`), on a `walked` one walked
-    first (`WALKED_WINDOWS`)."""
+    first (`FIRST_WALK`)."""
     connection = session.connection()
     if backend.walked:
         walked = _walked_matches(session, backend, phrases, filters, title=title)
@@ -444,29 +450,36 @@ def _walked_matches(
     *,
     title: bool,
 ) -> list[int] | None:
-    """The newest matches found by walking the newest rows (`WALKED_WINDOWS`), newest first;
-    None when the walks found too few, and the index is to be asked."""
+    """The newest matches found by walking the newest rows (`FIRST_WALK`), newest first; None
+    when the index is to be asked: the walks found too few, or walking on would cost more."""
     connection = session.connection()
     newest = connection.execute(text("SELECT max(id) FROM articles")).scalar()
     if newest is None:
         return []
     wanted = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
-    found: list[int] = []
-    end = int(newest) + 1
-    for number, size in enumerate(WALKED_WINDOWS):
-        start = max(int(newest) + 1 - size, 0)
+
+    def walk(start: int, end: int, count: int) -> list[int]:
         sql, params = candidates_sql(
-            backend, phrases, filters, title=title, span=(start, end), newest=wanted - len(found)
+            backend, phrases, filters, title=title, span=(start, end), newest=count
         )
-        found += (int(id_) for id_ in connection.execute(text(sql), params).scalars())
-        if len(found) >= wanted or start == 0:
-            return found
-        # walk on only where the matches so far, as dense, would be enough
-        last = number + 1 == len(WALKED_WINDOWS)
-        if last or len(found) * WALKED_WINDOWS[number + 1] < wanted * size:
-            return None
-        end = start
-    return None
+        return [int(id_) for id_ in connection.execute(text(sql), params).scalars()]
+
+    first = max(int(newest) + 1 - FIRST_WALK, 0)
+    found = walk(first, int(newest) + 1, wanted)
+    if len(found) >= wanted or first == 0:
+        return found
+    if not found:
+        return None
+    share = len(found) / (int(newest) + 1 - first)
+    rest = math.ceil((wanted - len(found)) / share)
+    lexemes = sum(PREFIX_LEXEMES if is_prefix_term(t) else 1 for phrase in phrases for t in phrase)
+    if rest * WALKED_ROW_COST > share * int(newest) * lexemes:
+        return None
+    # twice the rows the share promises: a walk stops at its count, so the margin costs nothing
+    # where matches are as dense as they were
+    start = max(first - 2 * rest, 0)
+    found += walk(start, first, wanted - len(found))
+    return found if len(found) >= wanted or start == 0 else None
 
 
 def candidate_ids(

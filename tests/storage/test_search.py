@@ -297,9 +297,11 @@ async def test_sqlite_reads_candidates_back_from_the_newest_range_by_range(
 async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
     postgres_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Walks of the newest 2, then 4 ids (8 articles); on to the GIN index when the walks found
-    too few. Either way the candidates are the newest matches, as the index alone finds them."""
-    monkeypatch.setattr("storage.search.WALKED_WINDOWS", (2, 4))
+    """A first walk of the newest 2 ids (8 articles); then on, where the share that matched
+    promises the rest cheaper than the index; else the GIN index. Either way the candidates are
+    the newest matches, as the index alone finds them."""
+    monkeypatch.setattr("storage.search.FIRST_WALK", 2)
+    monkeypatch.setattr("storage.search.WALKED_ROW_COST", 2)
     monkeypatch.setattr("storage.search.MAX_CANDIDATES", 3)
     monkeypatch.setattr("storage.search.MAX_TITLE_CANDIDATES", 1)
     await store(
@@ -324,7 +326,7 @@ async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
             )
         called = list(functions)
         with monkeypatch.context() as index_only:
-            index_only.setattr("storage.search.WALKED_WINDOWS", ())
+            index_only.setattr(TsvectorBackend, "walked", False)
             async with postgres_database.session() as session:
                 assert found == await session.run_sync(
                     candidate_ids, TsvectorBackend(), phrases, SearchFilters(**filters)
@@ -333,25 +335,27 @@ async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
 
     walk, title_walk = "article_fts_walk", "article_title_walk"
     index, title_index = "article_fts_matches", "article_title_matches"
-    # two of two walked promise enough in four: the next walk finds the third; no title is
-    # walked in 7 and 8, so the index finds the newest title match
+    # both of the newest two match: the next two ids are walked, and 6 is the third; no title
+    # in 7 and 8 matches, so the index finds the newest title match
     assert await candidates("央行") == ([8, 7, 6, 5], [walk, walk, title_walk, title_index])
     assert await candidates("央行", category="emnews") == (
         [8, 7, 6, 5],
         [walk, walk, title_walk, title_index],
     )
-    # two in two promise enough, but the next walk finds none: the index finds 3 (and, three
-    # being as many as are scored, looks for title matches: there are none)
+    # the next two ids hold no match: the index finds 3 (and, three being as many as are
+    # scored, looks for title matches: there are none)
     assert await candidates("操作") == ([8, 7, 3], [walk, walk, index, title_walk, title_index])
-    # one in two promises too few to walk on
+    # one in two: walking the four ids that promise the other two (at 2 a row) costs more than
+    # the index reading the matches of eight articles at that share (4)
     assert await candidates("公开") == ([8, 1], [walk, index])
     assert await candidates("降准") == ([2, 1], [walk, index])
     assert await candidates("央行", category="other") == ([4, 1], [walk, index])
     assert await candidates("xyzzy") == ([], [walk, index])
-    # a walk that reaches the oldest article has seen every match
-    monkeypatch.setattr("storage.search.WALKED_WINDOWS", (9,))
+    # a walk cheap enough goes on, and one that reaches the oldest article has seen every match
+    monkeypatch.setattr("storage.search.WALKED_ROW_COST", 1)
+    assert await candidates("公开") == ([8, 1], [walk, walk])
+    monkeypatch.setattr("storage.search.FIRST_WALK", 9)
     assert await candidates("操作") == ([8, 7, 3], [walk, title_walk])
-    assert await candidates("公开") == ([8, 1], [walk])
 
 
 async def test_a_huge_article_is_indexed_by_its_start(database: Database) -> None:
