@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,21 +112,29 @@ async def _drop_schema(schema: str) -> None:
     await conn.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated, empty store; each PostgreSQL test gets a schema of its own, dropped after."""
-    schema = None
-    if request.param == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
-    else:
-        db, schema = await _fresh_postgres()
-    await db.upgrade()
+@asynccontextmanager
+async def _postgres_store() -> AsyncIterator[Database]:
+    """A migrated, empty PostgreSQL store in a schema of its own, dropped after."""
+    db, schema = await _fresh_postgres()
     try:
+        await db.upgrade()
         yield db
     finally:
         await db.dispose()
-        if schema:
-            await _drop_schema(schema)
+        await _drop_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty store; each PostgreSQL test gets a schema of its own, dropped after."""
+    if request.param == "postgresql":
+        async with _postgres_store() as db:
+            yield db
+        return
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await db.upgrade()
+    yield db
+    await db.dispose()
 
 
 @pytest.fixture
@@ -138,14 +147,8 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def postgres_database() -> AsyncIterator[Database]:
-    """A migrated, empty PostgreSQL store in a schema of its own, dropped after."""
-    db, schema = await _fresh_postgres()
-    await db.upgrade()
-    try:
+    async with _postgres_store() as db:
         yield db
-    finally:
-        await db.dispose()
-        await _drop_schema(schema)
 
 
 @pytest_asyncio.fixture(

@@ -260,6 +260,15 @@ RANGED_BODIES = {
 """Eight articles, ids 1 to 8, oldest first: (title, body, category)."""
 
 
+async def store_ranged(database: Database) -> None:
+    await store(
+        database,
+        *(record(f"k{n}", title, f"{FILLER}{body}。", category=category,
+                 published=DAY - timedelta(days=9 - n))
+          for n, (title, body, category) in RANGED_BODIES.items()),
+    )  # fmt: skip
+
+
 async def test_sqlite_reads_candidates_back_from_the_newest_range_by_range(
     sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -268,12 +277,7 @@ async def test_sqlite_reads_candidates_back_from_the_newest_range_by_range(
     monkeypatch.setattr("storage.search.FEW_CANDIDATES", 2)
     monkeypatch.setattr("storage.search.MAX_CANDIDATES", 3)
     monkeypatch.setattr("storage.search.MAX_TITLE_CANDIDATES", 1)
-    await store(
-        sqlite_database,
-        *(record(f"k{n}", title, f"{FILLER}{body}。", category=category,
-                 published=DAY - timedelta(days=9 - n))
-          for n, (title, body, category) in RANGED_BODIES.items()),
-    )  # fmt: skip
+    await store_ranged(sqlite_database)
 
     async def candidates(query: str, **filters: str) -> list[int]:
         phrases = SEQUENCE.query(query)
@@ -304,12 +308,7 @@ async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
     monkeypatch.setattr("storage.search.WALKED_ROW_COST", 2)
     monkeypatch.setattr("storage.search.MAX_CANDIDATES", 3)
     monkeypatch.setattr("storage.search.MAX_TITLE_CANDIDATES", 1)
-    await store(
-        postgres_database,
-        *(record(f"k{n}", title, f"{FILLER}{body}。", category=category,
-                 published=DAY - timedelta(days=9 - n))
-          for n, (title, body, category) in RANGED_BODIES.items()),
-    )  # fmt: skip
+    await store_ranged(postgres_database)
     functions: list[str] = []
 
     def record_function(conn: object, cursor: object, statement: str, *args: object) -> None:
