@@ -410,28 +410,26 @@ def _newest_matches(
     filters: SearchFilters,
     *,
     title: bool,
+    newest: int,
 ) -> list[int]:
     """The newest matches (`candidates_sql`), newest first; on a `windowed` backend read range
-    by range back from the newest article (`CANDIDATE_WINDOWS`), on a `walked` one walked
+    by range back from the `newest` article id (`CANDIDATE_WINDOWS`), on a `walked` one walked
     first (`FIRST_WALK`)."""
     connection = session.connection()
     if backend.walked:
-        walked = _walked_matches(session, backend, phrases, filters, title=title)
+        walked = _walked_matches(session, backend, phrases, filters, title=title, newest=newest)
         if walked is not None:
             return walked
     if not backend.windowed:
         sql, params = candidates_sql(backend, phrases, filters, title=title)
         return [int(id_) for id_ in connection.execute(text(sql), params).scalars()]
-    newest = connection.execute(text("SELECT max(id) FROM articles")).scalar()
-    if newest is None:
-        return []
     wanted = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
     found: list[int] = []
-    end = int(newest) + 1
+    end = newest + 1
     for size in (*CANDIDATE_WINDOWS, None):
         if size is None and (title or len(found) >= FEW_CANDIDATES):
             break
-        start = 0 if size is None else max(int(newest) + 1 - size, 0)
+        start = 0 if size is None else max(newest + 1 - size, 0)
         sql, params = candidates_sql(backend, phrases, filters, title=title, span=(start, end))
         found += sorted(
             (int(i) for i in connection.execute(text(sql), params).scalars()), reverse=True
@@ -449,13 +447,12 @@ def _walked_matches(
     filters: SearchFilters,
     *,
     title: bool,
+    newest: int,
 ) -> list[int] | None:
-    """The newest matches found by walking the newest rows (`FIRST_WALK`), newest first; None
-    when the index is to be asked: the walks found too few, or walking on would cost more."""
+    """The newest matches found by walking back from the `newest` article id (`FIRST_WALK`),
+    newest first; None when the index is to be asked: the walks found too few, or walking on
+    would cost more."""
     connection = session.connection()
-    newest = connection.execute(text("SELECT max(id) FROM articles")).scalar()
-    if newest is None:
-        return []
     wanted = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
 
     def walk(start: int, end: int, count: int) -> list[int]:
@@ -464,16 +461,16 @@ def _walked_matches(
         )
         return [int(id_) for id_ in connection.execute(text(sql), params).scalars()]
 
-    first = max(int(newest) + 1 - FIRST_WALK, 0)
-    found = walk(first, int(newest) + 1, wanted)
+    first = max(newest + 1 - FIRST_WALK, 0)
+    found = walk(first, newest + 1, wanted)
     if len(found) >= wanted or first == 0:
         return found
     if not found:
         return None
-    share = len(found) / (int(newest) + 1 - first)
+    share = len(found) / (newest + 1 - first)
     rest = math.ceil((wanted - len(found)) / share)
     lexemes = sum(PREFIX_LEXEMES if is_prefix_term(t) else 1 for phrase in phrases for t in phrase)
-    if rest * WALKED_ROW_COST > share * int(newest) * lexemes:
+    if rest * WALKED_ROW_COST > share * newest * lexemes:
         return None
     # twice the rows the share promises: a walk stops at its count, so the margin costs nothing
     # where matches are as dense as they were
@@ -487,9 +484,12 @@ def candidate_ids(
 ) -> list[int]:
     """The newest matches, and the newest title matches when the first were cut short (else
     every title match is among them already)."""
-    ids = _newest_matches(session, backend, phrases, filters, title=False)
+    newest = session.connection().execute(text("SELECT max(id) FROM articles")).scalar()
+    if newest is None:
+        return []
+    ids = _newest_matches(session, backend, phrases, filters, title=False, newest=int(newest))
     if len(ids) >= MAX_CANDIDATES:
-        titles = _newest_matches(session, backend, phrases, filters, title=True)
+        titles = _newest_matches(session, backend, phrases, filters, title=True, newest=int(newest))
         ids = list(dict.fromkeys([*ids, *titles]))
     return ids
 
