@@ -17,8 +17,9 @@ A search runs in two stages, so its cost follows the answer rather than the stor
    title (FTS5's column filter `title : (…)`; on PostgreSQL the GIN index over the title
    lexemes of migration 0009), so a title match is never left out by the recency cut. Filters
    (category, tag, dates) apply before the cut. On SQLite they are read back from the newest
-   article in `CANDIDATE_WINDOWS` (see there): past the last window only while fewer than
-   `FEW_CANDIDATES` matched, and title matches never. On PostgreSQL the newest rows are walked
+   article in ranges sized to the answer (`FIRST_RANGE`, see there): past the newest
+   `CANDIDATE_SPAN` only while fewer than `FEW_CANDIDATES` matched, and title matches never.
+   On PostgreSQL the newest rows are walked
    first (`FIRST_WALK`, see there), and the GIN index finds the matches of a rarer query.
 2. Scores, in Python over those candidates only (`storage.ranking`): no per-phrase count over
    the whole index (bm25's idf) is needed. Relevance comes from where the phrases stand (title
@@ -77,12 +78,21 @@ MAX_TITLE_CANDIDATES = 50
 # FTS5 reads matches newest first (ORDER BY rowid DESC) without stopping at a lower rowid
 # bound, so a phrase of common characters that few articles hold was looked for in the whole
 # index (at 1M posts: 35 ms for its newest matches, 48 ms more for its title matches). Read
-# oldest first within a range of ids, it stops at the range's end: candidates are read in
-# ranges back from the newest article, each ending where the last began (the newest 1,000
-# articles, then the 9,000 before, …) until there are enough. Past the last, only a query that
-# found fewer than `FEW_CANDIDATES` reads on, to the oldest article, and a title match never:
-# a search then costs the same at 1M posts as at 100k, unless it finds almost nothing.
-CANDIDATE_WINDOWS = (1_000, 10_000, 100_000)
+# oldest first within a range of ids, it stops at the range's end, but reads every match in the
+# range, and a phrase of common characters (央行 is "央 行") costs every id whose text holds its
+# characters. So candidates are read in ranges back from the newest article, each sized to the
+# answer: the newest `FIRST_RANGE` ids, then as many ids as the share that matched so far says
+# hold the matches still wanted (`RANGE_MARGIN` times as many), and never fewer than were read
+# so far (`EMPTY_RANGE_GROWTH` times as many when none matched yet), so that a rare phrase
+# takes few steps: each costs about 0.3 ms more than the ids it reads. Past the newest
+# `CANDIDATE_SPAN` ids, only a query that found fewer than `FEW_CANDIDATES` reads on, to the
+# oldest article, and a title match never: a search then costs the same at 1M posts as at 100k,
+# unless it finds almost nothing. (Fixed ranges of 1,000, 10,000 and 100,000 ids read ~700
+# matches of a common word for its newest 150, and 10,000 ids for its 50 title matches.)
+FIRST_RANGE = 256
+RANGE_MARGIN = 1.5
+EMPTY_RANGE_GROWTH = 8
+CANDIDATE_SPAN = 100_000
 FEW_CANDIDATES = 20
 # PostgreSQL's GIN index hands back every match before the newest are picked: at 1M posts a
 # common word (中国, 690,000 matches) took 250 ms, about 0.36 µs a match. Testing each of the
@@ -141,7 +151,7 @@ IdRange = tuple[int, int] | None
 class SearchBackend(Protocol):
     scheme: IndexScheme
     windowed: bool
-    """Whether candidates are read by `CANDIDATE_WINDOWS` (`match_ids` with a `span`, its
+    """Whether candidates are read in ranges of ids (`FIRST_RANGE`; `match_ids` with a `span`, its
     matches in no order)."""
     walked: bool
     """Whether the newest rows are walked for candidates first (`FIRST_WALK`; `match_ids` with
@@ -413,7 +423,7 @@ def _newest_matches(
     newest: int,
 ) -> list[int]:
     """The newest matches (`candidates_sql`), newest first; on a `windowed` backend read range
-    by range back from the `newest` article id (`CANDIDATE_WINDOWS`), on a `walked` one walked
+    by range back from the `newest` article id (`FIRST_RANGE`), on a `walked` one walked
     first (`FIRST_WALK`)."""
     connection = session.connection()
     if backend.walked:
@@ -424,20 +434,31 @@ def _newest_matches(
         sql, params = candidates_sql(backend, phrases, filters, title=title)
         return [int(id_) for id_ in connection.execute(text(sql), params).scalars()]
     wanted = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
-    found: list[int] = []
-    end = newest + 1
-    for size in (*CANDIDATE_WINDOWS, None):
-        if size is None and (title or len(found) >= FEW_CANDIDATES):
-            break
-        start = 0 if size is None else max(newest + 1 - size, 0)
+    span_start = max(newest + 1 - CANDIDATE_SPAN, 0)
+
+    def read(start: int, end: int) -> list[int]:
         sql, params = candidates_sql(backend, phrases, filters, title=title, span=(start, end))
-        found += sorted(
-            (int(i) for i in connection.execute(text(sql), params).scalars()), reverse=True
-        )
+        return sorted(connection.execute(text(sql), params).scalars().all(), reverse=True)
+
+    found: list[int] = []
+    end, size = newest + 1, FIRST_RANGE
+    while True:
+        start = max(end - size, span_start)
+        found += read(start, end)
         if len(found) >= wanted or start == 0:
             break
+        if start == span_start:
+            if not title and len(found) < FEW_CANDIDATES:
+                found += read(0, start)
+            break
+        done = newest + 1 - start
+        if found:
+            promised = (wanted - len(found)) * done / len(found) * RANGE_MARGIN
+            size = max(math.ceil(promised), done)
+        else:
+            size = (EMPTY_RANGE_GROWTH - 1) * done
         end = start
-    return found[:wanted]
+    return [int(id_) for id_ in found[:wanted]]
 
 
 def _walked_matches(

@@ -269,32 +269,57 @@ async def store_ranged(database: Database) -> None:
     )  # fmt: skip
 
 
-async def test_sqlite_reads_candidates_back_from_the_newest_range_by_range(
+async def test_sqlite_reads_candidates_back_from_the_newest_in_ranges_sized_to_the_answer(
     sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ranges of 2, then 2 more ids (8 articles); past them only while under 2 matched."""
-    monkeypatch.setattr("storage.search.CANDIDATE_WINDOWS", (2, 4))
+    """A first range of the newest 2 ids (8 articles); each next one sized from the share that
+    matched, at least as large as all read so far (7 times when none matched); past the newest
+    4 only while under 2 matched."""
+    monkeypatch.setattr("storage.search.FIRST_RANGE", 2)
+    monkeypatch.setattr("storage.search.CANDIDATE_SPAN", 4)
     monkeypatch.setattr("storage.search.FEW_CANDIDATES", 2)
     monkeypatch.setattr("storage.search.MAX_CANDIDATES", 3)
     monkeypatch.setattr("storage.search.MAX_TITLE_CANDIDATES", 1)
     await store_ranged(sqlite_database)
+    ranges: list[tuple[str, int, int]] = []
+
+    def record_range(
+        conn: object, cursor: object, statement: str, params: object, *_: object
+    ) -> None:
+        if isinstance(params, tuple) and "MATCH" in statement:
+            stage = "title" if str(params[0]).startswith("title") else "body"
+            ranges.append((stage, params[1], params[2]))
+
+    event.listen(sqlite_database.engine.sync_engine, "before_cursor_execute", record_range)
 
     async def candidates(query: str, **filters: str) -> list[int]:
+        ranges.clear()
         phrases = SEQUENCE.query(query)
         async with sqlite_database.session() as session:
             return await session.run_sync(
                 candidate_ids, Fts5Backend(), phrases, SearchFilters(**filters)
             )
 
-    # the newest three, then the newest title match of the last range (5, not 1)
+    # the newest three, then the newest title match of the next range (5, not 1)
     assert await candidates("央行") == [8, 7, 6, 5]
-    # two matches in the ranges are enough: 3 is not read
+    assert ranges == [("body", 7, 9), ("body", 5, 7), ("title", 7, 9), ("title", 5, 7)]
+    # two matches in the newest four are enough: 3 is not read
     assert await candidates("操作") == [8, 7]
     # one is not: on to the oldest
     assert await candidates("公开") == [8, 1]
+    assert ranges == [("body", 7, 9), ("body", 5, 7), ("body", 0, 5)]
     assert await candidates("降准") == [2, 1]
     assert await candidates("央行", category="other") == [4, 1]
     assert await candidates("xyzzy") == []
+
+    # one match in the newest two ids: the two still wanted are looked for in 2 × 2 × 1.5 ids
+    monkeypatch.setattr("storage.search.CANDIDATE_SPAN", 8)
+    assert await candidates("公开") == [8, 1]
+    assert ranges == [("body", 7, 9), ("body", 1, 7)]
+    # none in the newest two: the next range is 7 times what was read
+    monkeypatch.setattr("storage.search.CANDIDATE_SPAN", 20)
+    assert await candidates("降准") == [2, 1]
+    assert ranges == [("body", 7, 9), ("body", 0, 7)]
 
 
 @pytest.mark.postgres
