@@ -95,15 +95,18 @@ EMPTY_RANGE_GROWTH = 8
 CANDIDATE_SPAN = 100_000
 FEW_CANDIDATES = 20
 # PostgreSQL's GIN index hands back every match before the newest are picked: at 1M posts a
-# common word (中国, 690,000 matches) took 250 ms, about 0.36 µs a match. Testing each of the
-# newest rows instead (migration 0011's walks) costs about 6 µs a row (10 for titles), and finds
-# the newest matches of a common word in a few hundred rows. So the newest `FIRST_WALK` ids are
-# walked; from the share of them that matched, the rows still to walk are weighed against the
-# index reading every match in the store once per lexeme of the query (each lexeme's list is at
-# least as long as the answer, a prefix's several lists `PREFIX_LEXEMES`), at `WALKED_ROW_COST`
-# matches a row, and the cheaper is taken: the walk wins for ever rarer words as the store grows.
+# common word (中国, 690,000 matches) took 250 ms, about 0.36 µs a match, most of it reading each
+# match's row. Testing each of the newest rows instead (migration 0011's walks) costs about 6 µs
+# a row (10 for titles), and finds the newest matches of a common word in a few hundred rows.
+# So the newest `FIRST_WALK` ids are walked; from the share of them that matched, the ids still
+# to read are estimated, twice over. They are walked, or read through the index (migration 0012:
+# the index's lists of every match AND-ed with the range, about 0.15 µs an entry, and only the
+# range's matches read from the table), whichever costs less: the lists hold every match in the
+# store once per lexeme of the query (a prefix's several lists `PREFIX_LEXEMES`), at
+# `WALKED_ROW_COST` entries a walked row. A query none of the newest rows holds asks the whole
+# index: its matches are few.
 FIRST_WALK = 256
-WALKED_ROW_COST = 16
+WALKED_ROW_COST = 48
 PREFIX_LEXEMES = 4
 SCORED_TEXTS_KEPT = 2048
 TOKENIZER_META = "search.tokenizer"
@@ -155,7 +158,8 @@ class SearchBackend(Protocol):
     matches in no order)."""
     walked: bool
     """Whether the newest rows are walked for candidates first (`FIRST_WALK`; `match_ids` with
-    a `span` tests the span's rows newest first and takes its `newest`), then the index."""
+    a `span` tests the span's rows newest first and takes its `newest`, or `indexed` reads
+    them through the index), then the index."""
 
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
@@ -164,11 +168,19 @@ class SearchBackend(Protocol):
         ...
 
     def match_ids(
-        self, phrases: Phrases, *, title: bool, newest: int | None, name: str, span: IdRange = None
+        self,
+        phrases: Phrases,
+        *,
+        title: bool,
+        newest: int | None,
+        name: str,
+        span: IdRange = None,
+        indexed: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         """SQL yielding the `id` of the articles holding every phrase (in the title, when
         `title`; of the `newest` such articles by id, when given; with ids in the `span`, when
-        given), and its params named after `name`."""
+        given, walked or, when `indexed`, read through the index), and its params named after
+        `name`."""
         ...
 
     def scored_text(self) -> tuple[str, str, str]:
@@ -208,7 +220,14 @@ class Fts5Backend:
         )
 
     def match_ids(
-        self, phrases: Phrases, *, title: bool, newest: int | None, name: str, span: IdRange = None
+        self,
+        phrases: Phrases,
+        *,
+        title: bool,
+        newest: int | None,
+        name: str,
+        span: IdRange = None,
+        indexed: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         expression = _fts5_expression(phrases)
         if title:
@@ -269,14 +288,21 @@ class TsvectorBackend:
         )
 
     def match_ids(
-        self, phrases: Phrases, *, title: bool, newest: int | None, name: str, span: IdRange = None
+        self,
+        phrases: Phrases,
+        *,
+        title: bool,
+        newest: int | None,
+        name: str,
+        span: IdRange = None,
+        indexed: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         params: dict[str, Any] = {name: _tsquery(phrases), f"{name}_n": newest}
         if span is None:
             function = "article_title_matches" if title else "article_fts_matches"
             sql = f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery), :{name}_n)"
             return sql, params
-        function = "article_title_walk" if title else "article_fts_walk"
+        function = f"article_{'title' if title else 'fts'}_{'range' if indexed else 'walk'}"
         params[f"{name}_from"], params[f"{name}_to"] = span
         sql = (
             f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery),"
@@ -392,10 +418,12 @@ def candidates_sql(
     title: bool,
     span: IdRange = None,
     newest: int | None = None,
+    indexed: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """Stage 1: the ids of the `newest` (default `MAX_CANDIDATES`, or `MAX_TITLE_CANDIDATES`
     when `title`) newest matches (title matches, when `title`), within the filters; in a `span`
-    range of ids, its newest of a `walked` backend, and all its matches in no order of another."""
+    range of ids, its newest of a `walked` backend (`indexed`: through the index), and all its
+    matches in no order of another."""
     params: dict[str, Any] = {}
     where = _filter_sql(backend, filters, params)
     if newest is None:
@@ -403,7 +431,9 @@ def candidates_sql(
     name = "title_match" if title else "match"
     cut_here = span is None or backend.walked
     cut = newest if cut_here and not where else None
-    sql, named = backend.match_ids(phrases, title=title, newest=cut, name=name, span=span)
+    sql, named = backend.match_ids(
+        phrases, title=title, newest=cut, name=name, span=span, indexed=indexed
+    )
     if where:
         sql = (
             f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id WHERE {' AND '.join(where)}"
@@ -471,14 +501,14 @@ def _walked_matches(
     newest: int,
 ) -> list[int] | None:
     """The newest matches found by walking back from the `newest` article id (`FIRST_WALK`),
-    newest first; None when the index is to be asked: the walks found too few, or walking on
-    would cost more."""
+    then walking on or reading a range through the index, newest first; None when the whole
+    index is to be asked: none of the newest rows matched, or the range held too few."""
     connection = session.connection()
     wanted = MAX_TITLE_CANDIDATES if title else MAX_CANDIDATES
 
-    def walk(start: int, end: int, count: int) -> list[int]:
+    def walk(start: int, end: int, count: int, *, indexed: bool = False) -> list[int]:
         sql, params = candidates_sql(
-            backend, phrases, filters, title=title, span=(start, end), newest=count
+            backend, phrases, filters, title=title, span=(start, end), newest=count, indexed=indexed
         )
         return [int(id_) for id_ in connection.execute(text(sql), params).scalars()]
 
@@ -491,12 +521,13 @@ def _walked_matches(
     share = len(found) / (newest + 1 - first)
     rest = math.ceil((wanted - len(found)) / share)
     lexemes = sum(PREFIX_LEXEMES if is_prefix_term(t) else 1 for phrase in phrases for t in phrase)
-    if rest * WALKED_ROW_COST > share * newest * lexemes:
-        return None
     # twice the rows the share promises: a walk stops at its count, so the margin costs nothing
-    # where matches are as dense as they were
+    # where matches are as dense as they were, and a range through the index costs little more
     start = max(first - 2 * rest, 0)
-    found += walk(start, first, wanted - len(found))
+    indexed = rest * WALKED_ROW_COST > share * newest * lexemes
+    if indexed and start == 0:
+        return None  # the range would be the whole store, the primary key's bitmap wasted
+    found += walk(start, first, wanted - len(found), indexed=indexed)
     return found if len(found) >= wanted or start == 0 else None
 
 

@@ -326,9 +326,10 @@ async def test_sqlite_reads_candidates_back_from_the_newest_in_ranges_sized_to_t
 async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
     postgres_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first walk of the newest 2 ids (8 articles); then on, where the share that matched
-    promises the rest cheaper than the index; else the GIN index. Either way the candidates are
-    the newest matches, as the index alone finds them."""
+    """A first walk of the newest 2 ids (8 articles); then on, over twice the ids the share that
+    matched promises, walked where that costs less than the index's lists, else read through
+    the index; else (none in the first walk, or too few in the range) the whole GIN index.
+    Either way the candidates are the newest matches, as the index alone finds them."""
     monkeypatch.setattr("storage.search.FIRST_WALK", 2)
     monkeypatch.setattr("storage.search.WALKED_ROW_COST", 2)
     monkeypatch.setattr("storage.search.MAX_CANDIDATES", 3)
@@ -337,7 +338,7 @@ async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
     functions: list[str] = []
 
     def record_function(conn: object, cursor: object, statement: str, *args: object) -> None:
-        functions.extend(re.findall(r"article_\w+_(?:walk|matches)", statement))
+        functions.extend(re.findall(r"article_\w+_(?:walk|range|matches)", statement))
 
     event.listen(postgres_database.engine.sync_engine, "before_cursor_execute", record_function)
 
@@ -378,6 +379,21 @@ async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
     # a walk cheap enough goes on, and one that reaches the oldest article has seen every match
     monkeypatch.setattr("storage.search.WALKED_ROW_COST", 1)
     assert await candidates("公开") == ([8, 1], [walk, walk])
+    # a walk dearer than the index's lists: the promised range is read through the index, and
+    # where it holds too few, the whole index is asked
+    monkeypatch.setattr("storage.search.WALKED_ROW_COST", 100)
+    range_, title_range = "article_fts_range", "article_title_range"
+    assert await candidates("央行") == ([8, 7, 6, 5], [walk, range_, title_walk, title_index])
+    assert await candidates("央行", category="emnews") == (
+        [8, 7, 6, 5],
+        [walk, range_, title_walk, title_index],
+    )
+    assert await candidates("操作") == (
+        [8, 7, 3],
+        [walk, range_, index, title_walk, title_index],
+    )
+    monkeypatch.setattr("storage.search.MAX_TITLE_CANDIDATES", 3)
+    assert await candidates("新闻") == ([8, 7, 6], [walk, range_, title_walk, title_range])
     monkeypatch.setattr("storage.search.FIRST_WALK", 9)
     assert await candidates("操作") == ([8, 7, 3], [walk, title_walk])
 
