@@ -46,7 +46,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,18 +147,8 @@ def _index_params(rows: Sequence[IndexRow]) -> list[dict[str, Any]]:
 
 
 Phrases = Sequence[tuple[str, ...]]
-
-
-class IdSpan(NamedTuple):
-    """Article ids from `first` up to but not including `stop`; on a `walked` backend tested
-    row by row, or read through the index when `indexed`."""
-
-    first: int
-    stop: int
-    indexed: bool = False
-
-
-IdRange = IdSpan | None
+IdRange = tuple[int, int] | None
+"""Article ids from the first up to but not including the second."""
 
 
 class SearchBackend(Protocol):
@@ -168,8 +158,8 @@ class SearchBackend(Protocol):
     matches in no order)."""
     walked: bool
     """Whether the newest rows are walked for candidates first (`FIRST_WALK`; `match_ids` with
-    a `span` tests the span's rows newest first, or reads them through the index when it is
-    `indexed`, and takes its `newest`), then the index."""
+    a `span` tests the span's rows newest first and takes its `newest`, or `indexed` reads
+    them through the index), then the index."""
 
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
@@ -178,11 +168,19 @@ class SearchBackend(Protocol):
         ...
 
     def match_ids(
-        self, phrases: Phrases, *, title: bool, newest: int | None, name: str, span: IdRange = None
+        self,
+        phrases: Phrases,
+        *,
+        title: bool,
+        newest: int | None,
+        name: str,
+        span: IdRange = None,
+        indexed: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         """SQL yielding the `id` of the articles holding every phrase (in the title, when
         `title`; of the `newest` such articles by id, when given; with ids in the `span`, when
-        given), and its params named after `name`."""
+        given, walked or, when `indexed`, read through the index), and its params named after
+        `name`."""
         ...
 
     def scored_text(self) -> tuple[str, str, str]:
@@ -222,7 +220,14 @@ class Fts5Backend:
         )
 
     def match_ids(
-        self, phrases: Phrases, *, title: bool, newest: int | None, name: str, span: IdRange = None
+        self,
+        phrases: Phrases,
+        *,
+        title: bool,
+        newest: int | None,
+        name: str,
+        span: IdRange = None,
+        indexed: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         expression = _fts5_expression(phrases)
         if title:
@@ -231,7 +236,7 @@ class Fts5Backend:
         params: dict[str, Any] = {name: expression}
         if span is not None:
             sql += f" AND rowid >= :{name}_from AND rowid < :{name}_to"
-            params[f"{name}_from"], params[f"{name}_to"] = span.first, span.stop
+            params[f"{name}_from"], params[f"{name}_to"] = span
         if newest is not None:
             sql += f" ORDER BY rowid DESC LIMIT {int(newest)}"
         return sql, params
@@ -283,15 +288,22 @@ class TsvectorBackend:
         )
 
     def match_ids(
-        self, phrases: Phrases, *, title: bool, newest: int | None, name: str, span: IdRange = None
+        self,
+        phrases: Phrases,
+        *,
+        title: bool,
+        newest: int | None,
+        name: str,
+        span: IdRange = None,
+        indexed: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         params: dict[str, Any] = {name: _tsquery(phrases), f"{name}_n": newest}
         if span is None:
             function = "article_title_matches" if title else "article_fts_matches"
             sql = f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery), :{name}_n)"
             return sql, params
-        function = f"article_{'title' if title else 'fts'}_{'range' if span.indexed else 'walk'}"
-        params[f"{name}_from"], params[f"{name}_to"] = span.first, span.stop
+        function = f"article_{'title' if title else 'fts'}_{'range' if indexed else 'walk'}"
+        params[f"{name}_from"], params[f"{name}_to"] = span
         sql = (
             f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery),"
             f" :{name}_from, :{name}_to, :{name}_n)"
@@ -406,10 +418,12 @@ def candidates_sql(
     title: bool,
     span: IdRange = None,
     newest: int | None = None,
+    indexed: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """Stage 1: the ids of the `newest` (default `MAX_CANDIDATES`, or `MAX_TITLE_CANDIDATES`
     when `title`) newest matches (title matches, when `title`), within the filters; in a `span`
-    range of ids, its newest of a `walked` backend, and all its matches in no order of another."""
+    range of ids, its newest of a `walked` backend (`indexed`: through the index), and all its
+    matches in no order of another."""
     params: dict[str, Any] = {}
     where = _filter_sql(backend, filters, params)
     if newest is None:
@@ -417,7 +431,9 @@ def candidates_sql(
     name = "title_match" if title else "match"
     cut_here = span is None or backend.walked
     cut = newest if cut_here and not where else None
-    sql, named = backend.match_ids(phrases, title=title, newest=cut, name=name, span=span)
+    sql, named = backend.match_ids(
+        phrases, title=title, newest=cut, name=name, span=span, indexed=indexed
+    )
     if where:
         sql = (
             f"SELECT a.id FROM ({sql}) m JOIN articles a ON a.id = m.id WHERE {' AND '.join(where)}"
@@ -451,8 +467,7 @@ def _newest_matches(
     span_start = max(newest + 1 - CANDIDATE_SPAN, 0)
 
     def read(start: int, end: int) -> list[int]:
-        span = IdSpan(start, end)
-        sql, params = candidates_sql(backend, phrases, filters, title=title, span=span)
+        sql, params = candidates_sql(backend, phrases, filters, title=title, span=(start, end))
         return sorted(connection.execute(text(sql), params).scalars().all(), reverse=True)
 
     found: list[int] = []
@@ -493,7 +508,7 @@ def _walked_matches(
 
     def walk(start: int, end: int, count: int, *, indexed: bool = False) -> list[int]:
         sql, params = candidates_sql(
-            backend, phrases, filters, title=title, span=IdSpan(start, end, indexed), newest=count
+            backend, phrases, filters, title=title, span=(start, end), newest=count, indexed=indexed
         )
         return [int(id_) for id_ in connection.execute(text(sql), params).scalars()]
 
