@@ -525,8 +525,10 @@ def _walked_matches(
     # where matches are as dense as they were, and a range through the index costs little more
     start = max(first - 2 * rest, 0)
     indexed = rest * WALKED_ROW_COST > share * newest * lexemes
-    if indexed and start == 0:
-        return None  # the range would be the whole store, the primary key's bitmap wasted
+    if indexed and (start == 0 or pg_bulk.unmerged_documents()):
+        # the range would be the whole store, the primary key's bitmap wasted; or a long
+        # pending list would have the range filtered row by row (`unmerged_documents`)
+        return None
     found += walk(start, first, wanted - len(found), indexed=indexed)
     return found if len(found) >= wanted or start == 0 else None
 

@@ -32,7 +32,7 @@ from bot.summarize.idf import idf_from_documents
 from storage.db import Database, driver_error
 from storage.derive import with_derived
 from storage.models import IngestRun
-from storage.pg_bulk import CLEAN_EVERY
+from storage.pg_bulk import CLEAN_EVERY, unmerged_documents
 from storage.records import ArticleRecord, Failure, content_hash
 from storage.repository import ArticleRepository, UpsertOutcome, lead_texts
 from storage.runs import mark_interrupted
@@ -410,7 +410,7 @@ class Ingestor:
     async def finish(self) -> None:
         """Merge what is left into the search index, build it if a first load deferred it
         (after the last `flush`), and the tables' statistics after a large load."""
-        if self._unmerged:
+        if self._unmerged or unmerged_documents():  # also what a failed batch left pending
             await self._merge()
         async with self.db.session() as session, session.begin():
             repository = ArticleRepository(session)
