@@ -91,6 +91,8 @@ def unmerged_documents() -> int:
     A write that rolled back is still counted, until the next merge: the count only steers
     which plan a search asks for, never what it finds."""
     return _unmerged_here
+
+
 INDEX_BUILD_MEMORY = "256MB"
 """`maintenance_work_mem` of a build: a GIN build sorts its entries in this much memory."""
 

@@ -25,6 +25,7 @@ from bot.settings import load_settings
 from storage.dates import BadDate
 from storage.db import Database, current_revision, head_revision
 from storage.models import Article
+from storage.pg_bulk import unmerged_documents
 from storage.repository import ArticleRepository
 
 SHANGHAI = load_settings().tz
@@ -311,3 +312,14 @@ async def test_an_overlong_tag_or_category_fails_alone_on_both_backends(
     assert set(failed) == {"long-tag.md", "long-category.md"}
     assert "more than 200" in failed["long-tag.md"]
     assert report.added == 2
+
+
+async def test_an_ingest_ends_with_no_document_left_unmerged(
+    postgres_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that rolled back after writing its index rows still counts as pending
+    (`pg_bulk.unmerged_documents`), which keeps searches off ranges read through the index:
+    the run's end merges, so that the count does not outlive the run."""
+    monkeypatch.setattr("storage.pg_bulk._unmerged_here", 3)
+    await Ingestor(postgres_database, IngestReport()).finish()
+    assert unmerged_documents() == 0
