@@ -164,9 +164,9 @@ async def clean_pending_lists(session: AsyncSession) -> None:
     every 50 documents took 5.4 ms a document, the 4 MB flush about 5, merging
     1,000 at once 1.7 (plus 2.0 to insert them). An ingest therefore lets the lists grow to
     `PENDING_LIST_LIMIT` (`upsert_index`) and has them merged every `CLEAN_EVERY` documents
-    and when it ends (`bot.ingest.pipeline.Ingestor`): searches meanwhile read up to that many
-    pending documents (1,000 made a search 4-7 ms slower). Only an index's owner may merge it;
-    another role leaves it to the 4 MB flush."""
+    and when it ends (`bot.ingest.pipeline.Ingestor`); searches meanwhile read no id range
+    through the index (`unmerged_documents`). Only an index's owner may merge it; another role
+    leaves it to the 4 MB flush."""
     global _unmerged_here
     conn = await driver_connection(session)
     await conn.execute(
