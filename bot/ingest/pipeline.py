@@ -331,7 +331,6 @@ class Ingestor:
         self.report = report
         self.batch_size = batch_size
         self._first_flush = True
-        self._unmerged = 0
         self.pending: list[ArticleRecord] = []
         self.keep_times: set[int] = set()
         self.origins: dict[str, str] = {}
@@ -394,8 +393,7 @@ class Ingestor:
             setattr(self.report, outcome.status, getattr(self.report, outcome.status) + 1)
             if outcome.status != "unchanged":
                 self.report.changed_ids.append(outcome.article_id)
-                self._unmerged += 1
-        if self._unmerged >= CLEAN_EVERY:
+        if unmerged_documents() >= CLEAN_EVERY:
             await self._merge()
         if self.yield_to_reads and time.monotonic() - self.db.last_read < READ_QUIET_SECONDS:
             await asyncio.sleep(YIELD_SHARE * (time.monotonic() - started))
@@ -405,12 +403,11 @@ class Ingestor:
         (`storage.pg_bulk.clean_pending_lists`: a merge of many costs less a document)."""
         async with self.db.session() as session, session.begin():
             await ArticleRepository(session).merge_search_index()
-        self._unmerged = 0
 
     async def finish(self) -> None:
         """Merge what is left into the search index, build it if a first load deferred it
         (after the last `flush`), and the tables' statistics after a large load."""
-        if self._unmerged or unmerged_documents():  # also what a failed batch left pending
+        if unmerged_documents():  # also what a batch that rolled back left counted
             await self._merge()
         async with self.db.session() as session, session.begin():
             repository = ArticleRepository(session)
