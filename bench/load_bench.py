@@ -8,7 +8,7 @@ the project's fake Bot API (tests/fakebotapi.py) over real HTTP. N users in priv
 `/search`, `/latest`, `/category` and `/tags`, `--think` (0.2–0.6 s) apart, each waiting for
 its reply; a reply's time runs from the update being offered to the bot until its
 `sendMessage` arrives.
-Phases, one after the other on the same store:
+Phases, one after the other on the same store (`--phases` picks which follow `steady`):
 - `steady`: the users alone (the baseline of every ratio);
 - `ingest`: while an admin's `/ingest` adds M new posts (copies of `--posts-from` posts, or of
   `synth_corpus.py` posts, under fresh ids so every run adds them anew);
@@ -67,6 +67,7 @@ ADMIN_ID = 777
 USER_BASE = 50_000
 TRENDING_CHAT = 49_999
 PUSH_BASE = 2_000_000_000
+PHASES = ("ingest", "trending", "push")
 QUERIES = ["中国", "经济", "市场", "银行", "央行", "人民币 汇率", "股份", "科技", "上海", "xyzzy"]
 _ID = re.compile(r"(\d{18})")
 
@@ -620,7 +621,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 found = await admin_ingest(fake, replies, new, args.work_timeout)
                 return {"posts": args.new_posts, **found}
 
-            results.append(await phase(fake, replies, args, "ingest", ingest))
+            if "ingest" in args.phases:
+                results.append(await phase(fake, replies, args, "ingest", ingest))
 
             async def trending(users: Users) -> dict[str, Any]:
                 stop = asyncio.Event()
@@ -631,7 +633,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 mine = figures(users.trending_times, users.trending_missing)
                 return {f"trending_{k}": v for k, v in mine.items()}
 
-            results.append(await phase(fake, replies, args, "trending", trending))
+            if "trending" in args.phases:
+                results.append(await phase(fake, replies, args, "trending", trending))
 
             async def push(users: Users) -> dict[str, Any]:
                 await subscribe_chats(url, args.push_chats)
@@ -653,7 +656,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "push_seconds": round(time.monotonic() - started, 2),
                 }
 
-            results.append(await phase(fake, replies, args, "push", push))
+            if "push" in args.phases:
+                results.append(await phase(fake, replies, args, "push", push))
         finally:
             if bot is not None:
                 await stop_process(bot)
@@ -680,7 +684,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "raw_sql": raw,
         "raw_bot": raw_bot_figures,
         "targets": {
-            "ingest_p99_to_steady": phases["ingest"].get("p99_ratio_to_steady"),
+            "ingest_p99_to_steady": phases.get("ingest", {}).get("p99_ratio_to_steady"),
             "max_reply_ms": max(
                 max(p.get("max_ms", 0.0), p.get("trending_max_ms", 0.0)) for p in phases.values()
             ),
@@ -726,6 +730,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--raw-samples", type=int, default=500, help="commands replayed as bare SQL"
     )
     parser.add_argument("--warm-up", type=float, default=10.0, help="seconds before steady")
+    parser.add_argument(
+        "--phases",
+        nargs="+",
+        choices=PHASES,
+        default=list(PHASES),
+        help="the phases after steady, which always runs first",
+    )
     return parser.parse_args(argv)
 
 

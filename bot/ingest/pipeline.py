@@ -56,6 +56,9 @@ SHARED_BATCH_SIZE = 20
 # entries, merges), and on two cores replies to 20 users waited out whole batches.
 YIELD_SHARE = 1.0
 READ_QUIET_SECONDS = 1.0
+# And it starts each batch (and merge) once no read is in flight (`Database.reads_settled`),
+# waiting at most this long, so that users reading all the time cannot stop it.
+SETTLE_WAIT_SECONDS = 0.5
 # A worker process costs about a second to start (imports, jieba's dictionary), so a source is
 # prepared in this process until it has shown this many posts.
 POOL_THRESHOLD = 256
@@ -373,6 +376,8 @@ class Ingestor:
                 )
             for index in keep:
                 batch[index] = _keep_stored(batch[index], stored.get(batch[index].key))
+        if self.yield_to_reads:
+            await self.db.reads_settled(SETTLE_WAIT_SECONDS)
         started = time.monotonic()
         try:
             outcomes = await self._write(batch)
@@ -401,6 +406,8 @@ class Ingestor:
     async def _merge(self) -> None:
         """Merge the documents written since the last time into the search index proper
         (`storage.pg_bulk.clean_pending_lists`: a merge of many costs less a document)."""
+        if self.yield_to_reads:
+            await self.db.reads_settled(SETTLE_WAIT_SECONDS)
         async with self.db.session() as session, session.begin():
             await ArticleRepository(session).merge_search_index()
 

@@ -61,3 +61,75 @@ async def test_the_bots_ingest_rests_after_each_batch_only_while_users_read(
     monkeypatch.setattr(pipeline, "READ_QUIET_SECONDS", 0.0)
     await write(3, reading=True)
     assert rests == []
+
+
+async def test_the_bots_ingest_writes_between_reads_not_across_them(
+    sqlite_database, tmp_path, monkeypatch
+):
+    """A batch waits for the reads in flight to end, and at most `SETTLE_WAIT_SECONDS`."""
+    import asyncio
+
+    monkeypatch.setattr(pipeline, "READ_QUIET_SECONDS", 0.0)  # no rest: only the wait
+    good_posts(tmp_path, 2)
+    records = records_of(tmp_path)
+    writes_with_reads: list[int] = []
+    real_write = Ingestor._write
+
+    async def write(self: Ingestor, batch):
+        writes_with_reads.append(sqlite_database._reads_in_flight)
+        return await real_write(self, batch)
+
+    monkeypatch.setattr(Ingestor, "_write", write)
+    release = asyncio.Event()
+    reading = asyncio.Event()
+
+    async def a_long_read() -> None:
+        async with sqlite_database.read_session():
+            reading.set()
+            await release.wait()
+
+    reader = asyncio.create_task(a_long_read())
+    await reading.wait()
+    ingestor = Ingestor(sqlite_database, IngestReport(), 1, yield_to_reads=True)
+    adding = asyncio.create_task(ingestor.add(records[0]))
+    await asyncio.sleep(0.1)
+    assert not adding.done() and writes_with_reads == []
+    release.set()
+    await asyncio.wait_for(adding, 5)
+    await reader
+    assert writes_with_reads == [0] and ingestor.report.added == 1
+
+    monkeypatch.setattr(pipeline, "SETTLE_WAIT_SECONDS", 0.05)
+    release.clear()
+    reading.clear()
+    reader = asyncio.create_task(a_long_read())
+    await reading.wait()
+    await asyncio.wait_for(ingestor.add(records[1]), 5)  # a read that does not end
+    assert writes_with_reads == [0, 1] and ingestor.report.added == 2
+    release.set()
+    await reader
+
+    await ingestor.add(records[0])  # nobody reads: no wait
+    assert writes_with_reads == [0, 1, 0]
+
+
+async def test_a_run_of_the_cli_does_not_wait_for_reads(sqlite_database, tmp_path):
+    import asyncio
+
+    good_posts(tmp_path, 1)
+    [record] = records_of(tmp_path)
+    release = asyncio.Event()
+    reading = asyncio.Event()
+
+    async def a_long_read() -> None:
+        async with sqlite_database.read_session():
+            reading.set()
+            await release.wait()
+
+    reader = asyncio.create_task(a_long_read())
+    await reading.wait()
+    ingestor = Ingestor(sqlite_database, IngestReport(), 1)
+    await asyncio.wait_for(ingestor.add(record), 5)
+    assert ingestor.report.added == 1
+    release.set()
+    await reader
