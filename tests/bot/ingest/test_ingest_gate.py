@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 
 from store_support import good_posts, records_of, write_good_posts
@@ -63,12 +66,29 @@ async def test_the_bots_ingest_rests_after_each_batch_only_while_users_read(
     assert rests == []
 
 
+@asynccontextmanager
+async def a_read_held_open(db) -> AsyncIterator[None]:
+    """A read in flight (a `read_session` left open) until the block ends."""
+    release, reading = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with db.read_session():
+            reading.set()
+            await release.wait()
+
+    reader = asyncio.create_task(hold())
+    await reading.wait()
+    try:
+        yield
+    finally:
+        release.set()
+        await reader
+
+
 async def test_the_bots_ingest_writes_between_reads_not_across_them(
     sqlite_database, tmp_path, monkeypatch
 ):
     """A batch waits for the reads in flight to end, and at most `SETTLE_WAIT_SECONDS`."""
-    import asyncio
-
     monkeypatch.setattr(pipeline, "READ_QUIET_SECONDS", 0.0)  # no rest: only the wait
     good_posts(tmp_path, 2)
     records = records_of(tmp_path)
@@ -80,56 +100,27 @@ async def test_the_bots_ingest_writes_between_reads_not_across_them(
         return await real_write(self, batch)
 
     monkeypatch.setattr(Ingestor, "_write", write)
-    release = asyncio.Event()
-    reading = asyncio.Event()
-
-    async def a_long_read() -> None:
-        async with sqlite_database.read_session():
-            reading.set()
-            await release.wait()
-
-    reader = asyncio.create_task(a_long_read())
-    await reading.wait()
     ingestor = Ingestor(sqlite_database, IngestReport(), 1, yield_to_reads=True)
-    adding = asyncio.create_task(ingestor.add(records[0]))
-    await asyncio.sleep(0.1)
-    assert not adding.done() and writes_with_reads == []
-    release.set()
+    async with a_read_held_open(sqlite_database):
+        adding = asyncio.create_task(ingestor.add(records[0]))
+        await asyncio.sleep(0.1)
+        assert not adding.done() and writes_with_reads == []
     await asyncio.wait_for(adding, 5)
-    await reader
     assert writes_with_reads == [0] and ingestor.report.added == 1
 
     monkeypatch.setattr(pipeline, "SETTLE_WAIT_SECONDS", 0.05)
-    release.clear()
-    reading.clear()
-    reader = asyncio.create_task(a_long_read())
-    await reading.wait()
-    await asyncio.wait_for(ingestor.add(records[1]), 5)  # a read that does not end
-    assert writes_with_reads == [0, 1] and ingestor.report.added == 2
-    release.set()
-    await reader
+    async with a_read_held_open(sqlite_database):  # a read that does not end
+        await asyncio.wait_for(ingestor.add(records[1]), 5)
+        assert writes_with_reads == [0, 1] and ingestor.report.added == 2
 
     await ingestor.add(records[0])  # nobody reads: no wait
     assert writes_with_reads == [0, 1, 0]
 
 
 async def test_a_run_of_the_cli_does_not_wait_for_reads(sqlite_database, tmp_path):
-    import asyncio
-
     good_posts(tmp_path, 1)
     [record] = records_of(tmp_path)
-    release = asyncio.Event()
-    reading = asyncio.Event()
-
-    async def a_long_read() -> None:
-        async with sqlite_database.read_session():
-            reading.set()
-            await release.wait()
-
-    reader = asyncio.create_task(a_long_read())
-    await reading.wait()
     ingestor = Ingestor(sqlite_database, IngestReport(), 1)
-    await asyncio.wait_for(ingestor.add(record), 5)
-    assert ingestor.report.added == 1
-    release.set()
-    await reader
+    async with a_read_held_open(sqlite_database):
+        await asyncio.wait_for(ingestor.add(record), 5)
+        assert ingestor.report.added == 1
