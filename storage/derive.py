@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from storage.dedup import fingerprint, to_signed
+from storage.ranking import SCORED_BODY_TOKENS, SCORED_TITLE_CHARS
 from storage.records import ArticleRecord, Derived, body_text
-from storage.tokenizer import IndexScheme, segment_words
+from storage.tokenizer import SEQUENCE, IndexScheme, segment_words, sequence_text
 
 # Only the start of a very long body is indexed: PostgreSQL refuses a tsvector over 1 MB.
 MAX_INDEXED_BODY_CHARS = 30_000
@@ -37,7 +38,10 @@ def index_text(title: str, body: str, scheme: IndexScheme) -> tuple[str, str]:
     )
 
 
-def derive(title: str, body: str, scheme: IndexScheme, summary: str = "") -> Derived:
+def derive(
+    title: str, body: str, scheme: IndexScheme, summary: str = "", *, scored: bool = False
+) -> Derived:
+    """`scored`: with the text search scores the article on (`scored_text`)."""
     index_title, index_body = index_text(title, body, scheme)
     return Derived(
         index_title,
@@ -45,19 +49,35 @@ def derive(title: str, body: str, scheme: IndexScheme, summary: str = "") -> Der
         to_signed(fingerprint(f"{title}\n{body}")),
         scheme.name,
         story_terms(title, summary),
+        scored_text(title, body, scheme, index_title, index_body) if scored else None,
     )
 
 
-def derived_of(record: ArticleRecord, scheme: IndexScheme) -> Derived:
+def scored_text(
+    title: str, body: str, scheme: IndexScheme, index_title: str, index_body: str
+) -> tuple[str, str]:
+    """The title and body start as `storage.search` scores them, as space-joined tokens, the
+    same text its backend reads from the store (`SearchBackend.scored_text`): the start of the
+    FTS5 index's token text (`SEQUENCE`), else the start of the title and body tokenized."""
+    if scheme.name == SEQUENCE.name:
+        return index_title[: 2 * SCORED_TITLE_CHARS], index_body[: 2 * SCORED_BODY_TOKENS]
+    return sequence_text(title[:SCORED_TITLE_CHARS]), sequence_text(body[:SCORED_BODY_TOKENS])
+
+
+def derived_of(record: ArticleRecord, scheme: IndexScheme, *, scored: bool = False) -> Derived:
     """The record's derived values, computed when it came without them (or for another
-    index scheme)."""
-    if record.derived is not None and record.derived.scheme == scheme.name:
-        return record.derived
-    return derive(record.title, body_text(record.paragraphs, record.digest), scheme, record.summary)
+    index scheme, or without the `scored` text asked for)."""
+    kept = record.derived
+    if kept is not None and kept.scheme == scheme.name and (kept.scored or not scored):
+        return kept
+    body = body_text(record.paragraphs, record.digest)
+    return derive(record.title, body, scheme, record.summary, scored=scored)
 
 
-def with_derived(record: ArticleRecord, scheme: IndexScheme) -> ArticleRecord:
-    derived = derived_of(record, scheme)
+def with_derived(
+    record: ArticleRecord, scheme: IndexScheme, *, scored: bool = False
+) -> ArticleRecord:
+    derived = derived_of(record, scheme, scored=scored)
     return record if derived is record.derived else replace(record, derived=derived)
 
 

@@ -31,6 +31,9 @@ class Derived:
     """The name of the `storage.tokenizer.IndexScheme` the index tokens follow."""
     terms: tuple[str, ...] = ()
     """The words trending counts if the article starts a story (`storage.trending`)."""
+    scored: tuple[str, str] | None = None
+    """The title and body start as search scores them (`storage.derive.scored_text`), when the
+    writer computed them: the store then keeps them for the search (`storage.search`)."""
 
 
 @dataclass(frozen=True, slots=True)

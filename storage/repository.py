@@ -18,7 +18,13 @@ from storage.dates import BadDate, date_problem
 from storage.derive import derived_of
 from storage.models import Article, Category, IngestRun, Tag, article_bands, article_tags, utcnow
 from storage.records import ArticleRecord, ArticleView, Derived
-from storage.search import IndexRow, _record_tokenizer, backend_for, write_index
+from storage.search import (
+    IndexRow,
+    _record_tokenizer,
+    backend_for,
+    keep_scored_texts,
+    write_index,
+)
 from storage.stories import StoryCandidate, assign_stories, band_rows, place_in_stories
 from storage.trending import NewStory, add_stories
 from storage.views import article_views, first_in_story_with, latest_views, shown
@@ -144,7 +150,18 @@ class ArticleRepository:
         await self._load_names([p.record for p in pending])
         if self.session.get_bind().dialect.name == "postgresql":
             await self._write_by_copy(pending)
-            return
+        else:
+            await self._write_on_sqlite(pending)
+        keep_scored_texts(
+            backend_for(self.session).scheme,
+            [
+                (p.article_id, p.record.content_hash, p.derived.scored)
+                for p in pending
+                if p.article_id is not None and p.derived.scored is not None
+            ],
+        )
+
+    async def _write_on_sqlite(self, pending: list[_Pending]) -> None:
         cache = await self.session.scalar(text("PRAGMA cache_size"))
         restore = text(f"PRAGMA cache_size = {int(cache)}")
         await self.session.execute(text(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}"))

@@ -584,6 +584,19 @@ class _ScoredTexts:
 SCORED_TEXTS = _ScoredTexts(SCORED_TEXTS_KEPT)
 
 
+def keep_scored_texts(
+    scheme: IndexScheme, written: Sequence[tuple[int, str, tuple[str, str]]]
+) -> None:
+    """Keep the scored text (`storage.derive.scored_text`) of articles just written, as
+    `(id, content hash, text)`: while the bot ingests, the newest matches of a common word are
+    the articles it is writing, and reading and tokenizing each on its first search took
+    about 0.2 ms (a search whose candidates were all new: 59 ms against 16 at 100k posts on
+    PostgreSQL). The key holds the content hash, so the text is right for any article that
+    has that id and hash, whether or not its write commits."""
+    for id_, hash_, (title, body) in written:
+        SCORED_TEXTS.put((scheme.id, id_, hash_), ScoredText.of(title, body))
+
+
 def _candidate_texts(
     session: Session, backend: SearchBackend, keys: Sequence[tuple[str, int, str]]
 ) -> dict[int, ScoredText]:

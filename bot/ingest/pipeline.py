@@ -59,6 +59,11 @@ READ_QUIET_SECONDS = 1.0
 # And it starts each batch (and merge) once no read is in flight (`Database.reads_settled`),
 # waiting at most this long, so that users reading all the time cannot stop it.
 SETTLE_WAIT_SECONDS = 0.5
+# The bot's ingest merges what it wrote into PostgreSQL's search index every this many posts,
+# not every `storage.pg_bulk.CLEAN_EVERY` as a run of the CLI does: every search beside it
+# reads the whole pending list: the index's answer to a word no article holds took 2.6-3.8 ms
+# with up to 100 documents pending, 5.8-14 ms with 150-300 (142k posts).
+SHARED_CLEAN_EVERY = 100
 # A worker process costs about a second to start (imports, jieba's dictionary), so a source is
 # prepared in this process until it has shown this many posts.
 POOL_THRESHOLD = 256
@@ -152,13 +157,14 @@ def prepare(
     tz: tzinfo,
     idf: Mapping[str, float] | None = None,
     scheme: IndexScheme | None = None,
+    scored: bool = False,
 ) -> ArticleRecord | Failure:
-    """Parse, summarize and (for an index `scheme`) tokenize one post; any error becomes a
-    reported failure, never a crash."""
+    """Parse, summarize and (for an index `scheme`) tokenize one post, with the text search
+    scores it on when `scored`; any error becomes a reported failure, never a crash."""
     try:
         parsed = parse_post(raw.text, raw.filename, tz=raw.tz or tz, key_hint=raw.key_hint)
         record = to_record(parsed, idf)
-        return record if scheme is None else with_derived(record, scheme)
+        return record if scheme is None else with_derived(record, scheme, scored=scored)
     except ParseError as exc:
         return Failure(raw.origin, str(exc))
     except Exception as exc:  # a parser or summarizer bug must not sink the batch
@@ -166,13 +172,14 @@ def prepare(
         return Failure(raw.origin, f"internal error: {type(exc).__name__} (see the log)")
 
 
-_worker_context: tuple[bytes, tuple[tzinfo, Mapping[str, float] | None, IndexScheme | None]] | None
-_worker_context = None
+_PrepareArgs = tuple[tzinfo, Mapping[str, float] | None, IndexScheme | None, bool]
+_worker_context: tuple[bytes, _PrepareArgs] | None = None
 
 
 def _prepare_chunk(context: bytes, raws: list[src.RawPost]) -> list[ArticleRecord | Failure]:
-    """Runs in a worker: `context` is the pickled (tz, idf, scheme) of a run, unpickled once
-    per run and worker, since a pool outlives runs and each run has its own idf."""
+    """Runs in a worker: `context` is the pickled arguments of `prepare` (tz, idf, scheme,
+    scored) of a run, unpickled once per run and worker, since a pool outlives runs and each
+    run has its own idf."""
     global _worker_context
     if _worker_context is None or _worker_context[0] != context:
         _worker_context = (context, pickle.loads(context))
@@ -204,7 +211,8 @@ class Preparer:
     Given a `pool` (the bot's, started once), every post goes to it and the event loop stays
     free. Without one (the CLI), a source is prepared in this process until it has shown
     `threshold` posts, since starting workers costs about a second; then a pool is started
-    for this run.
+    for this run. The bot's posts also carry the text search scores them on
+    (`storage.derive.scored_text`), which the store keeps for the searches beside the ingest.
     """
 
     def __init__(
@@ -222,7 +230,8 @@ class Preparer:
         self._shared = pool is not None
         self._pool: ProcessPoolExecutor | None = pool
         self._broken = False
-        self._context = pickle.dumps((tz, idf, scheme))
+        self.scored = self._shared
+        self._context = pickle.dumps((tz, idf, scheme, self.scored))
 
     async def run(self, raws: Iterable[src.RawPost]) -> AsyncIterator[ArticleRecord | Failure]:
         in_flight: deque[tuple[list[src.RawPost], asyncio.Future[list[ArticleRecord | Failure]]]]
@@ -239,7 +248,7 @@ class Preparer:
             for raw in taken:
                 number += 1
                 if self._pool is None and (self.workers < 2 or number <= self.threshold):
-                    yield prepare(raw, self.tz, self.idf, self.scheme)
+                    yield prepare(raw, self.tz, self.idf, self.scheme, self.scored)
                     continue
                 chunk.append(raw)
                 if len(chunk) >= size:
@@ -270,7 +279,7 @@ class Preparer:
             return loop.run_in_executor(None, self._prepare_here, chunk)
 
     def _prepare_here(self, chunk: list[src.RawPost]) -> list[ArticleRecord | Failure]:
-        return [prepare(raw, self.tz, self.idf, self.scheme) for raw in chunk]
+        return [prepare(raw, self.tz, self.idf, self.scheme, self.scored) for raw in chunk]
 
     async def _result(
         self,
@@ -331,6 +340,7 @@ class Ingestor:
         self.db = db
         self.yield_to_reads = yield_to_reads
         """Rest after each batch while users read (see `YIELD_SHARE`): the bot's ingests."""
+        self.clean_every = SHARED_CLEAN_EVERY if yield_to_reads else CLEAN_EVERY
         self.report = report
         self.batch_size = batch_size
         self._first_flush = True
@@ -398,7 +408,7 @@ class Ingestor:
             setattr(self.report, outcome.status, getattr(self.report, outcome.status) + 1)
             if outcome.status != "unchanged":
                 self.report.changed_ids.append(outcome.article_id)
-        if unmerged_documents() >= CLEAN_EVERY:
+        if unmerged_documents() >= self.clean_every:
             await self._merge()
         if self.yield_to_reads and time.monotonic() - self.db.last_read < READ_QUIET_SECONDS:
             await asyncio.sleep(YIELD_SHARE * (time.monotonic() - started))

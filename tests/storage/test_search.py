@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,12 +15,13 @@ from store_support import text_record as record
 
 from storage import pg_bulk
 from storage.db import Database
-from storage.derive import MAX_INDEXED_BODY_CHARS
+from storage.derive import MAX_INDEXED_BODY_CHARS, with_derived
 from storage.models import MetaEntry
 from storage.ranking import SCORED_TITLE_CHARS
 from storage.repository import ArticleRepository
 from storage.search import (
     MAX_QUERY_TERMS,
+    SCORED_TEXTS,
     TOKENIZER_META,
     Fts5Backend,
     SearchFilters,
@@ -475,3 +477,35 @@ async def test_candidates_are_read_once_and_scored_again_when_they_change(
     await store(database, record("x", *market), record("y", *central_bank))
     assert keys(await find(database, "降准")) == ["y", "x"]
     assert len(tokenized) == 4
+
+
+async def test_what_a_writer_scored_is_kept_as_the_store_would_read_it(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records that carry their scored text (the bot's ingest) are searched without reading or
+    tokenizing it again, and score exactly as when it is read from the store."""
+    async with database.session() as session:
+        scheme = index_scheme(session)
+    digest_only = replace(
+        record("digest", "央行降准的摘要", ""), paragraphs=[], digest="央行降准０．５个百分点。"
+    )
+    records = [
+        record("long", "央行" + "长" * 400, "正文" + "央行降准。" * 600),
+        record("mixed", "ＡＢＣ银行与5G央行", "A股：央行 降准\n小标题\n第二段说央行。"),
+        digest_only,
+        record("plain", "市场综述", f"{FILLER}央行宣布降准。"),
+    ]
+    scored = [with_derived(r, scheme, scored=True) for r in records]
+    SCORED_TEXTS._texts.clear()
+    tokenized = scored_titles(monkeypatch)
+    await store(database, *scored)
+    kept = dict(SCORED_TEXTS._texts)
+    assert len(kept) == len(records)
+    warm = [(hit.article.key, hit.score) for hit in await find(database, "央行")]
+    assert len(warm) == len(records) and tokenized == []
+
+    SCORED_TEXTS._texts.clear()
+    cold = [(hit.article.key, hit.score) for hit in await find(database, "央行")]
+    assert len(tokenized) == len(records)
+    assert cold == warm
+    assert dict(SCORED_TEXTS._texts) == kept

@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from functools import partial
 
-from store_support import good_posts, records_of, write_good_posts
+import pytest
+from store_support import good_posts, records_of, store, text_record, write_good_posts
 
 from bot.ingest import pipeline
-from bot.ingest.pipeline import Ingestor, IngestReport
+from bot.ingest.pipeline import Ingestor, IngestReport, Preparer
+from bot.ingest.sources import RawPost, read_file
+from bot.ingest.workers import worker_pool
 from bot.services.admin import IngestGate
 from bot.settings import load_settings
+from storage.derive import scored_text
+from storage.records import body_text
+from storage.repository import ArticleRepository
+from storage.tokenizer import BAG
 
 
 async def test_new_articles_wake_the_push_job_and_a_rerun_does_not(sqlite_database, tmp_path):
@@ -124,3 +132,58 @@ async def test_a_run_of_the_cli_does_not_wait_for_reads(sqlite_database, tmp_pat
     async with a_read_held_open(sqlite_database):
         await asyncio.wait_for(ingestor.add(record), 5)
         assert ingestor.report.added == 1
+
+
+async def test_the_bots_posts_carry_the_text_search_scores_and_the_clis_do_not(tmp_path):
+    """The bot's workers tokenize what search scores, so its store keeps it for the searches
+    beside the ingest; a run of the CLI spends nothing on it."""
+    good_posts(tmp_path, 3)
+    posts = [read_file(path) for path in sorted(tmp_path.glob("*.md"))]
+    assert all(isinstance(post, RawPost) for post in posts)
+    tz = load_settings().tz
+    pool = worker_pool(1)
+    try:
+        shared = Preparer(tz, None, scheme=BAG, workers=1, pool=pool)
+        prepared = [item async for item in shared.run(posts)]
+    finally:
+        pool.shutdown(wait=True)
+    own = Preparer(tz, None, scheme=BAG, workers=1)
+    alone = [item async for item in own.run(posts)]
+    own.close()
+    assert [r.derived.scored for r in alone] == [None, None, None]
+    for record in prepared:
+        body = body_text(record.paragraphs, record.digest)
+        assert record.derived.scored == scored_text(
+            record.title, body, BAG, record.derived.index_title, record.derived.index_body
+        )
+        assert record.title.split("：")[1][:2] in record.derived.scored[0].replace(" ", "")
+
+
+@pytest.mark.postgres
+async def test_the_bots_ingest_merges_the_search_index_more_often_than_the_cli(
+    postgres_database, tmp_path, monkeypatch
+):
+    """Every search beside the bot's ingest reads PostgreSQL's whole pending list, so the bot
+    merges every `SHARED_CLEAN_EVERY` posts; the CLI every `CLEAN_EVERY`, and at the end."""
+    merges: list[int] = []
+    real_merge = Ingestor._merge
+
+    async def merge(self: Ingestor) -> None:
+        merges.append(self.report.added)
+        await real_merge(self)
+
+    monkeypatch.setattr(Ingestor, "_merge", merge)
+    monkeypatch.setattr(pipeline, "SHARED_CLEAN_EVERY", 2)
+    monkeypatch.setattr(pipeline, "CLEAN_EVERY", 4)
+    good_posts(tmp_path, 5)
+    records = records_of(tmp_path)
+    await store(postgres_database, text_record("seed", "种子"))  # not a first load
+    for yield_to_reads, expected in ((True, [2, 4, 5]), (False, [4, 5])):
+        async with postgres_database.session() as session, session.begin():
+            await ArticleRepository(session).merge_search_index()
+        merges.clear()
+        ingestor = Ingestor(postgres_database, IngestReport(), 1, yield_to_reads=yield_to_reads)
+        for r in records:
+            await ingestor.add(r if yield_to_reads else replace(r, key=r.key + "x"))
+        await ingestor.finish()
+        assert merges == expected, yield_to_reads
