@@ -14,7 +14,8 @@ Phases, one after the other on the same store (`--phases` picks which follow `st
   `synth_corpus.py` posts, under fresh ids so every run adds them anew);
 - `trending`: while one more user sends `/trending` every `--trending-interval` (its own
   times too);
-- `push`: while a push round fans new articles out to `--push-chats` subscribed chats.
+- `push`: while a push round fans new articles out to `--push-chats` subscribed chats (one
+  message per headline; `push_duplicates` counts a chat given the same text twice).
 For each phase: p50/p99/max in ms, the p99 ratio to steady, replies and missing replies (none
 within `--reply-timeout`).
 
@@ -68,6 +69,9 @@ USER_BASE = 50_000
 TRENDING_CHAT = 49_999
 PUSH_BASE = 2_000_000_000
 PHASES = ("ingest", "trending", "push")
+PUSHED_POSTS = 2
+PUSH_SETTLE_SECONDS = 2.0
+"""The push phase counts messages until none came for this long."""
 QUERIES = ["中国", "经济", "市场", "银行", "央行", "人民币 汇率", "股份", "科技", "上海", "xyzzy"]
 _ID = re.compile(r"(\d{18})")
 
@@ -119,17 +123,22 @@ class Replies:
         self.loop = loop
         self.waiting: dict[int, asyncio.Future[float]] = {}
         self.messages: dict[int, int] = {}
+        self.pushed: dict[int, list[str]] = {}
+        """The texts each pushed chat received: the same one twice is a duplicate push."""
         original: Callable[[dict[str, Any]], Any] = fake.handlers["sendMessage"]
 
         def send_message(params: dict[str, Any]) -> Any:
             result = original(params)
-            loop.call_soon_threadsafe(self._arrived, int(params["chat_id"]), time.monotonic())
+            arrived = (int(params["chat_id"]), time.monotonic(), str(params["text"]))
+            loop.call_soon_threadsafe(self._arrived, *arrived)
             return result
 
         fake.handlers["sendMessage"] = send_message
 
-    def _arrived(self, chat_id: int, at: float) -> None:
+    def _arrived(self, chat_id: int, at: float, text: str) -> None:
         self.messages[chat_id] = self.messages.get(chat_id, 0) + 1
+        if chat_id >= PUSH_BASE:
+            self.pushed.setdefault(chat_id, []).append(text)
         future = self.waiting.pop(chat_id, None)
         if future is not None and not future.done():
             future.set_result(at)
@@ -593,7 +602,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         else:
             source = synth_posts(max(args.new_posts, 2), work / "synth", args.seed)
         new = fresh_posts(source, args.new_posts, work / "new", rng)
-        pushed = fresh_posts(source, 2, work / "push", rng)
+        pushed = fresh_posts(source, PUSHED_POSTS, work / "push", rng)
         await unsubscribe_chats(url)
         statements = await record_statements(url)
         fake = FakeBotAPI(token_required=TOKEN).start()
@@ -647,13 +656,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     )
 
                 await wait_until(lambda: reached() >= args.push_chats, args.work_timeout)
+                # then until no message came for PUSH_SETTLE_SECONDS: a chat may get several
+                # (one per headline), and a duplicate would come late
+                last = (-1, time.monotonic())
+                while time.monotonic() - last[1] < PUSH_SETTLE_SECONDS:
+                    count = sum(len(texts) for texts in replies.pushed.values())
+                    if count != last[0]:
+                        last = (count, time.monotonic())
+                    await asyncio.sleep(0.1)
                 return {
                     "push_chats": args.push_chats,
                     "push_chats_reached": reached(),
-                    "push_messages": sum(
-                        replies.messages.get(PUSH_BASE + n, 0) for n in range(args.push_chats)
+                    "push_messages": last[0],
+                    "push_duplicates": sum(
+                        len(texts) - len(set(texts)) for texts in replies.pushed.values()
                     ),
-                    "push_seconds": round(time.monotonic() - started, 2),
+                    "push_seconds": round(last[1] - started, 2),
                 }
 
             if "push" in args.phases:

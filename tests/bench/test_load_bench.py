@@ -57,7 +57,9 @@ def test_no_reply_goes_missing_in_any_phase(corpus_copy: Path, corpus_dir: Path)
     assert report["missing_replies"] == 0
     assert all(phase["replies"] > 0 for phase in phases.values())
     assert phases["ingest"]["ingest_done"] and phases["trending"]["trending_replies"] > 0
-    assert phases["push"]["push_chats_reached"] == 10
+    push = phases["push"]
+    assert push["push_chats_reached"] == 10 and push["push_duplicates"] == 0, push
+    assert push["push_messages"] >= 10
     raw_bot = report["raw_bot"]
     assert raw_bot["replies"] > 0 and raw_bot["missing"] == 0, raw_bot
     raw = report["raw_sql"]
