@@ -60,9 +60,9 @@ READ_QUIET_SECONDS = 1.0
 # waiting at most this long, so that users reading all the time cannot stop it.
 SETTLE_WAIT_SECONDS = 0.5
 # The bot's ingest merges what it wrote into PostgreSQL's search index every this many posts,
-# not every `storage.pg_bulk.CLEAN_EVERY` as a run of the CLI does: every search beside it
-# reads the whole pending list: the index's answer to a word no article holds took 2.6-3.8 ms
-# with up to 100 documents pending, 5.8-14 ms with 150-300 (142k posts).
+# not every `storage.pg_bulk.CLEAN_EVERY` as a run of the CLI does, since every search beside
+# it reads the whole pending list (the index's answer to a word no article holds took
+# 2.6-3.8 ms with up to 100 documents pending, 5.8-14 ms with 150-300, at 142k posts).
 SHARED_CLEAN_EVERY = 100
 # A worker process costs about a second to start (imports, jieba's dictionary), so a source is
 # prepared in this process until it has shown this many posts.
