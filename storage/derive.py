@@ -12,8 +12,7 @@ from dataclasses import replace
 from storage.dedup import fingerprint, to_signed
 from storage.ranking import SCORED_BODY_TOKENS, SCORED_TITLE_CHARS
 from storage.records import ArticleRecord, Derived, body_text
-from storage.tokenizer import BAG, SEQUENCE, IndexScheme, segment_words, sequence_text
-from storage.tsvector import document_vector
+from storage.tokenizer import SEQUENCE, IndexScheme, segment_words, sequence_text
 
 # Only the start of a very long body is indexed: PostgreSQL refuses a tsvector over 1 MB.
 MAX_INDEXED_BODY_CHARS = 30_000
@@ -31,23 +30,19 @@ the and for with that this from are was were has have had not but you your its
 STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 
-def index_tokens(title: str, body: str, scheme: IndexScheme) -> tuple[list[str], list[str]]:
-    """Title and body as the index stores them: their tokens."""
-    return scheme.document(title), scheme.document(body[:MAX_INDEXED_BODY_CHARS])
-
-
 def index_text(title: str, body: str, scheme: IndexScheme) -> tuple[str, str]:
     """Title and body as the index stores them: their tokens, joined by spaces."""
-    title_tokens, body_tokens = index_tokens(title, body, scheme)
-    return " ".join(title_tokens), " ".join(body_tokens)
+    return (
+        " ".join(scheme.document(title)),
+        " ".join(scheme.document(body[:MAX_INDEXED_BODY_CHARS])),
+    )
 
 
 def derive(
     title: str, body: str, scheme: IndexScheme, summary: str = "", *, scored: bool = False
 ) -> Derived:
     """`scored`: with the text search scores the article on (`scored_text`)."""
-    title_tokens, body_tokens = index_tokens(title, body, scheme)
-    index_title, index_body = " ".join(title_tokens), " ".join(body_tokens)
+    index_title, index_body = index_text(title, body, scheme)
     return Derived(
         index_title,
         index_body,
@@ -55,15 +50,7 @@ def derive(
         scheme.name,
         story_terms(title, summary),
         scored_text(title, body, scheme, index_title, index_body) if scored else None,
-        document_vector(title_tokens, body_tokens) if scheme.name == BAG.name else None,
     )
-
-
-def document_of(derived: Derived) -> bytes:
-    """PostgreSQL's index document of these tokens (see `Derived.document`)."""
-    if derived.document is not None:
-        return derived.document
-    return document_vector(derived.index_title.split(), derived.index_body.split())
 
 
 def scored_text(

@@ -1,9 +1,8 @@
 """PostgreSQL writes of an ingest batch by COPY: rows go in binary through asyncpg's
-`copy_records_to_table`, into the table itself when they are plain inserts (band rows, tag links,
-new articles' index documents) or into a temporary staging table, from which one set-based
-`INSERT … SELECT … ON CONFLICT` upserts them (articles, documents of stored articles). One COPY
-replaces an executemany's round trip, parse and plan per row; the upsert is one statement for the
-whole batch. Index documents arrive built (`storage.tsvector`), so the server only stores them.
+`copy_records_to_table`, into the table itself when they are plain inserts (band rows, tag links)
+or into a temporary staging table, from which one set-based `INSERT … SELECT … ON CONFLICT` upserts
+them (articles, index documents). One COPY replaces an executemany's round trip, parse and plan
+per row; the upsert is one statement for the whole batch.
 
 The staging tables live in the connection's own temporary schema and empty themselves at commit
 (`ON COMMIT DELETE ROWS`), so concurrent writers never see each other's rows.
@@ -11,9 +10,7 @@ The staging tables live in the connection's own temporary schema and empty thems
 
 from __future__ import annotations
 
-import io
 import json
-import struct
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -24,7 +21,7 @@ from sqlalchemy.sql.expression import TableClause
 from storage.models import Article
 
 STAGE_ARTICLES = "newsbot_stage_articles"
-STAGE_DOCUMENTS = "newsbot_stage_documents"
+STAGE_INDEX = "newsbot_stage_index"
 INGESTED_TABLES = (
     "articles",
     "article_tags",
@@ -46,8 +43,8 @@ _CREATE_STAGES = (
     " source text, digest text, paragraphs text, summary text, summary_version integer,"
     " share_url text, file text, content_hash text, story_id bigint, fingerprint bigint,"
     " created_at timestamptz, updated_at timestamptz) ON COMMIT DELETE ROWS;"
-    f" CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_DOCUMENTS} ("
-    " article_id bigint, document tsvector) ON COMMIT DELETE ROWS"
+    f" CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_INDEX} ("
+    " article_id bigint, title text, body text) ON COMMIT DELETE ROWS"
 )
 
 _UPSERT_ARTICLES = (
@@ -58,15 +55,13 @@ _UPSERT_ARTICLES = (
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in ARTICLE_COLUMNS if c not in _KEPT_ON_UPDATE)
 )
 
-_UPSERT_DOCUMENTS = (
+_UPSERT_INDEX = (
     "INSERT INTO article_fts (article_id, document)"
-    f" SELECT article_id, document FROM {STAGE_DOCUMENTS}"
+    " SELECT article_id, setweight(to_tsvector('simple', title), 'A')"
+    " || setweight(to_tsvector('simple', body), 'B')"
+    f" FROM {STAGE_INDEX}"
     " ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document"
 )
-# COPY's binary format (the PostgreSQL manual, "COPY", "Binary Format"): asyncpg has no binary
-# codec for `tsvector`, so the rows of `article_fts` are framed here.
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
-_COPY_TRAILER = struct.pack("!h", -1)
 
 
 # The GIN indexes of the search (migrations 0002 and 0009), which an ingest into an empty store
@@ -146,36 +141,17 @@ async def upsert_articles(session: AsyncSession, rows: Sequence[dict[str, Any]])
     await _stage_and_upsert(session, STAGE_ARTICLES, records, ARTICLE_COLUMNS, _UPSERT_ARTICLES)
 
 
-def documents_copy(rows: Sequence[tuple[int, bytes]]) -> bytes:
-    """`(article_id, document)` rows as COPY's binary format: a bigint and a `tsvector` each."""
-    parts = [_COPY_HEADER]
-    for article_id, document in rows:
-        parts.append(struct.pack("!hiqi", 2, 8, article_id, len(document)))
-        parts.append(document)
-    parts.append(_COPY_TRAILER)
-    return b"".join(parts)
-
-
-async def write_documents(
-    session: AsyncSession, rows: Sequence[tuple[int, bytes]], *, new: bool
-) -> None:
-    """Index documents `(article_id, storage.tsvector.document_vector)`: `new` (articles never
-    indexed, such as ids just taken from the sequence) are copied into the index table itself,
-    others replace what it holds through the staging table."""
+async def upsert_index(session: AsyncSession, rows: Sequence[tuple[int, str, str]]) -> None:
+    """Index documents `(article_id, title tokens, body tokens)`, replacing older ones."""
     if not rows:
         return
     global _unmerged_here
     conn = await driver_connection(session)
     await conn.execute(f"SET LOCAL gin_pending_list_limit = '{PENDING_LIST_LIMIT}'")
     _unmerged_here += len(rows)
-    source = io.BytesIO(documents_copy(rows))
-    columns = ("article_id", "document")
-    if new:
-        await conn.copy_to_table("article_fts", source=source, columns=columns, format="binary")
-        return
-    await conn.execute(_CREATE_STAGES)
-    await conn.copy_to_table(STAGE_DOCUMENTS, source=source, columns=columns, format="binary")
-    await conn.execute(_UPSERT_DOCUMENTS)
+    await _stage_and_upsert(
+        session, STAGE_INDEX, rows, ("article_id", "title", "body"), _UPSERT_INDEX
+    )
 
 
 async def clean_pending_lists(session: AsyncSession) -> None:
@@ -187,7 +163,7 @@ async def clean_pending_lists(session: AsyncSession) -> None:
     lexeme, not per document, so larger merges cost less a document: at 100k posts, merging
     every 50 documents took 5.4 ms a document, the 4 MB flush about 5, merging
     1,000 at once 1.7 (plus 2.0 to insert them). An ingest therefore lets the lists grow to
-    `PENDING_LIST_LIMIT` (`write_documents`) and has them merged every `CLEAN_EVERY` documents
+    `PENDING_LIST_LIMIT` (`upsert_index`) and has them merged every `CLEAN_EVERY` documents
     and when it ends (`bot.ingest.pipeline.Ingestor`); searches meanwhile read no id range
     through the index (`unmerged_documents`). Only an index's owner may merge it; another role
     leaves it to the 4 MB flush."""

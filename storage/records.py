@@ -34,9 +34,6 @@ class Derived:
     scored: tuple[str, str] | None = None
     """The title and body start as search scores them (`storage.derive.scored_text`), when the
     writer computed them: the store then keeps them for the search (`storage.search`)."""
-    document: bytes | None = None
-    """PostgreSQL's index document of the tokens (`storage.tsvector.document_vector`), built
-    with them for the `BAG` scheme, so that the database server only stores it."""
 
 
 @dataclass(frozen=True, slots=True)

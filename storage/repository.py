@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage import pg_bulk
 from storage.dates import BadDate, date_problem
-from storage.derive import derived_of, document_of
+from storage.derive import derived_of
 from storage.models import Article, Category, IngestRun, Tag, article_bands, article_tags, utcnow
 from storage.records import ArticleRecord, ArticleView, Derived
 from storage.search import (
@@ -245,17 +245,10 @@ class ArticleRepository:
                 delete(article_tags).where(article_tags.c.article_id.in_(stored))
             )
         await pg_bulk.copy_rows(self.session, article_tags, self._tag_links(pending))
-        fresh = {p.article_id for p in new}
-        for is_new in (True, False):
-            await pg_bulk.write_documents(
-                self.session,
-                [
-                    (p.article_id or 0, document_of(p.derived))
-                    for p in pending
-                    if (p.article_id in fresh) is is_new
-                ],
-                new=is_new,
-            )
+        await pg_bulk.upsert_index(
+            self.session,
+            [(p.article_id or 0, p.derived.index_title, p.derived.index_body) for p in pending],
+        )
         await _record_tokenizer(self.session)
 
     async def _count_new_stories(self, pending: list[_Pending], stories: dict[int, int]) -> None:

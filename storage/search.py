@@ -66,7 +66,6 @@ from storage.ranking import (
 from storage.records import ArticleView, body_text
 from storage.scan import article_batches
 from storage.tokenizer import BAG, SEQUENCE, IndexScheme, is_prefix_term, sequence_text
-from storage.tsvector import document_vector
 from storage.views import article_views, other_sources
 
 log = logging.getLogger(__name__)
@@ -278,10 +277,14 @@ class TsvectorBackend:
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
     ) -> None:
-        await pg_bulk.write_documents(
-            session,
-            [(r.article_id, document_vector(r.title.split(), r.body.split())) for r in rows],
-            new=new,
+        await session.execute(
+            text(
+                "INSERT INTO article_fts (article_id, document) VALUES (:id,"
+                " setweight(to_tsvector('simple', :title), 'A')"
+                " || setweight(to_tsvector('simple', :body), 'B'))"
+                " ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document"
+            ),
+            _index_params(rows),
         )
 
     def match_ids(
