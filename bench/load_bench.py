@@ -33,6 +33,12 @@ statements of the second answer (its caches warm, as in steady use) are recorded
   through the bare driver, one command after another in the users' mix (`--raw-samples`);
   `steady_p99_to_raw_sql_p99` compares the two.
 The machine is shared: compare ratios, not absolute times.
+
+The phases write to the store (the ingest's posts, the push's articles and subscriptions), so
+the benchmark runs on a copy of it, made before anything connects and dropped at the end:
+SQLite's file through its backup API, a PostgreSQL database as a template of a new one. Every
+run then starts from the same store, and the one named is left as it was (`--in-place` runs on
+it instead, and leaves the new posts in it).
 """
 
 from __future__ import annotations
@@ -588,6 +594,49 @@ def start_bot(url: str, fake: FakeBotAPI, workers: int, work: Path) -> subproces
     )
 
 
+async def copy_store(url: str, work: Path) -> tuple[str, Callable[[], Awaitable[None]]]:
+    """A copy of the store at `url` and how to drop it (see the module doc)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        import sqlite3
+
+        copy = work / "store.db"
+        source, target = sqlite3.connect(parsed.database or ""), sqlite3.connect(copy)
+        with target:
+            source.backup(target)
+        source.close()
+        target.close()
+
+        async def nothing() -> None:
+            return None
+
+        return parsed.set(database=str(copy)).render_as_string(hide_password=False), nothing
+
+    import asyncpg
+
+    name = f"load_bench_{os.getpid()}"
+    admin_dsn = parsed.set(drivername="postgresql", database="postgres")
+    admin = await asyncpg.connect(admin_dsn.render_as_string(hide_password=False))
+    try:
+        # FILE_COPY (PostgreSQL 15) copies the files after a checkpoint instead of writing every
+        # block to the WAL, the faster way for a store of gigabytes
+        strategy = " STRATEGY = FILE_COPY" if admin.get_server_version().major >= 15 else ""
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"{strategy}')
+    finally:
+        await admin.close()
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(admin_dsn.render_as_string(hide_password=False))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    return parsed.set(database=name).render_as_string(hide_password=False), drop
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from fakebotapi import FakeBotAPI
 
@@ -596,7 +645,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     url = normalize_url(args.database_url)
     rng = random.Random()  # not `--seed`: the ids of a seeded run are in the store after it
     work = Path(tempfile.mkdtemp(prefix="load-bench-"))
+    drop_copy: Callable[[], Awaitable[None]] | None = None
     try:
+        if not args.in_place:
+            url, drop_copy = await copy_store(url, work)
         if args.posts_from:
             source = Path(args.posts_from)
         else:
@@ -682,6 +734,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             fake.stop()
             await unsubscribe_chats(url)
     finally:
+        if drop_copy is not None:
+            await drop_copy()
         shutil.rmtree(work, ignore_errors=True)
     steady_p99 = results[0].get("p99_ms") or float("nan")
     phases = {}
@@ -722,6 +776,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True, help="a store already ingested")
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="run on the store itself, not on a copy (its new posts stay in it)",
+    )
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--new-posts", type=int, default=3000, help="M posts of the ingest phase")
     parser.add_argument("--posts-from", help="a folder of posts to copy (default: synth_corpus)")

@@ -4,6 +4,7 @@ business, not a test's)."""
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -29,7 +30,13 @@ async def corpus_copy(corpus_dir: Path, tmp_path: Path) -> Path:
     return store
 
 
+def article_count(store: Path) -> int:
+    with sqlite3.connect(store) as conn:
+        return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+
 def test_no_reply_goes_missing_in_any_phase(corpus_copy: Path, corpus_dir: Path) -> None:
+    stored = article_count(corpus_copy)
     report = main(
         [
             "--database-url",
@@ -68,3 +75,5 @@ def test_no_reply_goes_missing_in_any_phase(corpus_copy: Path, corpus_dir: Path)
     # counts are remembered between ingests: a warm `/tags` asks the store nothing
     assert recorded["/tags"] == 0
     assert all(n > 0 for command, n in recorded.items() if command != "/tags"), recorded
+    # the phases ran on a copy: the store named keeps the articles it had
+    assert article_count(corpus_copy) == stored
