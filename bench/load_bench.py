@@ -624,6 +624,11 @@ async def copy_store(url: str, work: Path) -> tuple[str, Callable[[], Awaitable[
         # block to the WAL, the faster way for a store of gigabytes
         strategy = " STRATEGY = FILE_COPY" if admin.get_server_version().major >= 15 else ""
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"{strategy}')
+    except asyncpg.ObjectInUseError as exc:
+        raise SystemExit(
+            f"cannot copy {parsed.database}: {exc}. Stop what is connected to it (the bot),"
+            " or pass --in-place to run on the store itself"
+        ) from exc
     finally:
         await admin.close()
 
