@@ -7,7 +7,11 @@ minutes, about 220 MB each. Here each worker asks Linux to kill it when its pare
 it once its parent is gone.
 
 Each worker also runs `nice` steps below its parent: preparing posts is batch work, and on a
-machine with few cores it took the CPU from the bot's replies.
+machine with few cores it took the CPU from the bot's replies. Where Linux groups processes by
+session for scheduling (`kernel.sched_autogroup_enabled`, the default of most distributions), a
+nice value only ranks a process within its session's group, and the group as a whole competes
+with every other group (the database server's among them) at full weight. So such a worker
+starts a session of its own and lowers that group's priority (`/proc/self/autogroup`).
 """
 
 from __future__ import annotations
@@ -29,10 +33,27 @@ PR_SET_PDEATHSIG = 1
 PARENT_POLL_SECONDS = 1.0
 
 
+AUTOGROUP_SWITCH = "/proc/sys/kernel/sched_autogroup_enabled"
+
+
+def _lower_priority(nice: int) -> None:
+    """`nice` steps down, for the scheduler's autogroups too (see the module doc)."""
+    os.nice(nice)
+    try:
+        with open(AUTOGROUP_SWITCH, encoding="ascii") as switch:
+            if switch.read().strip() != "1":
+                return
+        os.setsid()
+        with open("/proc/self/autogroup", "w", encoding="ascii") as group:
+            group.write(str(nice))
+    except OSError as exc:  # no such file (not Linux), or not allowed
+        log.debug("an ingest worker keeps its session's scheduling group: %s", exc)
+
+
 def _die_with_parent(parent: int, nice: int = 0) -> None:
     """Run first in every worker: lower its priority by `nice`, exit when `parent` is gone."""
     if nice:
-        os.nice(nice)
+        _lower_priority(nice)
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)

@@ -18,6 +18,7 @@ from store_support import good_posts
 
 from bot.ingest import sources as src
 from bot.ingest.pipeline import SHARED_BATCH_SIZE, Ingestor, Preparer, ingest, prepare
+from bot.ingest.workers import AUTOGROUP_SWITCH
 from bot.services.admin import IngestGate
 from bot.settings import load_settings
 from storage.db import Database
@@ -151,6 +152,30 @@ async def test_the_bots_workers_run_below_its_priority(monkeypatch):
     finally:
         gate.close()
     assert priority == min(19, os.getpriority(os.PRIO_PROCESS, 0) + settings.ingest.nice)
+
+
+def autogroups_enabled() -> bool:
+    switch = Path(AUTOGROUP_SWITCH)
+    return switch.exists() and switch.read_text(encoding="ascii").strip() == "1"
+
+
+@pytest.mark.skipif(not autogroups_enabled(), reason="the kernel does not group by session")
+def test_the_bots_workers_rank_below_its_session_for_the_scheduler(monkeypatch):
+    """With autogroups a nice value ranks a process only within its session's group: the
+    workers' own session has the lowered priority, against the bot and the database alike."""
+    monkeypatch.delenv("NEWSBOT_INGEST_NICE", raising=False)
+    settings = load_settings()
+    gate = IngestGate()
+    gate.start_pool(settings)
+    try:
+        assert gate.pool is not None
+        session = gate.pool.submit(partial(os.getsid, 0)).result()
+        group = gate.pool.submit(partial(Path.read_text, Path("/proc/self/autogroup"))).result()
+    finally:
+        gate.close()
+    assert session != os.getsid(0)
+    assert group.split()[-2:] == ["nice", str(settings.ingest.nice)]
+    assert group.split()[0] != Path("/proc/self/autogroup").read_text().split()[0]
 
 
 async def test_the_bot_reads_posts_off_its_loop_and_writes_small_batches(
