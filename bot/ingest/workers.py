@@ -34,6 +34,7 @@ PARENT_POLL_SECONDS = 1.0
 
 
 AUTOGROUP_SWITCH = "/proc/sys/kernel/sched_autogroup_enabled"
+AUTOGROUP = "/proc/self/autogroup"
 
 
 def _lower_priority(nice: int) -> None:
@@ -41,10 +42,10 @@ def _lower_priority(nice: int) -> None:
     os.nice(nice)
     try:
         with open(AUTOGROUP_SWITCH, encoding="ascii") as switch:
-            if switch.read().strip() != "1":
-                return
+            if switch.read().strip() != "1" or not os.access(AUTOGROUP, os.W_OK):
+                return  # a session of its own at full weight would compete harder than before
         os.setsid()
-        with open("/proc/self/autogroup", "w", encoding="ascii") as group:
+        with open(AUTOGROUP, "w", encoding="ascii") as group:
             group.write(str(nice))
     except OSError as exc:  # no such file (not Linux), or not allowed
         log.debug("an ingest worker keeps its session's scheduling group: %s", exc)
