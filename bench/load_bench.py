@@ -594,20 +594,27 @@ def start_bot(url: str, fake: FakeBotAPI, workers: int, work: Path) -> subproces
     )
 
 
+def copy_sqlite(stored: str, copy: Path) -> Path:
+    """A SQLite store copied through its backup API (consistent while another process writes)."""
+    import sqlite3
+
+    if not os.path.isfile(stored):  # sqlite3 would make an empty store of it
+        raise SystemExit(f"no SQLite store at {stored}")
+    source, target = sqlite3.connect(stored), sqlite3.connect(copy)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    return copy
+
+
 async def copy_store(url: str, work: Path) -> tuple[str, Callable[[], Awaitable[None]]]:
     """A copy of the store at `url` and how to drop it (see the module doc)."""
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        import sqlite3
-
-        copy = work / "store.db"
-        source, target = sqlite3.connect(parsed.database or ""), sqlite3.connect(copy)
-        with target:
-            source.backup(target)
-        source.close()
-        target.close()
+        copy = copy_sqlite(parsed.database or "", work / "store.db")
 
         async def nothing() -> None:
             return None
