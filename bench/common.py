@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: the synthetic corpus, reading it, and percentiles."""
+"""What the benchmark scripts share: the synthetic corpus, reading it, percentiles, and scratch
+PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from bot.ingest.sources import RawPost
@@ -43,3 +45,37 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         "p99_ms": round(p99 * 1000, 3),
         "samples": len(ordered),
     }
+
+
+async def scratch_database(
+    url: str, prefix: str, *, template: str | None = None
+) -> tuple[str, Callable[[], Awaitable[None]]]:
+    """A new PostgreSQL database on the server `url` names, empty or a copy of `template`: its
+    URL (`url` with that database) and how to drop it. Both run from the `postgres` database."""
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    admin_dsn = admin.render_as_string(hide_password=False)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        create = f'CREATE DATABASE "{name}"'
+        if template is not None:
+            # FILE_COPY (PostgreSQL 15) copies the files after a checkpoint instead of writing
+            # every block to the WAL, the faster way for a store of gigabytes
+            strategy = " STRATEGY = FILE_COPY" if conn.get_server_version().major >= 15 else ""
+            create += f' TEMPLATE "{template}"{strategy}'
+        await conn.execute(create)
+    finally:
+        await conn.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    return parsed.set(database=name).render_as_string(hide_password=False), drop

@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 import traceback
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,8 +38,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "bench")]
 
+from common import scratch_database  # noqa: E402
 from fakebotapi import FakeBotAPI, html_error, utf16_length  # noqa: E402
 
 from bot.ingest.parser import ParseError, parse_post  # noqa: E402
@@ -486,23 +486,6 @@ async def fuzz_handlers(url: str, count: int, mutator: Mutator, tally: Tally) ->
             await application.post_shutdown(application)
 
 
-async def _postgres_database() -> tuple[str, Callable[[], Any]]:
-    import asyncpg  # type: ignore[import-untyped]
-
-    name = f"fuzz_{uuid.uuid4().hex[:12]}"
-    admin = PG_ADMIN.replace("+asyncpg", "")
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, drop
-
-
 async def run_backend(
     backend: str, posts: int, queries: int, seed: int, handler_every: int, store: str | None = None
 ) -> dict[str, Any]:
@@ -514,7 +497,7 @@ async def run_backend(
     if store is not None:
         url = store  # a store fuzzed before: kept, e.g. to fuzz its queries again
     elif backend == "postgresql":
-        url, drop = await _postgres_database()
+        url, drop = await scratch_database(PG_ADMIN, "fuzz")
     else:
         url = f"sqlite+aiosqlite:///{work / 'fuzz.db'}"
     db = Database(url)

@@ -622,31 +622,15 @@ async def copy_store(url: str, work: Path) -> tuple[str, Callable[[], Awaitable[
         return parsed.set(database=str(copy)).render_as_string(hide_password=False), nothing
 
     import asyncpg
+    from common import scratch_database
 
-    name = f"load_bench_{os.getpid()}"
-    admin_dsn = parsed.set(drivername="postgresql", database="postgres")
-    admin = await asyncpg.connect(admin_dsn.render_as_string(hide_password=False))
     try:
-        # FILE_COPY (PostgreSQL 15) copies the files after a checkpoint instead of writing every
-        # block to the WAL, the faster way for a store of gigabytes
-        strategy = " STRATEGY = FILE_COPY" if admin.get_server_version().major >= 15 else ""
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"{strategy}')
+        return await scratch_database(url, "load_bench", template=parsed.database)
     except asyncpg.ObjectInUseError as exc:
         raise SystemExit(
             f"cannot copy {parsed.database}: {exc}. Stop what is connected to it (the bot),"
             " or pass --in-place to run on the store itself"
         ) from exc
-    finally:
-        await admin.close()
-
-    async def drop() -> None:
-        admin = await asyncpg.connect(admin_dsn.render_as_string(hide_password=False))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-    return parsed.set(database=name).render_as_string(hide_password=False), drop
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the repository first: tests/bot is no package
+# the repository first: tests/bot is no package
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "bench")]
 
+from common import scratch_database  # noqa: E402
 from fakebotapi import TOKEN, FakeBotAPI  # noqa: E402
 from push_support import (  # noqa: E402
     arrivals,
@@ -47,27 +49,19 @@ TELEGRAM_RATE = 30
 
 @asynccontextmanager
 async def fresh_store(backend: str, folder: Path) -> AsyncIterator[tuple[Database, str]]:
-    import asyncpg  # type: ignore[import-untyped]
-
-    name = None
+    drop = None
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{folder / f'{uuid.uuid4().hex[:8]}.db'}"
     else:
-        name = f"push_bench_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(PG_URL.replace("+asyncpg", ""))
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+        url, drop = await scratch_database(PG_URL, "push_bench")
     db = Database(url)
     await db.upgrade()
     try:
         yield db, url
     finally:
         await db.dispose()
-        if name:
-            admin = await asyncpg.connect(PG_URL.replace("+asyncpg", ""))
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+        if drop is not None:
+            await drop()
 
 
 def start_push(
