@@ -625,7 +625,7 @@ def _score_candidates(
         "SELECT a.id, a.story_id, a.content_hash,"
         f" {backend.age_days} AS age FROM articles a WHERE a.id IN :ids"
     ).bindparams(bindparam("ids", expanding=True))
-    rows = session.connection().execute(statement, {"ids": list(ids)}).tuples().all()
+    rows = session.connection().execute(statement, {"ids": list(ids)}).all()
     scheme = backend.scheme.id
     texts = _candidate_texts(session, backend, [(scheme, id_, hash_) for id_, _, hash_, _ in rows])
     return [
