@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from storage import pg_bulk
 from storage.sqlite_latest import script_heads
 
 T = TypeVar("T")
@@ -435,6 +436,13 @@ class Database:
     def session(self) -> AsyncSession:
         """A new session; `async with` it to close it."""
         return self.sessionmaker()
+
+    async def build_search_index(self) -> None:
+        """Build what a first load's `ArticleRepository.defer_search_index` left out (also what
+        a crashed load left out), in several sessions at once (`pg_bulk.build_search_indexes`);
+        SQLite's FTS5 index has nothing to build."""
+        if self.dialect == "postgresql":
+            await pg_bulk.build_search_indexes(self.session)
 
     async def read(self, query: Callable[[Session], T], *, short: bool = False) -> T:
         """Run a read-only query function on a plain `Session`, the cheapest way per backend:

@@ -10,8 +10,9 @@ The staging tables live in the connection's own temporary schema and empty thems
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -26,7 +27,8 @@ INGESTED_TABLES = (
     "articles",
     "article_tags",
     "article_bands",
-    "article_fts",
+    "article_fts_0",  # the partitions: ANALYZE of the parent would sample them twice
+    "article_fts_1",
     "tags",
     "categories",
     "term_buckets",
@@ -65,13 +67,22 @@ _UPSERT_INDEX = (
 
 
 # The GIN indexes of the search (migrations 0002 and 0009), which an ingest into an empty store
-# builds once after the data instead of entry by entry (`defer_search_indexes`).
+# builds once after the data instead of entry by entry (`defer_search_indexes`). Each is an index
+# of the partitioned `article_fts` over its partitions' own (migration 0013).
 SEARCH_INDEXES = {
-    "ix_article_fts_document": "CREATE INDEX IF NOT EXISTS ix_article_fts_document"
-    " ON article_fts USING gin (document)",
-    "ix_article_fts_title": "CREATE INDEX IF NOT EXISTS ix_article_fts_title"
-    " ON article_fts USING gin (ts_filter(document, '{a}'))",
+    "ix_article_fts_document": "gin (document)",
+    "ix_article_fts_title": "gin (ts_filter(document, '{a}'))",
 }
+INDEX_PARTITIONS = ("article_fts_0", "article_fts_1")
+"""The hash partitions of `article_fts`, whose indexes `build_search_indexes` builds side by
+side."""
+
+
+def partition_index(index: str, partition: str) -> str:
+    """The name of a search index's part on one partition: `ix_article_fts_0_document`."""
+    return index.replace("article_fts", partition, 1)
+
+
 PENDING_LIST_LIMIT = "64MB"
 """How far an ingest lets a search index's pending list grow (see `clean_pending_lists`):
 room for `CLEAN_EVERY` documents (1,000 synthetic posts took 17.5 MB), so that it is not
@@ -170,8 +181,9 @@ async def clean_pending_lists(session: AsyncSession) -> None:
     global _unmerged_here
     conn = await driver_connection(session)
     await conn.execute(
-        "SELECT gin_clean_pending_list(c.oid) FROM unnest($1::text[]) AS n(name)"
-        " JOIN pg_class c ON c.oid = to_regclass(n.name) WHERE pg_has_role(c.relowner, 'USAGE')",
+        "SELECT gin_clean_pending_list(c.oid::regclass) FROM unnest($1::text[]) AS n(name)"
+        " JOIN pg_inherits i ON i.inhparent = to_regclass(n.name)"
+        " JOIN pg_class c ON c.oid = i.inhrelid WHERE pg_has_role(c.relowner, 'USAGE')",
         list(SEARCH_INDEXES),
     )
     _unmerged_here = 0
@@ -198,25 +210,48 @@ async def defer_search_indexes(session: AsyncSession) -> bool:
     conn = await driver_connection(session)
     if await conn.fetchval("SELECT EXISTS (SELECT FROM article_fts)"):
         return False
-    await conn.execute(
-        "DROP INDEX IF EXISTS ix_article_fts_document; DROP INDEX IF EXISTS ix_article_fts_title"
-    )
+    parts = [partition_index(i, p) for i in SEARCH_INDEXES for p in INDEX_PARTITIONS]
+    # the parts too: a build that stopped before the whole index was made leaves them alone
+    await conn.execute(f"DROP INDEX IF EXISTS {', '.join([*SEARCH_INDEXES, *parts])}")
     return True
 
 
-async def build_search_indexes(session: AsyncSession) -> None:
+async def build_search_indexes(new_session: Callable[[], AsyncSession]) -> None:
     """Build the search's GIN indexes that are missing: after a first load, or after a load
-    that stopped before building them (every ingest calls this, so the next one repairs it)."""
-    conn = await driver_connection(session)
-    missing = [
-        statement
-        for name, statement in SEARCH_INDEXES.items()
-        if await conn.fetchval("SELECT to_regclass($1)", name) is None
-    ]
-    if missing:  # CREATE INDEX locks out writers even when the index exists: only when needed
-        await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-        for statement in missing:
-            await conn.execute(statement)
+    that stopped before building them (every ingest calls this, so the next one repairs it).
+
+    Each partition's part is built in a session of its own, side by side (PostgreSQL 15 builds
+    one GIN index in one process); then the index of the whole table is made, which attaches
+    those parts instead of building them again."""
+    async with new_session() as session:
+        conn = await driver_connection(session)
+        missing = [
+            name
+            for name in SEARCH_INDEXES
+            if await conn.fetchval("SELECT to_regclass($1)", name) is None
+        ]
+    if not missing:  # CREATE INDEX locks out writers even when the index exists: only when needed
+        return
+
+    async def build_part(partition: str) -> None:
+        async with new_session() as session, session.begin():
+            conn = await driver_connection(session)
+            await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+            for name in missing:
+                await conn.execute(
+                    f"CREATE INDEX IF NOT EXISTS {partition_index(name, partition)}"
+                    f" ON {partition} USING {SEARCH_INDEXES[name]}"
+                )
+
+    async with asyncio.TaskGroup() as parts:
+        for partition in INDEX_PARTITIONS:
+            parts.create_task(build_part(partition))
+    async with new_session() as session, session.begin():
+        conn = await driver_connection(session)
+        for name in missing:
+            await conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON article_fts USING {SEARCH_INDEXES[name]}"
+            )
 
 
 async def analyze_if_grown(session: AsyncSession, added: int) -> None:

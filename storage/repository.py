@@ -319,16 +319,12 @@ class ArticleRepository:
 
     async def defer_search_index(self) -> bool:
         """Before a large load: on PostgreSQL with nothing indexed yet, drop the GIN indexes
-        for `build_search_index` to build from all the rows at once (see `storage.pg_bulk`).
-        SQLite's FTS5 index has nothing to defer. Returns whether anything was deferred."""
+        for `Database.build_search_index` to build from all the rows at once (see
+        `storage.pg_bulk`). SQLite's FTS5 index has nothing to defer. Returns whether anything
+        was deferred."""
         if self.session.get_bind().dialect.name != "postgresql":
             return False
         return await pg_bulk.defer_search_indexes(self.session)
-
-    async def build_search_index(self) -> None:
-        """Build whatever `defer_search_index` left out (also one a crashed load left out)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            await pg_bulk.build_search_indexes(self.session)
 
     async def merge_search_index(self) -> None:
         """Merge what was written into the search index proper, on PostgreSQL (see

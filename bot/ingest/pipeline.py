@@ -426,10 +426,9 @@ class Ingestor:
         (after the last `flush`), and the tables' statistics after a large load."""
         if unmerged_documents():  # also what a batch that rolled back left counted
             await self._merge()
+        await self.db.build_search_index()
         async with self.db.session() as session, session.begin():
-            repository = ArticleRepository(session)
-            await repository.build_search_index()
-            await repository.analyze_if_grown(self.report.added)
+            await ArticleRepository(session).analyze_if_grown(self.report.added)
 
     async def _write(self, batch: list[ArticleRecord]) -> list[UpsertOutcome]:
         async with self.db.session() as session, session.begin():

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from store_support import good_posts, records_of
 
 from bot.ingest.pipeline import BATCH_SIZE, Ingestor, IngestReport
+from storage import pg_bulk
 from storage.db import Database
+from storage.pg_bulk import INDEX_PARTITIONS, SEARCH_INDEXES, partition_index
 from storage.search import search
 from storage.tokenizer import tokenize_document
 
@@ -157,10 +161,138 @@ async def test_an_ingest_leaves_nothing_pending_in_the_search_indexes(
     report = await load(database, tmp_path, 30, finish=True)
     assert report.added == 20
     async with database.session() as session:
-        for index in ("ix_article_fts_document", "ix_article_fts_title"):
-            cleaned = await session.scalar(
-                text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"), {"index": index}
-            )
-            assert cleaned == 0, f"{index} had {cleaned} pending pages"
+        for index in SEARCH_INDEXES:
+            for partition in INDEX_PARTITIONS:
+                part = partition_index(index, partition)
+                cleaned = await session.scalar(
+                    text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"), {"index": part}
+                )
+                assert cleaned == 0, f"{part} had {cleaned} pending pages"
         [hit] = await search(session, "猪肉价格29", limit=10)
         assert hit.article.title.endswith("猪肉价格29")
+
+
+PARTS = (
+    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+    " WHERE i.inhparent = to_regclass(:index) ORDER BY c.relname"
+)
+
+
+async def attached_parts(database: Database, index: str) -> list[str]:
+    async with database.session() as session:
+        return list(await session.scalars(text(PARTS), {"index": index}))
+
+
+async def test_the_search_indexes_are_built_a_partition_a_session_side_by_side(
+    postgres_database: Database, tmp_path: Path
+) -> None:
+    """PostgreSQL 15 builds a GIN index in one process: each partition's part of an index is
+    built in a session of its own, at once, and the whole index then attaches them."""
+    good_posts(tmp_path, BATCH_SIZE + 5)
+    await load(postgres_database, tmp_path, BATCH_SIZE + 5, finish=False)
+    assert await search_indexes(postgres_database) == 0
+    open_now = 0
+    most_open = 0
+
+    class CountedSession:
+        """A session of the store that counts how many are open at once."""
+
+        def __init__(self) -> None:
+            self.session = postgres_database.session()
+
+        async def __aenter__(self) -> AsyncSession:
+            nonlocal open_now, most_open
+            open_now += 1
+            most_open = max(most_open, open_now)
+            return await self.session.__aenter__()
+
+        async def __aexit__(self, *exc: object) -> None:
+            nonlocal open_now
+            open_now -= 1
+            await self.session.__aexit__(*exc)
+
+        def begin(self) -> Any:
+            return self.session.begin()
+
+    await pg_bulk.build_search_indexes(CountedSession)  # type: ignore[arg-type]
+    assert most_open == len(INDEX_PARTITIONS)
+    for index in SEARCH_INDEXES:
+        expected = sorted(partition_index(index, p) for p in INDEX_PARTITIONS)
+        assert await attached_parts(postgres_database, index) == expected
+    async with postgres_database.session() as session:
+        [hit] = await search(session, f"猪肉价格{BATCH_SIZE + 4}", limit=10)
+        assert hit.article.title.endswith(f"猪肉价格{BATCH_SIZE + 4}")
+
+
+async def test_a_build_that_stopped_after_some_parts_is_finished_by_the_next_ingest(
+    postgres_database: Database, tmp_path: Path
+) -> None:
+    good_posts(tmp_path, BATCH_SIZE + 5)
+    await load(postgres_database, tmp_path, BATCH_SIZE + 5, finish=False)
+    index = "ix_article_fts_document"
+    stopped_at = partition_index(index, INDEX_PARTITIONS[0])
+    async with postgres_database.session() as session, session.begin():
+        await session.execute(
+            text(f"CREATE INDEX {stopped_at} ON {INDEX_PARTITIONS[0]} USING gin (document)")
+        )
+    await Ingestor(postgres_database, IngestReport()).finish()
+    assert await search_indexes(postgres_database) == 2
+    assert stopped_at in await attached_parts(postgres_database, index)
+    assert len(await attached_parts(postgres_database, index)) == len(INDEX_PARTITIONS)
+
+
+async def test_a_first_load_drops_parts_a_stopped_build_left(
+    postgres_database: Database, tmp_path: Path
+) -> None:
+    """Parts left on an empty store would take the next first load's documents one by one."""
+    async with postgres_database.session() as session, session.begin():
+        await session.execute(text("DROP INDEX ix_article_fts_document"))
+        await session.execute(
+            text(
+                f"CREATE INDEX {partition_index('ix_article_fts_document', 'article_fts_1')}"
+                " ON article_fts_1 USING gin (document)"
+            )
+        )
+    good_posts(tmp_path, BATCH_SIZE + 5)
+    await load(postgres_database, tmp_path, BATCH_SIZE + 5, finish=False)
+    async with postgres_database.session() as session:
+        left = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND tablename LIKE 'article_fts%' AND indexdef LIKE '%gin%'"
+            )
+        )
+    assert left == 0
+
+
+async def test_migration_0013_partitions_a_stored_index_and_0012_takes_it_back(
+    postgres_database: Database, tmp_path: Path
+) -> None:
+    from alembic import command
+
+    from storage.db import _alembic_config
+
+    async def kind() -> str:
+        async with postgres_database.session() as session:
+            return str(
+                await session.scalar(
+                    text("SELECT relkind::text FROM pg_class WHERE oid = 'article_fts'::regclass")
+                )
+            )
+
+    good_posts(tmp_path, 5)
+    await load(postgres_database, tmp_path, 5, finish=True)
+    assert await kind() == "p"
+    async with postgres_database.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0012"))
+    assert await kind() == "r"
+    async with postgres_database.session() as session:
+        [hit] = await search(session, "猪肉价格4", limit=10)
+    await postgres_database.upgrade()
+    assert await kind() == "p"
+    for index in SEARCH_INDEXES:
+        assert len(await attached_parts(postgres_database, index)) == len(INDEX_PARTITIONS)
+    async with postgres_database.session() as session:
+        assert await session.scalar(text("SELECT count(*) FROM article_fts")) == 5
+        [again] = await search(session, "猪肉价格4", limit=10)
+    assert again.article.id == hit.article.id
