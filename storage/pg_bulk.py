@@ -105,7 +105,8 @@ def unmerged_documents() -> int:
 
 
 INDEX_BUILD_MEMORY = "256MB"
-"""`maintenance_work_mem` of a build: a GIN build sorts its entries in this much memory."""
+"""`maintenance_work_mem` of a build: a GIN build sorts its entries in this much memory, and
+`build_search_indexes` runs one build a partition at once (512 MB in all)."""
 
 
 async def driver_connection(session: AsyncSession) -> Any:
