@@ -41,6 +41,14 @@ async def load(database: Database, folder: Path, count: int, *, finish: bool) ->
     return report
 
 
+async def assert_finds_numbered(database: Database, *numbers: int) -> None:
+    """Each post `load` numbered is the one answer to a search for its number."""
+    async with database.session() as session:
+        for number in numbers:
+            [hit] = await search(session, f"猪肉价格{number}", limit=10)
+            assert hit.article.title.endswith(f"猪肉价格{number}")
+
+
 async def test_a_first_load_builds_the_search_index_after_its_rows(
     database: Database, tmp_path: Path
 ) -> None:
@@ -57,9 +65,7 @@ async def test_a_first_load_builds_the_search_index_after_its_rows(
     async with database.session() as session:
         hits = await search(session, "猪", limit=1000)
         assert len(hits) > 100 and all("猪" in hit.article.title for hit in hits)
-        for number in (0, 7, BATCH_SIZE + 4):
-            [hit] = await search(session, f"猪肉价格{number}", limit=10)
-            assert hit.article.title.endswith(f"猪肉价格{number}")
+    await assert_finds_numbered(database, 0, 7, BATCH_SIZE + 4)
 
 
 async def test_a_store_with_rows_keeps_its_index_while_loading(
@@ -219,9 +225,7 @@ async def test_the_search_indexes_are_built_a_partition_a_session_side_by_side(
     for index in SEARCH_INDEXES:
         expected = sorted(partition_index(index, p) for p in INDEX_PARTITIONS)
         assert await attached_parts(postgres_database, index) == expected
-    async with postgres_database.session() as session:
-        [hit] = await search(session, f"猪肉价格{BATCH_SIZE + 4}", limit=10)
-        assert hit.article.title.endswith(f"猪肉价格{BATCH_SIZE + 4}")
+    await assert_finds_numbered(postgres_database, BATCH_SIZE + 4)
 
 
 async def test_a_build_that_stopped_after_some_parts_is_finished_by_the_next_ingest(
