@@ -23,12 +23,14 @@ from storage.models import Article
 
 STAGE_ARTICLES = "newsbot_stage_articles"
 STAGE_INDEX = "newsbot_stage_index"
+INDEX_PARTITIONS = ("article_fts_0", "article_fts_1")
+"""The hash partitions of `article_fts`, whose indexes `build_search_indexes` builds side by
+side."""
 INGESTED_TABLES = (
     "articles",
     "article_tags",
     "article_bands",
-    "article_fts_0",  # the partitions: ANALYZE of the parent would sample them twice
-    "article_fts_1",
+    *INDEX_PARTITIONS,  # not article_fts: ANALYZE of the parent would sample them twice
     "tags",
     "categories",
     "term_buckets",
@@ -73,9 +75,6 @@ SEARCH_INDEXES = {
     "ix_article_fts_document": "gin (document)",
     "ix_article_fts_title": "gin (ts_filter(document, '{a}'))",
 }
-INDEX_PARTITIONS = ("article_fts_0", "article_fts_1")
-"""The hash partitions of `article_fts`, whose indexes `build_search_indexes` builds side by
-side."""
 
 
 def partition_index(index: str, partition: str) -> str:

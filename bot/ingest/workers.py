@@ -37,13 +37,21 @@ AUTOGROUP_SWITCH = "/proc/sys/kernel/sched_autogroup_enabled"
 AUTOGROUP = "/proc/self/autogroup"
 
 
+def autogroups_enabled() -> bool:
+    """Whether Linux schedules processes by session (see the module doc)."""
+    try:
+        with open(AUTOGROUP_SWITCH, encoding="ascii") as switch:
+            return switch.read().strip() == "1"
+    except OSError:  # not Linux, or a kernel without autogroups
+        return False
+
+
 def _lower_priority(nice: int) -> None:
     """`nice` steps down, for the scheduler's autogroups too (see the module doc)."""
     os.nice(nice)
+    if not autogroups_enabled() or not os.access(AUTOGROUP, os.W_OK):
+        return  # a session of its own at full weight would compete harder than before
     try:
-        with open(AUTOGROUP_SWITCH, encoding="ascii") as switch:
-            if switch.read().strip() != "1" or not os.access(AUTOGROUP, os.W_OK):
-                return  # a session of its own at full weight would compete harder than before
         os.setsid()
         with open(AUTOGROUP, "w", encoding="ascii") as group:
             group.write(str(nice))

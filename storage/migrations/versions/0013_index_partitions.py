@@ -20,6 +20,7 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
+# As `storage.pg_bulk` names them today, written out: a migration must not change with it.
 PARTITIONS = ("article_fts_0", "article_fts_1")
 INDEXES = {
     "ix_article_fts_document": "gin (document)",

@@ -18,7 +18,7 @@ from store_support import good_posts
 
 from bot.ingest import sources as src
 from bot.ingest.pipeline import SHARED_BATCH_SIZE, Ingestor, Preparer, ingest, prepare
-from bot.ingest.workers import AUTOGROUP_SWITCH
+from bot.ingest.workers import AUTOGROUP, autogroups_enabled
 from bot.services.admin import IngestGate
 from bot.settings import load_settings
 from storage.db import Database
@@ -154,11 +154,6 @@ async def test_the_bots_workers_run_below_its_priority(monkeypatch):
     assert priority == min(19, os.getpriority(os.PRIO_PROCESS, 0) + settings.ingest.nice)
 
 
-def autogroups_enabled() -> bool:
-    switch = Path(AUTOGROUP_SWITCH)
-    return switch.exists() and switch.read_text(encoding="ascii").strip() == "1"
-
-
 def autogroup_name(text: str) -> str:
     """`/autogroup-N`, or "" for the default group (of sessions never left since boot, such as a
     container's first process), whose file reads empty."""
@@ -176,12 +171,12 @@ def test_the_bots_workers_rank_below_its_session_for_the_scheduler(monkeypatch):
     try:
         assert gate.pool is not None
         session = gate.pool.submit(partial(os.getsid, 0)).result()
-        group = gate.pool.submit(partial(Path.read_text, Path("/proc/self/autogroup"))).result()
+        group = gate.pool.submit(partial(Path.read_text, Path(AUTOGROUP))).result()
     finally:
         gate.close()
     assert session != os.getsid(0)
     assert group.split()[-2:] == ["nice", str(settings.ingest.nice)]
-    assert autogroup_name(group) != autogroup_name(Path("/proc/self/autogroup").read_text())
+    assert autogroup_name(group) != autogroup_name(Path(AUTOGROUP).read_text())
 
 
 async def test_the_bot_reads_posts_off_its_loop_and_writes_small_batches(
