@@ -413,6 +413,63 @@ async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
     assert await candidates("操作") == ([8, 7, 3], [walk, title_walk])
 
 
+@pytest.mark.postgres
+async def test_postgresql_looks_a_prefix_up_by_the_querys_whole_words_only(
+    postgres_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A single Han character is a prefix (`'猪':*`), whose lookup reads the index entries of
+    every word it starts: where a query holds whole words too, the index is asked for those,
+    and the rows found are tested with the whole query, through a range and through the whole
+    index alike."""
+    monkeypatch.setattr("storage.search.FIRST_WALK", 1)
+    monkeypatch.setattr("storage.search.WALKED_ROW_COST", 100)
+    monkeypatch.setattr("storage.search.MAX_CANDIDATES", 2)
+    bodies = ["生猪出栏，央行表态", "央行表态", "猪价上涨，央行降准", "生猪期货", "猪肉与央行",
+              "央行开展逆回购", "生猪出栏，央行公开市场操作"]  # fmt: skip
+    await store(
+        postgres_database,
+        *(record(f"k{n}", f"新闻{n}", f"{FILLER}{body}。") for n, body in enumerate(bodies, 1)),
+    )
+    async with postgres_database.session() as session, session.begin():
+        await ArticleRepository(session).merge_search_index()
+    lookups: list[tuple[str, str]] = []
+
+    def record_lookup(
+        conn: object,
+        clauseelement: object,
+        multiparams: object,
+        params: dict[str, object],
+        execution_options: object,
+    ) -> None:
+        for name, lookup in params.items():
+            if name.endswith("_lookup"):
+                called = re.findall(r"article_\w+_(?:range|matches)", str(clauseelement))
+                lookups.append((called[0], str(lookup)))
+
+    event.listen(postgres_database.engine.sync_engine, "before_execute", record_lookup)
+
+    async def candidates(query: str) -> list[int]:
+        async with postgres_database.session() as session:
+            return await session.run_sync(
+                candidate_ids, TsvectorBackend(), BAG.query(query), SearchFilters()
+            )
+
+    # 7 is walked; the range of 5 and 6 is read through the index by 央行, and 6 left out
+    assert await candidates("猪 央行") == [7, 5]
+    assert lookups == [("article_fts_range", "'央行'"), ("article_title_matches", "'央行'")]
+    with monkeypatch.context() as index_only:
+        index_only.setattr(TsvectorBackend, "walked", False)
+        assert await candidates("猪 央行") == [7, 5]
+        index_only.setattr("storage.search.MAX_CANDIDATES", 10)
+        assert await candidates("猪 央行") == [7, 5, 3, 1]
+        assert await candidates("生 期货") == [4]
+        lookups.clear()
+        # a query of prefixes only, or of whole words only, is looked up as it is
+        assert await candidates("猪") == [7, 5, 4, 3, 1]
+        assert await candidates("央行") == [7, 6, 5, 3, 2, 1]
+        assert lookups == []
+
+
 async def test_a_huge_article_is_indexed_by_its_start(database: Database) -> None:
     rng = random.Random(4)
     noise = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(MAX_INDEXED_BODY_CHARS * 4))
