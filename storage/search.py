@@ -102,7 +102,7 @@ FEW_CANDIDATES = 20
 # to read are estimated, twice over. They are walked, or read through the index (migration 0012:
 # the index's lists of every match AND-ed with the range, about 0.15 µs an entry, and only the
 # range's matches read from the table), whichever costs less: the lists hold every match in the
-# store once per lexeme looked up (`_lookup_terms`; a prefix's several lists `PREFIX_LEXEMES`), at
+# store once per lexeme of the query (a prefix's several lists `PREFIX_LEXEMES`), at
 # `WALKED_ROW_COST` entries a walked row. A query none of the newest rows holds asks the whole
 # index: its matches are few.
 FIRST_WALK = 256
@@ -268,21 +268,20 @@ def _tsquery(phrases: Phrases) -> str:
     return " & ".join("(" + " <-> ".join(map(_pg_lexeme, phrase)) + ")" for phrase in phrases)
 
 
-def _lookup_terms(phrases: Phrases) -> list[str]:
-    """The terms of a query that the GIN index looks up: its whole lexemes, when it has any,
-    since a prefix has the index read the entries of every lexeme it starts (migration 0014);
-    else its prefixes."""
-    terms = list(dict.fromkeys(term for phrase in phrases for term in phrase))
-    return [t for t in terms if not is_prefix_term(t)] or terms
-
-
-def _lookup_tsquery(phrases: Phrases) -> str | None:
-    """The lookup of a query that holds both prefixes and whole lexemes, whose rows found are
-    then tested with the whole query; None for another query, which is looked up as it is."""
-    looked_up = _lookup_terms(phrases)
-    if all(t in looked_up for phrase in phrases for t in phrase):
-        return None
-    return " & ".join(map(_pg_lexeme, looked_up))
+def _without_implied_prefixes(phrases: Phrases) -> Phrases:
+    """The phrases without a lone Han character that another term of the query holds (`A股` is
+    `a`, `a股` and `股`): `BAG` keeps every Han character of a text in the pair it starts or,
+    last in its run, alone, so a text holding that term holds a match of the character's
+    prefix. GIN reads the entries of every lexeme a prefix starts in the whole store: at 1M
+    posts `A股`'s newest 148 matches in 38k ids took 19-22 ms with `'股':*`, 5 ms without."""
+    whole = [term for phrase in phrases for term in phrase if not is_prefix_term(term)]
+    return [
+        phrase
+        for phrase in phrases
+        if not (
+            len(phrase) == 1 and is_prefix_term(phrase[0]) and any(phrase[0] in t for t in whole)
+        )
+    ]
 
 
 class TsvectorBackend:
@@ -314,20 +313,17 @@ class TsvectorBackend:
         span: IdRange = None,
         indexed: bool = False,
     ) -> tuple[str, dict[str, Any]]:
-        params: dict[str, Any] = {name: _tsquery(phrases), f"{name}_n": newest}
-        kind = "title" if title else "fts"
-        query = f"CAST(:{name} AS tsquery)"
-        lookup = _lookup_tsquery(phrases) if span is None or indexed else None
-        if lookup is not None:
-            params[f"{name}_lookup"] = lookup
-            query = f"CAST(:{name}_lookup AS tsquery), {query}"
+        query = _tsquery(_without_implied_prefixes(phrases))
+        params: dict[str, Any] = {name: query, f"{name}_n": newest}
         if span is None:
-            sql = f"SELECT article_id AS id FROM article_{kind}_matches({query}, :{name}_n)"
+            function = "article_title_matches" if title else "article_fts_matches"
+            sql = f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery), :{name}_n)"
             return sql, params
-        function = f"article_{kind}_{'range' if indexed else 'walk'}"
+        function = f"article_{'title' if title else 'fts'}_{'range' if indexed else 'walk'}"
         params[f"{name}_from"], params[f"{name}_to"] = span
         sql = (
-            f"SELECT article_id AS id FROM {function}({query}, :{name}_from, :{name}_to, :{name}_n)"
+            f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery),"
+            f" :{name}_from, :{name}_to, :{name}_n)"
         )
         return sql, params
 
@@ -541,7 +537,11 @@ def _walked_matches(
         return None
     share = len(found) / (newest + 1 - first)
     rest = math.ceil((wanted - len(found)) / share)
-    lexemes = sum(PREFIX_LEXEMES if is_prefix_term(t) else 1 for t in _lookup_terms(phrases))
+    lexemes = sum(
+        PREFIX_LEXEMES if is_prefix_term(t) else 1
+        for phrase in _without_implied_prefixes(phrases)
+        for t in phrase
+    )
     # twice the rows the share promises: a walk stops at its count, so the margin costs nothing
     # where matches are as dense as they were, and a range through the index costs little more
     start = max(first - 2 * rest, 0)

@@ -414,60 +414,59 @@ async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
 
 
 @pytest.mark.postgres
-async def test_postgresql_looks_a_prefix_up_by_the_querys_whole_words_only(
+async def test_postgresql_leaves_out_a_prefix_another_query_term_holds(
     postgres_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A single Han character is a prefix (`'猪':*`), whose lookup reads the index entries of
-    every word it starts: where a query holds whole words too, the index is asked for those,
-    and the rows found are tested with the whole query, through a range and through the whole
-    index alike."""
-    monkeypatch.setattr("storage.search.FIRST_WALK", 1)
-    monkeypatch.setattr("storage.search.WALKED_ROW_COST", 100)
-    monkeypatch.setattr("storage.search.MAX_CANDIDATES", 2)
-    bodies = ["生猪出栏，央行表态", "央行表态", "猪价上涨，央行降准", "生猪期货", "猪肉与央行",
-              "央行开展逆回购", "生猪出栏，央行公开市场操作"]  # fmt: skip
+    """A lone Han character is a prefix (`'股':*`), whose lookup reads the index entries of
+    every pair it starts: where another term of the query holds it (`A股` is `a`, `a股` and
+    `股`), it is left out, and the same articles are found."""
     await store(
         postgres_database,
-        *(record(f"k{n}", f"新闻{n}", f"{FILLER}{body}。") for n, body in enumerate(bodies, 1)),
+        record("k1", "新闻一", f"{FILLER}外资买入A股"),
+        record("k2", "新闻二", f"{FILLER}A股走强，猪价上涨。"),
+        record("k3", "新闻三", f"{FILLER}A 股票"),
+        record("k4", "新闻四", f"{FILLER}中A股指数。"),
+        record("k5", "新闻五", f"{FILLER}生猪出栏，央行表态。"),
+        record("k6", "新闻六", f"{FILLER}央行表态。"),
     )
     async with postgres_database.session() as session, session.begin():
         await ArticleRepository(session).merge_search_index()
-    lookups: list[tuple[str, str]] = []
+    sent: list[str] = []
 
-    def record_lookup(
+    def record_query(
         conn: object,
         clauseelement: object,
         multiparams: object,
         params: dict[str, object],
         execution_options: object,
     ) -> None:
-        for name, lookup in params.items():
-            if name.endswith("_lookup"):
-                called = re.findall(r"article_\w+_(?:range|matches)", str(clauseelement))
-                lookups.append((called[0], str(lookup)))
+        sent.extend(str(value) for name, value in params.items() if name == "match")
 
-    event.listen(postgres_database.engine.sync_engine, "before_execute", record_lookup)
+    event.listen(postgres_database.engine.sync_engine, "before_execute", record_query)
+    monkeypatch.setattr(TsvectorBackend, "walked", False)
 
     async def candidates(query: str) -> list[int]:
+        sent.clear()
         async with postgres_database.session() as session:
             return await session.run_sync(
                 candidate_ids, TsvectorBackend(), BAG.query(query), SearchFilters()
             )
 
-    # 7 is walked; the range of 5 and 6 is read through the index by 央行, and 6 left out
-    assert await candidates("猪 央行") == [7, 5]
-    assert lookups == [("article_fts_range", "'央行'"), ("article_title_matches", "'央行'")]
-    with monkeypatch.context() as index_only:
-        index_only.setattr(TsvectorBackend, "walked", False)
-        assert await candidates("猪 央行") == [7, 5]
-        index_only.setattr("storage.search.MAX_CANDIDATES", 10)
-        assert await candidates("猪 央行") == [7, 5, 3, 1]
-        assert await candidates("生 期货") == [4]
-        lookups.clear()
-        # a query of prefixes only, or of whole words only, is looked up as it is
-        assert await candidates("猪") == [7, 5, 4, 3, 1]
-        assert await candidates("央行") == [7, 6, 5, 3, 2, 1]
-        assert lookups == []
+    async def found_with_every_prefix(query: str) -> list[int]:
+        with monkeypatch.context() as whole:
+            whole.setattr("storage.search._without_implied_prefixes", lambda phrases: phrases)
+            return await candidates(query)
+
+    # 股 ends k1's text (kept alone) and starts a pair in k2; k3's `a` and 股 are apart
+    assert await found_with_every_prefix("A股") == await candidates("A股") == [4, 2, 1]
+    assert sent == ["('a') & ('a股')"]
+    assert await found_with_every_prefix("中A股") == await candidates("中A股") == [4]
+    assert sent == ["('中a') & ('a') & ('a股')"]
+    # a prefix no other term holds is looked up
+    assert await candidates("猪 央行") == [5]
+    assert sent == ["('猪':*) & ('央行')"]
+    assert await candidates("股") == [4, 3, 2, 1]
+    assert sent == ["('股':*)"]
 
 
 async def test_a_huge_article_is_indexed_by_its_start(database: Database) -> None:
