@@ -332,7 +332,8 @@ async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
 ) -> None:
     """A first walk of the newest 2 ids (8 articles); then on, over twice the ids the share that
     matched promises, walked where that costs less than the index's lists, else read through
-    the index; else (none in the first walk, or too few in the range) the whole GIN index.
+    the index; with none in the first walk, the ids that would hold the matches wanted at
+    under one match in 2 read through the index; with too few in a range, the whole GIN index.
     Either way the candidates are the newest matches, as the index alone finds them."""
     monkeypatch.setattr("storage.search.FIRST_WALK", 2)
     monkeypatch.setattr("storage.search.WALKED_ROW_COST", 2)
@@ -366,37 +367,43 @@ async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
 
     walk, title_walk = "article_fts_walk", "article_title_walk"
     index, title_index = "article_fts_matches", "article_title_matches"
+    range_, title_range = "article_fts_range", "article_title_range"
     # both of the newest two match: the next two ids are walked, and 6 is the third; no title
-    # in 7 and 8 matches, so the index finds the newest title match
-    assert await candidates("央行") == ([8, 7, 6, 5], [walk, walk, title_walk, title_index])
+    # in 7 and 8 matches, so the index reads the two ids that would hold one at under one in
+    # two, and finds the newest title match, 5
+    assert await candidates("央行") == ([8, 7, 6, 5], [walk, walk, title_walk, title_range])
     assert await candidates("央行", category="emnews") == (
         [8, 7, 6, 5],
-        [walk, walk, title_walk, title_index],
+        [walk, walk, title_walk, title_range],
     )
     # the next two ids hold no match: the index finds 3 (and, three being as many as are
-    # scored, looks for title matches: there are none)
-    assert await candidates("操作") == ([8, 7, 3], [walk, walk, index, title_walk, title_index])
+    # scored, looks for title matches: there are none, in the range or in the whole index)
+    assert await candidates("操作") == (
+        [8, 7, 3],
+        [walk, walk, index, title_walk, title_range, title_index],
+    )
     # one in two: walking the four ids that promise the other two (at 2 a row) costs more than
     # the index reading the matches of eight articles at that share (4)
     assert await candidates("公开") == ([8, 1], [walk, index])
-    assert await candidates("降准") == ([2, 1], [walk, index])
-    assert await candidates("央行", category="other") == ([4, 1], [walk, index])
-    assert await candidates("xyzzy") == ([], [walk, index])
+    # none of the newest two match: the six ids that would hold three at under one in two
+    # are read through the index, and where they hold fewer the whole index is asked
+    assert await candidates("降准") == ([2, 1], [walk, range_, index])
+    assert await candidates("央行", category="other") == ([4, 1], [walk, range_, index])
+    assert await candidates("xyzzy") == ([], [walk, range_, index])
     # a walk cheap enough goes on, and one that reaches the oldest article has seen every match
     monkeypatch.setattr("storage.search.WALKED_ROW_COST", 1)
     assert await candidates("公开") == ([8, 1], [walk, walk])
     # a walk dearer than the index's lists: the promised range is read through the index, and
     # where it holds too few, the whole index is asked
     monkeypatch.setattr("storage.search.WALKED_ROW_COST", 100)
-    range_, title_range = "article_fts_range", "article_title_range"
-    assert await candidates("央行") == ([8, 7, 6, 5], [walk, range_, title_walk, title_index])
+    assert await candidates("央行") == ([8, 7, 6, 5], [walk, range_, title_walk, title_range])
     assert await candidates("央行", category="emnews") == (
         [8, 7, 6, 5],
-        [walk, range_, title_walk, title_index],
+        [walk, range_, title_walk, title_range],
     )
     assert await candidates("操作") == (
         [8, 7, 3],
-        [walk, range_, index, title_walk, title_index],
+        [walk, range_, index, title_walk, title_range, title_index],
     )
     monkeypatch.setattr("storage.search.MAX_TITLE_CANDIDATES", 3)
     assert await candidates("新闻") == ([8, 7, 6], [walk, range_, title_walk, title_range])
@@ -405,6 +412,7 @@ async def test_postgresql_walks_the_newest_rows_before_asking_the_index(
     await store(postgres_database, record("k9", "新闻九", f"{FILLER}新闻。"))
     assert pg_bulk.unmerged_documents() == 1
     assert await candidates("新闻") == ([9, 8, 7], [walk, index, title_walk, title_index])
+    assert await candidates("降准") == ([2, 1], [walk, index])
     async with postgres_database.session() as session, session.begin():
         await ArticleRepository(session).merge_search_index()
     assert pg_bulk.unmerged_documents() == 0
