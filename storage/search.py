@@ -269,22 +269,6 @@ def _tsquery(phrases: Phrases) -> str:
     return " & ".join("(" + " <-> ".join(map(_pg_lexeme, phrase)) + ")" for phrase in phrases)
 
 
-def _without_implied_prefixes(phrases: Phrases) -> Phrases:
-    """The phrases without a lone Han character that another term of the query holds (`A股` is
-    `a`, `a股` and `股`): `BAG` keeps every Han character of a text in the pair it starts or,
-    last in its run, alone, so a text holding that term holds a match of the character's
-    prefix. GIN reads the entries of every lexeme a prefix starts in the whole store: at 1M
-    posts `A股`'s newest 148 matches in 38k ids took 19-22 ms with `'股':*`, 5 ms without."""
-    whole = [term for phrase in phrases for term in phrase if not is_prefix_term(term)]
-    return [
-        phrase
-        for phrase in phrases
-        if not (
-            len(phrase) == 1 and is_prefix_term(phrase[0]) and any(phrase[0] in t for t in whole)
-        )
-    ]
-
-
 class TsvectorBackend:
     scheme = BAG
     windowed = False
@@ -314,8 +298,7 @@ class TsvectorBackend:
         span: IdRange = None,
         indexed: bool = False,
     ) -> tuple[str, dict[str, Any]]:
-        query = _tsquery(_without_implied_prefixes(phrases))
-        params: dict[str, Any] = {name: query, f"{name}_n": newest}
+        params: dict[str, Any] = {name: _tsquery(phrases), f"{name}_n": newest}
         if span is None:
             function = "article_title_matches" if title else "article_fts_matches"
             sql = f"SELECT article_id AS id FROM {function}(CAST(:{name} AS tsquery), :{name}_n)"
@@ -534,27 +517,23 @@ def _walked_matches(
     found = walk(first, newest + 1, wanted)
     if len(found) >= wanted or first == 0:
         return found
-    if not found:
+    if found:
+        share = len(found) / (newest + 1 - first)
+        rest = math.ceil((wanted - len(found)) / share)
+        lexemes = sum(
+            PREFIX_LEXEMES if is_prefix_term(t) else 1 for phrase in phrases for t in phrase
+        )
+        # twice the rows the share promises: a walk stops at its count, so the margin costs
+        # nothing where matches are as dense as they were, and a range through the index
+        # costs little more
+        start = max(first - 2 * rest, 0)
+        indexed = rest * WALKED_ROW_COST > share * newest * lexemes
+    else:
         # fewer than one in `FIRST_WALK` match: the index reads the ids that would hold the
-        # matches wanted at that share (an empty list of a rare word ends the read at once),
-        # and is asked whole only where they hold too few; at 1M posts `钱新先` (11,132
-        # matches, none of them among the newest 256) took 30-75 ms from the whole index
-        start = max(first - wanted * FIRST_WALK, 0)
-        if start == 0 or pg_bulk.unmerged_documents():
-            return None
-        found = walk(start, first, wanted, indexed=True)
-        return found if len(found) >= wanted else None
-    share = len(found) / (newest + 1 - first)
-    rest = math.ceil((wanted - len(found)) / share)
-    lexemes = sum(
-        PREFIX_LEXEMES if is_prefix_term(t) else 1
-        for phrase in _without_implied_prefixes(phrases)
-        for t in phrase
-    )
-    # twice the rows the share promises: a walk stops at its count, so the margin costs nothing
-    # where matches are as dense as they were, and a range through the index costs little more
-    start = max(first - 2 * rest, 0)
-    indexed = rest * WALKED_ROW_COST > share * newest * lexemes
+        # matches wanted at that share (an empty list of a rare word ends the read at once);
+        # at 1M posts `钱新先` (11,132 matches, none among the newest 256) took 30-75 ms from
+        # the whole index
+        start, indexed = max(first - wanted * FIRST_WALK, 0), True
     if indexed and (start == 0 or pg_bulk.unmerged_documents()):
         # the range would be the whole store, the primary key's bitmap wasted; or a long
         # pending list would have the range filtered row by row (`unmerged_documents`)

@@ -347,8 +347,19 @@ def sequence_query(text: str) -> list[tuple[str, ...]]:
 
 
 def bag_query(text: str) -> list[tuple[str, ...]]:
-    """`tokenize_query`'s terms, each a phrase of one token."""
-    return [(term,) for term in tokenize_query(text)]
+    """`tokenize_query`'s terms, each a phrase of one token, without a lone Han character that
+    another term holds (`A股` is `a` and `a股`): `tokenize_lean_document` keeps every Han
+    character of a text in the pair it starts or, last in its run, alone, so a text holding
+    that term matches the character's prefix (`'股':*`), whose lookup reads the index entries
+    of every pair it starts in the store (at 1M posts `A股`'s newest 148 matches in 38k ids:
+    19-22 ms with it, 5 ms without)."""
+    terms = tokenize_query(text)
+    whole = [term for term in terms if not is_prefix_term(term)]
+    return [
+        (term,)
+        for term in terms
+        if not (is_prefix_term(term) and any(term in other for other in whole))
+    ]
 
 
 @dataclass(frozen=True, slots=True)

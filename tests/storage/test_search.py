@@ -33,7 +33,7 @@ from storage.search import (
     search,
 )
 from storage.stories import rebuild_stories
-from storage.tokenizer import BAG, SEQUENCE
+from storage.tokenizer import BAG, SEQUENCE, tokenize_query
 
 
 async def find(database: Database, query: str, **kwargs: object) -> list[SearchHit]:
@@ -453,22 +453,18 @@ async def test_postgresql_leaves_out_a_prefix_another_query_term_holds(
     event.listen(postgres_database.engine.sync_engine, "before_execute", record_query)
     monkeypatch.setattr(TsvectorBackend, "walked", False)
 
-    async def candidates(query: str) -> list[int]:
+    async def candidates(query: str, *, every_term: bool = False) -> list[int]:
         sent.clear()
+        phrases = [(t,) for t in tokenize_query(query)] if every_term else BAG.query(query)
         async with postgres_database.session() as session:
             return await session.run_sync(
-                candidate_ids, TsvectorBackend(), BAG.query(query), SearchFilters()
+                candidate_ids, TsvectorBackend(), phrases, SearchFilters()
             )
 
-    async def found_with_every_prefix(query: str) -> list[int]:
-        with monkeypatch.context() as whole:
-            whole.setattr("storage.search._without_implied_prefixes", lambda phrases: phrases)
-            return await candidates(query)
-
     # 股 ends k1's text (kept alone) and starts a pair in k2; k3's `a` and 股 are apart
-    assert await found_with_every_prefix("A股") == await candidates("A股") == [4, 2, 1]
+    assert await candidates("A股", every_term=True) == await candidates("A股") == [4, 2, 1]
     assert sent == ["('a') & ('a股')"]
-    assert await found_with_every_prefix("中A股") == await candidates("中A股") == [4]
+    assert await candidates("中A股", every_term=True) == await candidates("中A股") == [4]
     assert sent == ["('中a') & ('a') & ('a股')"]
     # a prefix no other term holds is looked up
     assert await candidates("猪 央行") == [5]

@@ -24,6 +24,7 @@ from storage.tokenizer import (
     MAX_TOKEN_CHARS,
     TOKENIZER_NAME,
     TOKENIZER_VERSION,
+    bag_query,
     is_prefix_term,
     normalize,
     search_segmenter,
@@ -81,6 +82,18 @@ def test_latin_glued_to_chinese_is_one_term_as_well() -> None:
     document = set(tokenize_document(NEWS))
     for query in ("A股", "5G", "中证500", "5G概念股"):
         assert set(tokenize_query(query)) <= document, query
+
+
+def test_the_bag_query_leaves_out_a_character_another_term_holds() -> None:
+    """Every Han character of a lean document starts a pair or ends its run alone, so `a股`
+    already finds only texts that `'股':*` matches."""
+    assert bag_query("A股") == [("a",), ("a股",)]
+    assert bag_query("中A股") == [("中a",), ("a",), ("a股",)]
+    assert bag_query("猪 央行") == [("猪",), ("央行",)]
+    assert bag_query("股") == [("股",)]
+    for text in ("外资买入A股", "A股走强", "中A股指数", "中国\ufa6e中a股"):
+        document = tokenize_lean_document(text)
+        assert any(token.startswith("股") for token in document), text
 
 
 def test_a_股_is_not_matched_by_a_and_股_far_apart() -> None:
