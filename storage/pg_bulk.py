@@ -23,17 +23,21 @@ from storage.models import Article
 
 STAGE_ARTICLES = "newsbot_stage_articles"
 STAGE_INDEX = "newsbot_stage_index"
-INDEX_PARTITIONS = ("article_fts_0", "article_fts_1")
-"""The hash partitions of `article_fts`, whose indexes `build_search_indexes` builds side by
-side."""
+PARTITION_IDS = 65_536
+"""Article ids a partition of `article_fts` holds (migration 0014, whose `article_fts_cover`
+makes them as ids reach them): partition `article_fts_p{n}` holds ids from `n * PARTITION_IDS`."""
 INGESTED_TABLES = (
     "articles",
     "article_tags",
     "article_bands",
-    *INDEX_PARTITIONS,  # not article_fts: ANALYZE of the parent would sample them twice
     "tags",
     "categories",
     "term_buckets",
+)
+_PARTITIONS = (
+    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+    " WHERE i.inhparent = 'article_fts'::regclass"
+    " ORDER BY substring(c.relname FROM '[0-9]+$')::bigint"
 )
 
 # Every column of `articles`, in staging order; paragraphs travel as JSON text.
@@ -70,7 +74,7 @@ _UPSERT_INDEX = (
 
 # The GIN indexes of the search (migrations 0002 and 0009), which an ingest into an empty store
 # builds once after the data instead of entry by entry (`defer_search_indexes`). Each is an index
-# of the partitioned `article_fts` over its partitions' own (migration 0013).
+# of the partitioned `article_fts` over its partitions' own (migration 0014).
 SEARCH_INDEXES = {
     "ix_article_fts_document": "gin (document)",
     "ix_article_fts_title": "gin (ts_filter(document, '{a}'))",
@@ -78,7 +82,7 @@ SEARCH_INDEXES = {
 
 
 def partition_index(index: str, partition: str) -> str:
-    """The name of a search index's part on one partition: `ix_article_fts_0_document`."""
+    """The name of a search index's part on one partition: `ix_article_fts_p0_document`."""
     return index.replace("article_fts", partition, 1)
 
 
@@ -105,14 +109,24 @@ def unmerged_documents() -> int:
 
 INDEX_BUILD_MEMORY = "256MB"
 """`maintenance_work_mem` of a build: a GIN build sorts its entries in this much memory, and
-`build_search_indexes` runs one build a partition at once (512 MB in all)."""
+`build_search_indexes` runs `INDEX_BUILDS` at once (512 MB in all)."""
+INDEX_BUILDS = 2
+"""Partitions whose indexes a first load builds at once, each in a session of its own:
+PostgreSQL 15 builds one GIN index in one process, and the document index was about 40 % of a
+first load of 100k posts (104-155 s; its two halves 54-74 s built side by side)."""
 
 
 async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session, inside the session's transaction."""
+    """The asyncpg connection under the session, inside the session's transaction.
+
+    SQLAlchemy's asyncpg adapter begins the driver's transaction at its own first statement,
+    so a session that has run none gets one here: else what is sent on the driver's connection
+    commits statement by statement (and `SET LOCAL` does nothing)."""
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
+    raw: Any = (await connection.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        await connection.exec_driver_sql("SELECT 1")
+    return raw
 
 
 async def _stage_and_upsert(
@@ -122,6 +136,19 @@ async def _stage_and_upsert(
     await conn.execute(_CREATE_STAGES)
     await conn.copy_records_to_table(stage, records=records, columns=columns)
     await conn.execute(upsert)
+
+
+async def index_partitions(session: AsyncSession) -> list[str]:
+    """The partitions of `article_fts`, in the order of their ids."""
+    conn = await driver_connection(session)
+    return [row["relname"] for row in await conn.fetch(_PARTITIONS)]
+
+
+async def cover_ids(session: AsyncSession, last: int) -> None:
+    """Make the partitions of `article_fts` missing up to the one for id `last` (migration
+    0014's `article_fts_cover`): a document whose partition is missing cannot be written."""
+    conn = await driver_connection(session)
+    await conn.execute("SELECT article_fts_cover($1)", last)
 
 
 async def new_article_ids(session: AsyncSession, count: int) -> list[int]:
@@ -160,6 +187,7 @@ async def upsert_index(session: AsyncSession, rows: Sequence[tuple[int, str, str
     conn = await driver_connection(session)
     await conn.execute(f"SET LOCAL gin_pending_list_limit = '{PENDING_LIST_LIMIT}'")
     _unmerged_here += len(rows)
+    await cover_ids(session, max(row[0] for row in rows))
     await _stage_and_upsert(
         session, STAGE_INDEX, rows, ("article_id", "title", "body"), _UPSERT_INDEX
     )
@@ -210,7 +238,8 @@ async def defer_search_indexes(session: AsyncSession) -> bool:
     conn = await driver_connection(session)
     if await conn.fetchval("SELECT EXISTS (SELECT FROM article_fts)"):
         return False
-    parts = [partition_index(i, p) for i in SEARCH_INDEXES for p in INDEX_PARTITIONS]
+    partitions = await index_partitions(session)
+    parts = [partition_index(i, p) for i in SEARCH_INDEXES for p in partitions]
     # the parts too: a build that stopped before the whole index was made leaves them alone
     await conn.execute(f"DROP INDEX IF EXISTS {', '.join([*SEARCH_INDEXES, *parts])}")
     return True
@@ -220,9 +249,9 @@ async def build_search_indexes(new_session: Callable[[], AsyncSession]) -> None:
     """Build the search's GIN indexes that are missing: after a first load, or after a load
     that stopped before building them (every ingest calls this, so the next one repairs it).
 
-    Each partition's part is built in a session of its own, side by side (PostgreSQL 15 builds
-    one GIN index in one process); then the index of the whole table is made, which attaches
-    those parts instead of building them again."""
+    The partitions' parts are built `INDEX_BUILDS` at once (the full partitions before the
+    newest), each builder in a session of its own; then the index of the whole table is made,
+    which attaches those parts instead of building them again."""
     async with new_session() as session:
         conn = await driver_connection(session)
         missing = [
@@ -230,22 +259,25 @@ async def build_search_indexes(new_session: Callable[[], AsyncSession]) -> None:
             for name in SEARCH_INDEXES
             if await conn.fetchval("SELECT to_regclass($1)", name) is None
         ]
-    if not missing:  # CREATE INDEX locks out writers even when the index exists: only when needed
-        return
+        if not missing:  # CREATE INDEX locks out writers even when it exists: only when needed
+            return
+        waiting = await index_partitions(session)
 
-    async def build_part(partition: str) -> None:
-        async with new_session() as session, session.begin():
-            conn = await driver_connection(session)
-            await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-            for name in missing:
-                await conn.execute(
-                    f"CREATE INDEX IF NOT EXISTS {partition_index(name, partition)}"
-                    f" ON {partition} USING {SEARCH_INDEXES[name]}"
-                )
+    async def builder() -> None:
+        while waiting:
+            partition = waiting.pop(0)
+            async with new_session() as session, session.begin():
+                conn = await driver_connection(session)
+                await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+                for name in missing:
+                    await conn.execute(
+                        f"CREATE INDEX IF NOT EXISTS {partition_index(name, partition)}"
+                        f" ON {partition} USING {SEARCH_INDEXES[name]}"
+                    )
 
-    async with asyncio.TaskGroup() as parts:
-        for partition in INDEX_PARTITIONS:
-            parts.create_task(build_part(partition))
+    async with asyncio.TaskGroup() as builders:
+        for _ in range(min(INDEX_BUILDS, len(waiting))):
+            builders.create_task(builder())
     async with new_session() as session, session.begin():
         conn = await driver_connection(session)
         for name in missing:
@@ -262,4 +294,6 @@ async def analyze_if_grown(session: AsyncSession, added: int) -> None:
     conn = await driver_connection(session)
     rows = await conn.fetchval("SELECT reltuples FROM pg_class WHERE oid = 'articles'::regclass")
     if rows is None or rows < 0 or added > 50 + rows / 10:
-        await conn.execute(f"ANALYZE {', '.join(INGESTED_TABLES)}")
+        # the partitions, not article_fts: ANALYZE of the parent would sample them twice
+        tables = [*INGESTED_TABLES, *await index_partitions(session)]
+        await conn.execute(f"ANALYZE {', '.join(tables)}")

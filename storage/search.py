@@ -102,10 +102,10 @@ FEW_CANDIDATES = 20
 # to read are estimated, twice over. They are walked, or read through the index (migration 0012:
 # the index's lists of every match AND-ed with the range, about 0.15 µs an entry, and only the
 # range's matches read from the table), whichever costs less: the lists hold every match in the
-# store once per lexeme of the query (a prefix's several lists `PREFIX_LEXEMES`), at
-# `WALKED_ROW_COST` entries a walked row. For a query none of the newest rows holds, the index
-# reads the ids that would hold its matches at under one in `FIRST_WALK`; a range that holds too
-# few has the whole index asked.
+# partitions the range spans (migration 0014) once per lexeme of the query (a prefix's several
+# lists `PREFIX_LEXEMES`), at `WALKED_ROW_COST` entries a walked row. For a query none of the
+# newest rows holds, the index reads the ids that would hold its matches at under one in
+# `FIRST_WALK`; a range that holds too few has the whole index asked.
 FIRST_WALK = 256
 WALKED_ROW_COST = 48
 PREFIX_LEXEMES = 4
@@ -278,6 +278,7 @@ class TsvectorBackend:
     async def write(
         self, session: AsyncSession, rows: Sequence[IndexRow], *, new: bool = False
     ) -> None:
+        await pg_bulk.cover_ids(session, max(r.article_id for r in rows))
         await session.execute(
             text(
                 "INSERT INTO article_fts (article_id, document) VALUES (:id,"
@@ -527,7 +528,8 @@ def _walked_matches(
         # nothing where matches are as dense as they were, and a range through the index
         # costs little more
         start = max(first - 2 * rest, 0)
-        indexed = rest * WALKED_ROW_COST > share * newest * lexemes
+        listed = _partitioned_ids(start, first, newest)
+        indexed = rest * WALKED_ROW_COST > share * listed * lexemes
     else:
         # fewer than one in `FIRST_WALK` match: the index reads the ids that would hold the
         # matches wanted at that share (an empty list of a rare word ends the read at once);
@@ -540,6 +542,14 @@ def _walked_matches(
         return None
     found += walk(start, first, wanted - len(found), indexed=indexed)
     return found if len(found) >= wanted or start == 0 else None
+
+
+def _partitioned_ids(start: int, end: int, newest: int) -> int:
+    """How many ids the index's lists cover for a read of ids `start` to `end`: those of the
+    partitions it spans (`pg_bulk.PARTITION_IDS`), up to the `newest`."""
+    low = start // pg_bulk.PARTITION_IDS * pg_bulk.PARTITION_IDS
+    high = -(-end // pg_bulk.PARTITION_IDS) * pg_bulk.PARTITION_IDS
+    return min(high, newest + 1) - low
 
 
 def candidate_ids(

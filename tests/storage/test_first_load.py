@@ -3,6 +3,7 @@ and search finds what was loaded; a load that stopped before that is repaired by
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ from store_support import good_posts, records_of
 from bot.ingest.pipeline import BATCH_SIZE, Ingestor, IngestReport
 from storage import pg_bulk
 from storage.db import Database
-from storage.pg_bulk import INDEX_PARTITIONS, SEARCH_INDEXES, partition_index
-from storage.search import search
+from storage.pg_bulk import INDEX_BUILDS, PARTITION_IDS, SEARCH_INDEXES, partition_index
+from storage.search import rebuild_index, search
 from storage.tokenizer import tokenize_document
 
 GIN = (
@@ -166,14 +167,14 @@ async def test_an_ingest_leaves_nothing_pending_in_the_search_indexes(
     await load(database, tmp_path, 10, finish=True)
     report = await load(database, tmp_path, 30, finish=True)
     assert report.added == 20
+    parts = [part for index in SEARCH_INDEXES for part in await attached_parts(database, index)]
+    assert parts
     async with database.session() as session:
-        for index in SEARCH_INDEXES:
-            for partition in INDEX_PARTITIONS:
-                part = partition_index(index, partition)
-                cleaned = await session.scalar(
-                    text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"), {"index": part}
-                )
-                assert cleaned == 0, f"{part} had {cleaned} pending pages"
+        for part in parts:
+            cleaned = await session.scalar(
+                text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"), {"index": part}
+            )
+            assert cleaned == 0, f"{part} had {cleaned} pending pages"
         [hit] = await search(session, "猪肉价格29", limit=10)
         assert hit.article.title.endswith("猪肉价格29")
 
@@ -189,14 +190,32 @@ async def attached_parts(database: Database, index: str) -> list[str]:
         return list(await session.scalars(text(PARTS), {"index": index}))
 
 
+async def partitions(database: Database) -> list[str]:
+    async with database.session() as session:
+        return await pg_bulk.index_partitions(session)
+
+
+async def next_ids_from(database: Database, first: int) -> None:
+    """The next articles get ids from `first` on."""
+    async with database.session() as session, session.begin():
+        await session.execute(
+            text("SELECT setval(pg_get_serial_sequence('articles', 'id'), :last)"),
+            {"last": first - 1},
+        )
+
+
 async def test_the_search_indexes_are_built_a_partition_a_session_side_by_side(
     postgres_database: Database, tmp_path: Path
 ) -> None:
-    """PostgreSQL 15 builds a GIN index in one process: each partition's part of an index is
-    built in a session of its own, at once, and the whole index then attaches them."""
+    """PostgreSQL 15 builds a GIN index in one process: the partitions' parts of an index are
+    built `INDEX_BUILDS` at once, each builder in a session of its own, and the whole index then
+    attaches them."""
     good_posts(tmp_path, BATCH_SIZE + 5)
+    await next_ids_from(postgres_database, 2 * PARTITION_IDS - 3)  # the load spans p1 and p2
     await load(postgres_database, tmp_path, BATCH_SIZE + 5, finish=False)
     assert await search_indexes(postgres_database) == 0
+    built = await partitions(postgres_database)
+    assert built == ["article_fts_p0", "article_fts_p1", "article_fts_p2"]
     open_now = 0
     most_open = 0
 
@@ -221,28 +240,32 @@ async def test_the_search_indexes_are_built_a_partition_a_session_side_by_side(
             return self.session.begin()
 
     await pg_bulk.build_search_indexes(CountedSession)  # type: ignore[arg-type]
-    assert most_open == len(INDEX_PARTITIONS)
+    assert INDEX_BUILDS == 2 and most_open == INDEX_BUILDS
     for index in SEARCH_INDEXES:
-        expected = sorted(partition_index(index, p) for p in INDEX_PARTITIONS)
+        expected = sorted(partition_index(index, p) for p in built)
         assert await attached_parts(postgres_database, index) == expected
-    await assert_finds_numbered(postgres_database, BATCH_SIZE + 4)
+    await assert_finds_numbered(postgres_database, 0, 2, 3, BATCH_SIZE + 4)
 
 
 async def test_a_build_that_stopped_after_some_parts_is_finished_by_the_next_ingest(
     postgres_database: Database, tmp_path: Path
 ) -> None:
     good_posts(tmp_path, BATCH_SIZE + 5)
+    await next_ids_from(postgres_database, PARTITION_IDS - 3)
     await load(postgres_database, tmp_path, BATCH_SIZE + 5, finish=False)
     index = "ix_article_fts_document"
-    stopped_at = partition_index(index, INDEX_PARTITIONS[0])
+    stopped_at = partition_index(index, "article_fts_p0")
     async with postgres_database.session() as session, session.begin():
         await session.execute(
-            text(f"CREATE INDEX {stopped_at} ON {INDEX_PARTITIONS[0]} USING gin (document)")
+            text(f"CREATE INDEX {stopped_at} ON article_fts_p0 USING gin (document)")
         )
     await Ingestor(postgres_database, IngestReport()).finish()
     assert await search_indexes(postgres_database) == 2
-    assert stopped_at in await attached_parts(postgres_database, index)
-    assert len(await attached_parts(postgres_database, index)) == len(INDEX_PARTITIONS)
+    assert await attached_parts(postgres_database, index) == [
+        stopped_at,
+        partition_index(index, "article_fts_p1"),
+    ]
+    await assert_finds_numbered(postgres_database, 0, 3, BATCH_SIZE + 4)
 
 
 async def test_a_first_load_drops_parts_a_stopped_build_left(
@@ -253,8 +276,8 @@ async def test_a_first_load_drops_parts_a_stopped_build_left(
         await session.execute(text("DROP INDEX ix_article_fts_document"))
         await session.execute(
             text(
-                f"CREATE INDEX {partition_index('ix_article_fts_document', 'article_fts_1')}"
-                " ON article_fts_1 USING gin (document)"
+                f"CREATE INDEX {partition_index('ix_article_fts_document', 'article_fts_p0')}"
+                " ON article_fts_p0 USING gin (document)"
             )
         )
     good_posts(tmp_path, BATCH_SIZE + 5)
@@ -269,34 +292,115 @@ async def test_a_first_load_drops_parts_a_stopped_build_left(
     assert left == 0
 
 
-async def test_migration_0013_partitions_a_stored_index_and_0012_takes_it_back(
+async def test_migrations_0014_and_0013_partition_a_stored_index_and_take_it_back(
     postgres_database: Database, tmp_path: Path
 ) -> None:
+    """0014 splits the index by id ranges, 0013 by hash, 0012 keeps one table; each way the
+    same documents answer the same searches."""
     from alembic import command
 
     from storage.db import _alembic_config
 
-    async def kind() -> str:
+    async def layout() -> str:
         async with postgres_database.session() as session:
             return str(
                 await session.scalar(
-                    text("SELECT relkind::text FROM pg_class WHERE oid = 'article_fts'::regclass")
+                    text(
+                        "SELECT COALESCE((SELECT partstrat::text FROM pg_partitioned_table"
+                        " WHERE partrelid = 'article_fts'::regclass), 'one table')"
+                    )
                 )
             )
 
-    good_posts(tmp_path, 5)
-    await load(postgres_database, tmp_path, 5, finish=True)
-    assert await kind() == "p"
-    async with postgres_database.engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0012"))
-    assert await kind() == "r"
-    async with postgres_database.session() as session:
-        [hit] = await search(session, "猪肉价格4", limit=10)
+    async def answers() -> list[int]:
+        async with postgres_database.session() as session:
+            assert await session.scalar(text("SELECT count(*) FROM article_fts")) == 6
+            return [
+                hit.article.id
+                for number in range(6)
+                for hit in await search(session, f"猪肉价格{number}", limit=10)
+            ]
+
+    async def downgrade(revision: str) -> None:
+        async with postgres_database.engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), revision))
+
+    good_posts(tmp_path, 6)
+    await next_ids_from(postgres_database, PARTITION_IDS - 3)
+    await load(postgres_database, tmp_path, 6, finish=True)
+    assert await layout() == "r"
+    assert await partitions(postgres_database) == ["article_fts_p0", "article_fts_p1"]
+    found = await answers()
+    assert found == list(range(PARTITION_IDS - 3, PARTITION_IDS + 3))
+    await downgrade("0013")
+    assert await layout() == "h"
+    assert await answers() == found
+    await downgrade("0012")
+    assert await layout() == "one table"
+    assert await answers() == found
     await postgres_database.upgrade()
-    assert await kind() == "p"
+    assert await layout() == "r"
+    assert await partitions(postgres_database) == ["article_fts_p0", "article_fts_p1"]
     for index in SEARCH_INDEXES:
-        assert len(await attached_parts(postgres_database, index)) == len(INDEX_PARTITIONS)
+        assert len(await attached_parts(postgres_database, index)) == 2
+    assert await answers() == found
+
+
+async def test_writes_past_the_last_partition_make_the_next_one(
+    postgres_database: Database, tmp_path: Path
+) -> None:
+    """Documents are written into a new partition the moment ids reach it, through the bot's
+    ingest and through a plain write alike; its indexes come with it."""
+    good_posts(tmp_path, 8)
+    await load(postgres_database, tmp_path, 2, finish=True)
+    assert await partitions(postgres_database) == ["article_fts_p0"]
+    await next_ids_from(postgres_database, 3 * PARTITION_IDS - 1)
+    report = IngestReport()
+    ingestor = Ingestor(postgres_database, report)
+    for number, record in enumerate(records_of(tmp_path)[2:5], start=2):
+        await ingestor.add(replace(record, title=f"{record.title} 猪肉价格{number}"))
+    await ingestor.flush()
+    await ingestor.finish()
+    assert report.added == 3
+    assert await partitions(postgres_database) == [f"article_fts_p{n}" for n in range(4)]
+    for index in SEARCH_INDEXES:
+        assert len(await attached_parts(postgres_database, index)) == 4
+    await assert_finds_numbered(postgres_database, 0, 1, 2, 3, 4)
+    async with postgres_database.session() as session, session.begin():
+        await session.execute(text("DROP TABLE article_fts_p3"))  # and ids 2 and 3's documents
+    async with postgres_database.session() as session, session.begin():
+        assert await rebuild_index(session) == 5  # through `TsvectorBackend.write`
+    assert await partitions(postgres_database) == [f"article_fts_p{n}" for n in range(4)]
+    await assert_finds_numbered(postgres_database, 0, 1, 2, 3, 4)
+
+
+async def test_two_writers_that_reach_a_new_partition_at_once_both_write(
+    postgres_database: Database,
+) -> None:
+    """The second waits for the first's commit, then writes into the partition it made."""
+
+    async def cover(session: AsyncSession, last: int) -> None:
+        async with session.begin():
+            await pg_bulk.cover_ids(session, last)
+
+    async with postgres_database.session() as first, postgres_database.session() as second:
+        async with first.begin():
+            await pg_bulk.cover_ids(first, PARTITION_IDS)
+            waiting = asyncio.create_task(cover(second, PARTITION_IDS + 5))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()  # held by the first's new table
+        await waiting
+    assert await partitions(postgres_database) == ["article_fts_p0", "article_fts_p1"]
+
+
+async def test_what_the_driver_connection_runs_rolls_back_with_the_session(
+    postgres_database: Database,
+) -> None:
+    """SQLAlchemy's adapter begins the driver's transaction only at its own first statement;
+    `driver_connection` must not hand out a connection that commits each statement."""
     async with postgres_database.session() as session:
-        assert await session.scalar(text("SELECT count(*) FROM article_fts")) == 5
-        [again] = await search(session, "猪肉价格4", limit=10)
-    assert again.article.id == hit.article.id
+        await session.begin()
+        conn = await pg_bulk.driver_connection(session)
+        await conn.execute("CREATE TABLE left_behind (id integer)")
+        await session.rollback()
+        assert await session.scalar(text("SELECT to_regclass('left_behind')")) is None

@@ -27,6 +27,7 @@ from storage.search import (
     SearchFilters,
     SearchHit,
     TsvectorBackend,
+    _partitioned_ids,
     candidate_ids,
     index_scheme,
     rebuild_index,
@@ -511,13 +512,13 @@ async def test_migration_0009_indexes_the_titles_of_a_stored_index(database: Dat
 
     from storage.db import _alembic_config
 
-    async with database.engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0008"))
     await store(
         database,
         record("title", "央行宣布降准", FILLER, published=DAY - timedelta(days=30)),
         record("body", "市场综述", f"{FILLER}央行决定下调存款准备金率。"),
     )
+    async with database.engine.begin() as conn:
+        await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), "0008"))
     await database.upgrade()
     assert keys(await find(database, "央行")) == ["title", "body"]
 
@@ -569,3 +570,12 @@ async def test_what_a_writer_scored_is_kept_as_the_store_would_read_it(
     assert len(tokenized) == len(records)
     assert cold == warm
     assert dict(SCORED_TEXTS._texts) == kept
+
+
+def test_a_range_read_through_the_index_is_priced_by_the_partitions_it_spans() -> None:
+    """Migration 0014's partitions bound what a read of the newest ids opens: at 1M posts a
+    prefix's lists cover the newest partition's 16,961 ids, not the store's million."""
+    assert _partitioned_ids(994_265, 999_745, 1_000_000) == 1_000_001 - 15 * 65_536
+    assert _partitioned_ids(65_000, 66_000, 100_000) == 100_001  # p0 and p1
+    assert _partitioned_ids(70_000, 80_000, 100_000) == 100_001 - 65_536
+    assert _partitioned_ids(0, 10, 10) == 11
