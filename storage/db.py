@@ -107,18 +107,7 @@ def _pragmas(*settings: str) -> Callable[[Any, Any], None]:
     return run
 
 
-# Pages of WAL the writer lets build up before it copies them back into the file (SQLite's
-# default is 1,000, 4 MB). A batch rewrites many of the pages the previous one wrote (FTS5's
-# newest segments, this hour's trending counts), and each checkpoint copied them back again: at
-# 1M posts, 20k more through `newsbot ingest` wrote 4.0-4.2 GB at 1,000 pages against 3.7 GB at
-# 25,000, at 597-637 posts/s against 671-723. Readers are not held up either way (WAL).
-WAL_CHECKPOINT_PAGES = 25_000
-_sqlite_settings = _pragmas(
-    "busy_timeout=30000",
-    "foreign_keys=ON",
-    "synchronous=NORMAL",
-    f"wal_autocheckpoint={WAL_CHECKPOINT_PAGES}",
-)
+_sqlite_settings = _pragmas("busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL")
 _sqlite_wal = _pragmas("journal_mode=WAL")
 
 
