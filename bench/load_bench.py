@@ -17,7 +17,8 @@ Phases, one after the other on the same store (`--phases` picks which follow `st
 - `push`: while a push round fans new articles out to `--push-chats` subscribed chats (one
   message per headline; `push_duplicates` counts a chat given the same text twice).
 For each phase: p50/p99/max in ms, the p99 ratio to steady, replies and missing replies (none
-within `--reply-timeout`).
+within `--reply-timeout`); for `ingest` also the replies asked while it ran (`while_working`)
+and after it (`after_work`: what the ingest set off, such as recounts).
 
 Two floors, measured on the same store in the same run. Before the bot starts, each command
 the users send is answered twice through the bot's own services (`ConsoleChat`) and the SQL
@@ -403,6 +404,9 @@ class Users:
     ) -> None:
         self.fake, self.replies, self.timeout, self.think = fake, replies, timeout, think
         self.times: list[float] = []
+        self.asked_at: list[float] = []
+        """When each of `times` was asked (monotonic), to tell replies during a phase's work
+        from those after it."""
         self.by_command: dict[str, list[float]] = {}
         self.missing = 0
         self.trending_times: list[float] = []
@@ -426,11 +430,13 @@ class Users:
         await asyncio.sleep(rng.uniform(0, self.think[1]))
         while not stop.is_set():
             command = user_command(rng)
+            asked = time.monotonic()
             took = await self.ask(chat_id, command)
             if took is None:
                 self.missing += 1
             else:
                 self.times.append(took)
+                self.asked_at.append(asked)
                 self.by_command.setdefault(command, []).append(took)
             await asyncio.sleep(rng.uniform(*self.think))
 
@@ -493,6 +499,14 @@ async def phase(
     from common import percentiles
 
     sent = len(users.times) + len(users.trending_times)
+    split: dict[str, Any] = {}
+    work_ended = result.pop("_work_ended", None)
+    if work_ended is not None:
+        # the replies asked while the work ran, and those after it (an ingest's aftermath:
+        # the recounts and refreshes it sets off)
+        during = [t for t, at in zip(users.times, users.asked_at, strict=True) if at < work_ended]
+        after = [t for t, at in zip(users.times, users.asked_at, strict=True) if at >= work_ended]
+        split = {"while_working": figures(during, 0), "after_work": figures(after, 0)}
     return {
         "phase": name,
         "seconds": round(seconds, 2),
@@ -501,6 +515,7 @@ async def phase(
         "sends_per_second": round(sent / seconds, 1),
         **figures(users.times, users.missing),
         **result,
+        **split,
         # where a phase's p99 comes from: each command's own p99
         "p99_ms_by_command": {
             command: percentiles(times)["p99_ms"]
@@ -545,7 +560,8 @@ async def admin_ingest(
     started = time.monotonic()
     fake.push_update(fake.message_update(ADMIN_ID, fake.user(ADMIN_ID), f"/ingest {folder}"))
     done = await wait_until(lambda: replies.messages.get(ADMIN_ID, 0) >= before + 2, seconds)
-    return {"ingest_seconds": round(time.monotonic() - started, 2), "ingest_done": done}
+    ended = time.monotonic()
+    return {"ingest_seconds": round(ended - started, 2), "ingest_done": done, "_work_ended": ended}
 
 
 async def subscribe_chats(url: str, chats: int) -> None:

@@ -64,6 +64,10 @@ def test_no_reply_goes_missing_in_any_phase(corpus_copy: Path, corpus_dir: Path)
     assert report["missing_replies"] == 0
     assert all(phase["replies"] > 0 for phase in phases.values())
     assert phases["ingest"]["ingest_done"] and phases["trending"]["trending_replies"] > 0
+    ingesting = phases["ingest"]
+    split = [ingesting["while_working"]["replies"], ingesting["after_work"]["replies"]]
+    assert split[0] > 0 and sum(split) == ingesting["replies"], split
+    assert not any(key.startswith("_") for key in ingesting)
     push = phases["push"]
     assert push["push_chats_reached"] == 10 and push["push_duplicates"] == 0, push
     assert push["push_messages"] >= 10
