@@ -407,6 +407,8 @@ class Users:
         self.asked_at: list[float] = []
         """When each of `times` was asked (monotonic), to tell replies during a phase's work
         from those after it."""
+        self.work_ended: float | None = None
+        """When the phase's work (an ingest) was done, if it sets it."""
         self.by_command: dict[str, list[float]] = {}
         self.missing = 0
         self.trending_times: list[float] = []
@@ -500,12 +502,13 @@ async def phase(
 
     sent = len(users.times) + len(users.trending_times)
     split: dict[str, Any] = {}
-    work_ended = result.pop("_work_ended", None)
-    if work_ended is not None:
+    if users.work_ended is not None:
         # the replies asked while the work ran, and those after it (an ingest's aftermath:
         # the recounts and refreshes it sets off)
-        during = [t for t, at in zip(users.times, users.asked_at, strict=True) if at < work_ended]
-        after = [t for t, at in zip(users.times, users.asked_at, strict=True) if at >= work_ended]
+        during: list[float] = []
+        after: list[float] = []
+        for took, asked in zip(users.times, users.asked_at, strict=True):
+            (during if asked < users.work_ended else after).append(took)
         split = {"while_working": figures(during, 0), "after_work": figures(after, 0)}
     return {
         "phase": name,
@@ -560,8 +563,7 @@ async def admin_ingest(
     started = time.monotonic()
     fake.push_update(fake.message_update(ADMIN_ID, fake.user(ADMIN_ID), f"/ingest {folder}"))
     done = await wait_until(lambda: replies.messages.get(ADMIN_ID, 0) >= before + 2, seconds)
-    ended = time.monotonic()
-    return {"ingest_seconds": round(ended - started, 2), "ingest_done": done, "_work_ended": ended}
+    return {"ingest_seconds": round(time.monotonic() - started, 2), "ingest_done": done}
 
 
 async def subscribe_chats(url: str, chats: int) -> None:
@@ -692,6 +694,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
             async def ingest(users: Users) -> dict[str, Any]:
                 found = await admin_ingest(fake, replies, new, args.work_timeout)
+                users.work_ended = time.monotonic()
                 return {"posts": args.new_posts, **found}
 
             if "ingest" in args.phases:
